@@ -1,0 +1,43 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+let package = Package(
+    name: "Akin",
+    products: [
+        .library(name: "Akin", targets: ["Tensors", "Networks", "Images", "Similarity", "Search", "Evaluation"]),
+        .executable(name: "akin", targets: ["akin"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // Debian's C libraries, reached through system-library targets.
+        .systemLibrary(name: "COpenBLAS", path: "Sources/COpenBLAS"),
+        .systemLibrary(name: "CDNNL", path: "Sources/CDNNL"),
+        .systemLibrary(name: "CTurboJPEG", path: "Sources/CTurboJPEG"),
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
+        // libpng reports errors with longjmp; the shim keeps every libpng call in C so no jump crosses a Swift frame.
+        .target(name: "CPNGShim", linkerSettings: [.linkedLibrary("png16")]),
+
+        .target(name: "Tensors", dependencies: ["COpenBLAS", "CDNNL"]),
+        .target(name: "Networks", dependencies: ["Tensors"]),
+        .target(name: "Images", dependencies: ["Tensors", "CTurboJPEG", "CPNGShim", "CZlib"]),
+        .target(name: "Similarity", dependencies: ["Tensors", "Networks", "Images"]),
+        .target(name: "Search", dependencies: ["Tensors"]),
+        .target(name: "Evaluation", dependencies: ["Tensors", "Search"]),
+        .executableTarget(name: "akin", dependencies: [
+            "Tensors", "Networks", "Images", "Similarity", "Search", "Evaluation",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+
+        .testTarget(name: "TensorsTests", dependencies: ["Tensors"]),
+        .testTarget(name: "NetworksTests", dependencies: ["Networks", "Tensors"]),
+        .testTarget(name: "ImagesTests", dependencies: ["Images", "Tensors", "CPNGShim"]),
+        .testTarget(name: "SimilarityTests", dependencies: ["Similarity", "Networks", "Tensors", "Images"],
+                    resources: [.copy("Fixtures")]),
+        .testTarget(name: "SearchTests", dependencies: ["Search", "Tensors"]),
+        .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Search"]),
+        .testTarget(name: "AkinCLITests", dependencies: ["akin", "Images"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

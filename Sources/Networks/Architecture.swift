@@ -1,0 +1,67 @@
+import Tensors
+
+public enum LayerSpec: Codable, Equatable, Sendable {
+    case conv2d(filters: Int, kernel: Int)
+    case relu
+    case maxPool2x2
+    case flatten
+    case dense(units: Int)
+    case l2Normalize
+}
+
+/// What a network is, independent of its weights: stored in every model file so the file alone
+/// rebuilds the network.
+public struct Architecture: Codable, Equatable, Sendable {
+    public var name: String
+    public var inputChannels: Int
+    public var inputSize: Int
+    public var layers: [LayerSpec]
+
+    public init(name: String, inputChannels: Int, inputSize: Int, layers: [LayerSpec]) {
+        self.name = name
+        self.inputChannels = inputChannels
+        self.inputSize = inputSize
+        self.layers = layers
+    }
+
+    /// The seed article's network: conv7×7×32 → pool → conv5×5×64 → pool → conv3×3×128 → pool →
+    /// conv1×1×256 → pool → conv1×1×D (no ReLU) → pool → flatten. At 28×28 the pools go
+    /// 28→14→7→4→2→1, so the output is exactly D numbers.
+    public static func seed(channels: Int, imageSize: Int = 28, embeddingDimension: Int = 28) -> Architecture {
+        Architecture(name: "seed", inputChannels: channels, inputSize: imageSize, layers: [
+            .conv2d(filters: 32, kernel: 7), .relu, .maxPool2x2,
+            .conv2d(filters: 64, kernel: 5), .relu, .maxPool2x2,
+            .conv2d(filters: 128, kernel: 3), .relu, .maxPool2x2,
+            .conv2d(filters: 256, kernel: 1), .relu, .maxPool2x2,
+            .conv2d(filters: embeddingDimension, kernel: 1), .maxPool2x2,
+            .flatten,
+        ])
+    }
+
+    public var inputShape: [Int] { [inputChannels, inputSize, inputSize] }
+
+    /// Builds the layers with zero weights; `initialize` or a model file fills them.
+    public func build() -> Sequential {
+        var shape = [1] + inputShape
+        var built: [Layer] = []
+        for (index, spec) in layers.enumerated() {
+            let name = "layers.\(index)"
+            let layer: Layer
+            switch spec {
+            case let .conv2d(filters, kernel):
+                layer = Conv2D(inputChannels: shape[1], outputChannels: filters, kernelSize: kernel, name: name)
+            case .relu: layer = ReLU()
+            case .maxPool2x2: layer = MaxPool2D()
+            case .flatten: layer = Flatten()
+            case let .dense(units): layer = Dense(inputSize: shape[1], outputSize: units, name: name)
+            case .l2Normalize: layer = L2Normalize()
+            }
+            shape = layer.outputShape(for: shape)
+            built.append(layer)
+        }
+        return Sequential(built)
+    }
+
+    /// Size of the output vector per image.
+    public var outputDimension: Int { build().outputShape(for: [1] + inputShape).dropFirst().reduce(1, *) }
+}

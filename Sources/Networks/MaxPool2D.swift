@@ -1,0 +1,78 @@
+import Tensors
+
+/// 2×2 max pooling with stride 2 and TensorFlow's SAME padding: the output is ceil(n/2) and
+/// an odd edge is padded after the last row/column only (7→4, 2→1), padding never winning.
+public final class MaxPool2D: Layer {
+    public var needsInputGradient = true
+    public var parameters: [Parameter] { [] }
+
+    private var inputShape: [Int] = []
+    private var winners: [Int32] = []   // for each output, the flat input index that won
+    private var output = ReusableTensor()
+    private var inputGradient = ReusableTensor()
+
+    public init() {}
+
+    public static func pooledSize(_ n: Int) -> Int { (n + 1) / 2 }
+
+    public func outputShape(for inputShape: [Int]) -> [Int] {
+        precondition(inputShape.count == 4, "MaxPool2D expects [N, C, H, W], got \(inputShape)")
+        return [inputShape[0], inputShape[1], Self.pooledSize(inputShape[2]), Self.pooledSize(inputShape[3])]
+    }
+
+    public func forward(_ input: Tensor) -> Tensor {
+        let shape = outputShape(for: input.shape)
+        let result = output.tensor(shape: shape)
+        inputShape = input.shape
+        let planes = shape[0] * shape[1], h = input.shape[2], w = input.shape[3], oh = shape[2], ow = shape[3]
+        if winners.count != result.count { winners = [Int32](repeating: 0, count: result.count) }
+        let src = input.pointer, dst = result.pointer
+        winners.withUnsafeMutableBufferPointer { won in
+            for plane in 0..<planes {
+                let inBase = plane * h * w, outBase = plane * oh * ow
+                for oy in 0..<oh {
+                    let y0 = 2 * oy, y1 = min(2 * oy + 1, h - 1)
+                    for ox in 0..<ow {
+                        let x0 = 2 * ox, x1 = min(2 * ox + 1, w - 1)
+                        // An odd edge repeats its last row/column, which can never beat itself.
+                        var best = inBase + y0 * w + x0
+                        let b = inBase + y0 * w + x1, c = inBase + y1 * w + x0, d = inBase + y1 * w + x1
+                        if src[b] > src[best] { best = b }
+                        if src[c] > src[best] { best = c }
+                        if src[d] > src[best] { best = d }
+                        dst[outBase + oy * ow + ox] = src[best]
+                        won[outBase + oy * ow + ox] = Int32(best)
+                    }
+                }
+            }
+        }
+        return result
+    }
+
+    public func backward(_ outputGradient: Tensor) -> Tensor? {
+        guard needsInputGradient else { return nil }
+        let result = inputGradient.tensor(shape: inputShape)
+        result.fill(0)
+        let src = outputGradient.pointer, dst = result.pointer
+        winners.withUnsafeBufferPointer { won in
+            for i in 0..<won.count { dst[Int(won[i])] += src[i] }
+        }
+        return result
+    }
+}
+
+public enum ReferenceMaxPool2D {
+    public static func forward(input: [Float], planes: Int, h: Int, w: Int) -> [Float] {
+        let oh = (h + 1) / 2, ow = (w + 1) / 2
+        var output = [Float](repeating: 0, count: planes * oh * ow)
+        for p in 0..<planes { for oy in 0..<oh { for ox in 0..<ow {
+            var best = -Float.infinity
+            for dy in 0..<2 { for dx in 0..<2 {
+                let y = 2 * oy + dy, x = 2 * ox + dx
+                if y < h && x < w { best = max(best, input[(p * h + y) * w + x]) }
+            } }
+            output[(p * oh + oy) * ow + ox] = best
+        } } }
+        return output
+    }
+}

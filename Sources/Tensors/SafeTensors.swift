@@ -1,0 +1,109 @@
+import Foundation
+
+public enum SafeTensorsError: Error, CustomStringConvertible {
+    case unreadable(path: String, reason: String)
+    case malformed(path: String, reason: String)
+    case missingTensor(path: String, name: String)
+
+    public var description: String {
+        switch self {
+        case let .unreadable(path, reason): return "cannot read \(path): \(reason)"
+        case let .malformed(path, reason): return "\(path) is not a valid safetensors file: \(reason). Was it written completely by akin?"
+        case let .missingTensor(path, name): return "\(path) has no tensor named \"\(name)\"; it was written by another program or version"
+        }
+    }
+}
+
+/// The safetensors format (8-byte little-endian header length, a JSON header naming each
+/// tensor's dtype, shape and byte range, then the raw little-endian data), Float32 only,
+/// with free-form string metadata under "__metadata__".
+public struct SafeTensorsFile {
+    public var tensors: [String: Tensor] = [:]
+    public var metadata: [String: String] = [:]
+
+    public init(tensors: [String: Tensor] = [:], metadata: [String: String] = [:]) {
+        self.tensors = tensors
+        self.metadata = metadata
+    }
+
+    public func tensor(_ name: String, in path: String) throws -> Tensor {
+        guard let tensor = tensors[name] else { throw SafeTensorsError.missingTensor(path: path, name: name) }
+        return tensor
+    }
+
+    public func encoded() throws -> Data {
+        var header: [String: Any] = [:]
+        var offset = 0
+        let names = tensors.keys.sorted()
+        for name in names {
+            let tensor = tensors[name]!
+            let bytes = tensor.count * 4
+            header[name] = ["dtype": "F32", "shape": tensor.shape, "data_offsets": [offset, offset + bytes]]
+            offset += bytes
+        }
+        if !metadata.isEmpty { header["__metadata__"] = metadata }
+        var json = try JSONSerialization.data(withJSONObject: header, options: [.sortedKeys])
+        // Pad with spaces so the data starts 8-byte aligned, as the format recommends.
+        while (json.count % 8) != 0 { json.append(0x20) }
+        var data = Data(capacity: 8 + json.count + offset)
+        withUnsafeBytes(of: UInt64(json.count).littleEndian) { data.append(contentsOf: $0) }
+        data.append(json)
+        for name in names {
+            let tensor = tensors[name]!
+            data.append(UnsafeBufferPointer(start: tensor.pointer, count: tensor.count))
+        }
+        return data
+    }
+
+    public func write(to path: String) throws {
+        try AtomicFile.write(try encoded(), to: path)
+    }
+
+    public static func read(from path: String) throws -> SafeTensorsFile {
+        let data: Data
+        do { data = try Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped) } catch {
+            throw SafeTensorsError.unreadable(path: path, reason: (error as NSError).localizedDescription)
+        }
+        return try decode(data, path: path)
+    }
+
+    public static func decode(_ data: Data, path: String) throws -> SafeTensorsFile {
+        guard data.count >= 8 else { throw SafeTensorsError.malformed(path: path, reason: "shorter than its 8-byte header length") }
+        let headerLength = data.withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self)) }
+        guard headerLength <= UInt64(data.count - 8) else {
+            throw SafeTensorsError.malformed(path: path, reason: "header length \(headerLength) runs past the end of the file")
+        }
+        let dataStart = 8 + Int(headerLength)
+        let json = data.subdata(in: 8..<dataStart)
+        guard let header = (try? JSONSerialization.jsonObject(with: json)) as? [String: Any] else {
+            throw SafeTensorsError.malformed(path: path, reason: "header is not a JSON object")
+        }
+        var file = SafeTensorsFile()
+        for (name, value) in header {
+            if name == "__metadata__" {
+                guard let metadata = value as? [String: String] else {
+                    throw SafeTensorsError.malformed(path: path, reason: "__metadata__ is not a map of strings")
+                }
+                file.metadata = metadata
+                continue
+            }
+            guard let entry = value as? [String: Any], let dtype = entry["dtype"] as? String,
+                  let shape = entry["shape"] as? [Int], let offsets = entry["data_offsets"] as? [Int], offsets.count == 2
+            else { throw SafeTensorsError.malformed(path: path, reason: "entry \"\(name)\" lacks dtype, shape or data_offsets") }
+            guard dtype == "F32" else {
+                throw SafeTensorsError.malformed(path: path, reason: "tensor \"\(name)\" is \(dtype); akin reads F32 only")
+            }
+            let count = shape.reduce(1, *)
+            let begin = dataStart + offsets[0], end = dataStart + offsets[1]
+            guard shape.allSatisfy({ $0 >= 0 }), offsets[0] >= 0, end - begin == count * 4, end <= data.count else {
+                throw SafeTensorsError.malformed(path: path, reason: "tensor \"\(name)\" has a byte range that does not fit its shape or the file")
+            }
+            let tensor = Tensor(shape: shape)
+            data.withUnsafeBytes { bytes in
+                UnsafeMutableRawPointer(tensor.pointer).copyMemory(from: bytes.baseAddress! + begin, byteCount: count * 4)
+            }
+            file.tensors[name] = tensor
+        }
+        return file
+    }
+}

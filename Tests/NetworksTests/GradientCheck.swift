@@ -1,0 +1,57 @@
+import Networks
+import Tensors
+import Testing
+
+/// Central finite differences of L = Σ r ⊙ f(x), compared with the analytic gradients a layer's
+/// backward pass gives for upstream gradient r. Sums in Double to keep Float32 rounding out of it.
+struct GradientCheck {
+    var generator = RandomGenerator(seed: 7)
+    var step: Float = 1e-2
+    var tolerance: Float = 2e-2
+    var samples = 24
+
+    mutating func randomTensor(_ shape: [Int], scale: Float = 1) -> Tensor {
+        let tensor = Tensor(shape: shape)
+        for i in 0..<tensor.count { tensor[i] = (generator.nextFloat() * 2 - 1) * scale }
+        return tensor
+    }
+
+    private func loss(_ output: Tensor, _ upstream: Tensor) -> Double {
+        var sum = 0.0
+        for i in 0..<output.count { sum += Double(output[i]) * Double(upstream[i]) }
+        return sum
+    }
+
+    /// Checks d L / d input and d L / d every parameter of `layer` at `input`.
+    mutating func check(_ layer: Layer, input: Tensor, sourceLocation: SourceLocation = #_sourceLocation) {
+        layer.needsInputGradient = true
+        let output = layer.forward(input)
+        let upstream = randomTensor(output.shape)
+        let inputGradient = layer.backward(upstream)!.clone()
+        let parameterGradients = layer.parameters.map { $0.gradient.clone() }
+
+        func numeric(_ tensor: Tensor, _ index: Int) -> Float {
+            let saved = tensor[index]
+            tensor[index] = saved + step
+            let plus = loss(layer.forward(input), upstream)
+            tensor[index] = saved - step
+            let minus = loss(layer.forward(input), upstream)
+            tensor[index] = saved
+            return Float((plus - minus) / Double(2 * step))
+        }
+        func compare(_ tensor: Tensor, _ analytic: Tensor, _ what: String) {
+            for _ in 0..<samples {
+                let index = generator.nextInt(below: tensor.count)
+                let expected = numeric(tensor, index)
+                let got = analytic[index]
+                let scale = max(1, abs(expected), abs(got))
+                #expect(abs(expected - got) <= tolerance * scale,
+                        "\(what)[\(index)]: finite difference \(expected), backward \(got)", sourceLocation: sourceLocation)
+            }
+        }
+        compare(input, inputGradient, "input")
+        for (parameter, gradient) in zip(layer.parameters, parameterGradients) {
+            compare(parameter.value, gradient, parameter.name)
+        }
+    }
+}
