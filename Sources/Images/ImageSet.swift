@@ -1,0 +1,151 @@
+import Foundation
+import Tensors
+
+/// A file that a batch job skipped, and why.
+public struct SkippedFile: Sendable {
+    public var path: String
+    public var reason: String
+}
+
+/// How images become network input: decoded to `channels`, resized to size × size, scaled to
+/// [0, 1], then standardised per channel with the training set's mean and std.
+public struct Preprocessing: Codable, Equatable, Sendable {
+    public var imageSize: Int
+    public var channels: Int
+    public var mean: [Float]
+    public var std: [Float]
+
+    public init(imageSize: Int, channels: Int, mean: [Float]? = nil, std: [Float]? = nil) {
+        self.imageSize = imageSize
+        self.channels = channels
+        self.mean = mean ?? [Float](repeating: 0, count: channels)
+        self.std = std ?? [Float](repeating: 1, count: channels)
+    }
+
+    public var valuesPerImage: Int { channels * imageSize * imageSize }
+}
+
+/// Decoded, resized images held in memory as planar (CHW) bytes, one after another, with their
+/// labels: training samples batches from here without touching the disk again.
+public final class ImageSet: @unchecked Sendable {
+    public let imageSize: Int
+    public let channels: Int
+    public let classNames: [String]
+    public private(set) var paths: [String]
+    public private(set) var labels: [Int32]
+    public private(set) var pixels: [UInt8]
+
+    public var count: Int { labels.count }
+    public var valuesPerImage: Int { channels * imageSize * imageSize }
+
+    public init(imageSize: Int, channels: Int, classNames: [String], paths: [String], labels: [Int32], pixels: [UInt8]) {
+        precondition(pixels.count == labels.count * channels * imageSize * imageSize && paths.count == labels.count)
+        self.imageSize = imageSize
+        self.channels = channels
+        self.classNames = classNames
+        self.paths = paths
+        self.labels = labels
+        self.pixels = pixels
+    }
+
+    /// Decodes every file on all cores. Files that fail are returned in `skipped`, in file order.
+    /// `progress(done, total)` is called from worker threads.
+    public static func load(_ files: [(path: String, label: Int)], classNames: [String], imageSize: Int, channels: Int,
+                            progress: @Sendable (Int, Int) -> Void = { _, _ in }) -> (images: ImageSet, skipped: [SkippedFile]) {
+        let perImage = channels * imageSize * imageSize
+        let results = UnsafeMutableBufferPointer<Result<[UInt8], ImageError>?>.allocate(capacity: files.count)
+        results.initialize(repeating: nil)
+        defer { results.deallocate() }
+        let done = Counter()
+        let chunk = 64
+        let chunks = (files.count + chunk - 1) / chunk
+        let slots = UnsafeSendable(results)
+        DispatchQueue.concurrentPerform(iterations: chunks) { c in
+            for i in (c * chunk)..<min(files.count, (c + 1) * chunk) {
+                slots.value[i] = Result { () throws(ImageError) -> [UInt8] in
+                    try planar(Resize.resize(ImageDecoder.decodeFile(files[i].path, channels: channels),
+                                             width: imageSize, height: imageSize))
+                }
+            }
+            progress(done.add(min(files.count, (c + 1) * chunk) - c * chunk), files.count)
+        }
+        var pixels: [UInt8] = []
+        pixels.reserveCapacity(files.count * perImage)
+        var labels: [Int32] = [], paths: [String] = [], skipped: [SkippedFile] = []
+        for (i, file) in files.enumerated() {
+            switch results[i]! {
+            case let .success(values):
+                pixels += values
+                labels.append(Int32(file.label))
+                paths.append(file.path)
+            case let .failure(error):
+                skipped.append(SkippedFile(path: file.path, reason: error.description))
+            }
+        }
+        return (ImageSet(imageSize: imageSize, channels: channels, classNames: classNames, paths: paths, labels: labels, pixels: pixels), skipped)
+    }
+
+    /// Interleaved HWC bytes → planar CHW bytes, the order of NCHW tensors.
+    static func planar(_ image: Image) -> [UInt8] {
+        let c = image.channels, plane = image.width * image.height
+        if c == 1 { return image.pixels }
+        var out = [UInt8](repeating: 0, count: image.pixels.count)
+        for p in 0..<plane { for ch in 0..<c { out[ch * plane + p] = image.pixels[p * c + ch] } }
+        return out
+    }
+
+    /// Per-channel mean and std of the [0, 1]-scaled pixels.
+    public func channelStatistics() -> (mean: [Float], std: [Float]) {
+        let plane = imageSize * imageSize
+        var sums = [Double](repeating: 0, count: channels), squares = [Double](repeating: 0, count: channels)
+        pixels.withUnsafeBufferPointer { p in
+            for image in 0..<count {
+                for ch in 0..<channels {
+                    var s: UInt64 = 0, q: UInt64 = 0
+                    let base = (image * channels + ch) * plane
+                    for i in 0..<plane { let v = UInt64(p[base + i]); s += v; q += v * v }
+                    sums[ch] += Double(s)
+                    squares[ch] += Double(q)
+                }
+            }
+        }
+        let n = Double(max(1, count * plane))
+        let mean = sums.map { $0 / n / 255 }
+        let std = zip(squares, mean).map { max(($0 / n / 65025) - $1 * $1, 0).squareRoot() }
+        return (mean.map(Float.init), std.map { Float(max($0, 1e-3)) })
+    }
+
+    /// Writes images `indices` into `batch` ([indices.count, C, S, S]) as standardised floats.
+    public func fill(_ batch: UnsafeMutablePointer<Float>, indices: some Collection<Int>, preprocessing: Preprocessing) {
+        let plane = imageSize * imageSize
+        var scale = [Float](repeating: 0, count: channels), shift = [Float](repeating: 0, count: channels)
+        for ch in 0..<channels {
+            scale[ch] = 1 / (255 * preprocessing.std[ch])
+            shift[ch] = -preprocessing.mean[ch] / preprocessing.std[ch]
+        }
+        pixels.withUnsafeBufferPointer { p in
+            var out = batch
+            for index in indices {
+                for ch in 0..<channels {
+                    let source = p.baseAddress! + (index * channels + ch) * plane
+                    let a = scale[ch], b = shift[ch]
+                    for i in 0..<plane { out[i] = Float(source[i]) * a + b }
+                    out += plane
+                }
+            }
+        }
+    }
+}
+
+/// A thread-safe running count.
+final class Counter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = 0
+    func add(_ n: Int) -> Int { lock.lock(); defer { lock.unlock() }; value += n; return value }
+}
+
+/// Carries a buffer into concurrent workers that each write disjoint elements.
+struct UnsafeSendable<Value>: @unchecked Sendable {
+    let value: Value
+    init(_ value: Value) { self.value = value }
+}

@@ -1,0 +1,80 @@
+import Foundation
+import Images
+import Networks
+import Tensors
+
+/// A trained network together with everything needed to use it: its architecture, how images
+/// are preprocessed, and the distance it was trained with. One safetensors file holds all of it.
+public final class EmbeddingModel {
+    public static let preprocessingKey = "akin.preprocessing"
+    public static let distanceKey = "akin.distance"
+    public static let formatKey = "akin.format"
+
+    public let architecture: Architecture
+    public let preprocessing: Preprocessing
+    public let distance: Distance
+    public let network: Sequential
+
+    public init(architecture: Architecture, preprocessing: Preprocessing, distance: Distance, network: Sequential) {
+        self.architecture = architecture
+        self.preprocessing = preprocessing
+        self.distance = distance
+        self.network = network
+    }
+
+    public var embeddingDimension: Int { architecture.outputDimension }
+    public var fingerprint: String { NetworkFile.fingerprint(of: network, architecture: architecture) }
+
+    public func fileContents(extraMetadata: [String: String] = [:]) throws -> SafeTensorsFile {
+        var metadata = extraMetadata
+        metadata[Self.preprocessingKey] = String(decoding: try JSONEncoder.sorted.encode(preprocessing), as: UTF8.self)
+        metadata[Self.distanceKey] = distance.rawValue
+        metadata[Self.formatKey] = "akin-model-1"
+        return try NetworkFile.contents(of: network, architecture: architecture, metadata: metadata)
+    }
+
+    public func save(to path: String) throws { try fileContents().write(to: path) }
+
+    public static func load(from path: String) throws -> EmbeddingModel {
+        try load(file: try SafeTensorsFile.read(from: path), path: path)
+    }
+
+    static func load(file: SafeTensorsFile, path: String) throws -> EmbeddingModel {
+        let architecture = try NetworkFile.architecture(in: file, path: path)
+        guard let json = file.metadata[preprocessingKey],
+              let preprocessing = try? JSONDecoder().decode(Preprocessing.self, from: Data(json.utf8)) else {
+            throw NetworkFileError.notAModel(path: path, reason: "its metadata has no readable \(preprocessingKey)")
+        }
+        guard let distance = file.metadata[distanceKey].flatMap(Distance.init(rawValue:)) else {
+            throw NetworkFileError.notAModel(path: path, reason: "its metadata has no readable \(distanceKey)")
+        }
+        let network = architecture.build()
+        try NetworkFile.loadWeights(from: file, into: network, path: path)
+        return EmbeddingModel(architecture: architecture, preprocessing: preprocessing, distance: distance, network: network)
+    }
+
+    /// L2-normalised embeddings of every image, [images.count, D]. Batches are padded to one
+    /// shape so the convolution primitives are built once.
+    public func embed(_ images: ImageSet, batchSize: Int = 256, progress: (Int, Int) -> Void = { _, _ in }) -> Tensor {
+        precondition(images.imageSize == preprocessing.imageSize && images.channels == preprocessing.channels,
+                     "images were loaded for another model")
+        let d = embeddingDimension, n = images.count
+        let result = Tensor(shape: [n, d])
+        let size = min(batchSize, max(n, 1))
+        let batch = Tensor(shape: [size] + architecture.inputShape)
+        var start = 0
+        while start < n {
+            let end = min(n, start + size)
+            images.fill(batch.pointer, indices: start..<end, preprocessing: preprocessing)
+            let output = network.forward(batch)
+            for row in 0..<(end - start) {
+                let source = output.pointer + row * d, target = result.pointer + (start + row) * d
+                let norm = (Elementwise.dot(source, source, count: d) + 1e-12).squareRoot()
+                for j in 0..<d { target[j] = source[j] / norm }
+            }
+            start = end
+            progress(start, n)
+        }
+        return result
+    }
+}

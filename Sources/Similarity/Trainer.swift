@@ -1,0 +1,109 @@
+import Foundation
+import Images
+import Networks
+import Tensors
+
+public enum TrainingError: Error, CustomStringConvertible {
+    case diverged(step: Int, loss: Float, lastCheckpoint: Int?, checkpointPath: String)
+
+    public var description: String {
+        switch self {
+        case let .diverged(step, loss, last, path):
+            let kept = last.map { "the last good checkpoint (step \($0)) is kept at \(path)" } ?? "no checkpoint had been written yet"
+            return "training stopped at step \(step): the loss became \(loss); \(kept). Lower --lr (or --momentum) and train again."
+        }
+    }
+}
+
+/// One finished step, for progress bars and logs.
+public struct TrainingStep: Sendable {
+    public var step: Int
+    public var totalSteps: Int
+    public var statistics: TripletStatistics
+    public var learningRate: Float
+    public var seconds: Double
+}
+
+/// Trains a triplet network: the anchor, positive and negative branches are one network, run
+/// on one batch of 3·B images; the loss's gradient flows back through all three at once.
+public final class Trainer {
+    public let options: TrainingOptions
+    public let images: ImageSet
+    public let checkpointPath: String
+
+    public init(options: TrainingOptions, images: ImageSet, checkpointPath: String) {
+        self.options = options
+        self.images = images
+        self.checkpointPath = checkpointPath
+    }
+
+    /// Identifies the training images, so a checkpoint is never resumed on other data.
+    var datasetIdentity: String {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        images.pixels.withUnsafeBytes { for byte in $0 { hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01B3 } }
+        images.labels.withUnsafeBytes { for byte in $0 { hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01B3 } }
+        return "\(images.count) images, \(images.classNames.count) classes, \(String(hash, radix: 16))"
+    }
+
+    private func freshStart() -> Checkpoint {
+        var generator = RandomGenerator(seed: options.seed)
+        let architecture = Architecture.seed(channels: options.channels, imageSize: options.imageSize,
+                                             embeddingDimension: options.embeddingDimension)
+        let network = architecture.build()
+        Initialization.xavierUniform(network, using: &generator)
+        let statistics = images.channelStatistics()
+        let preprocessing = Preprocessing(imageSize: options.imageSize, channels: options.channels,
+                                          mean: statistics.mean, std: statistics.std)
+        let model = EmbeddingModel(architecture: architecture, preprocessing: preprocessing, distance: options.distance, network: network)
+        return Checkpoint(model: model, optimizer: options.makeOptimizer(), generator: generator, step: 0,
+                          options: options, datasetIdentity: datasetIdentity)
+    }
+
+    private func resumed() throws -> Checkpoint {
+        var state = try Checkpoint.read(from: checkpointPath)
+        guard state.options.compatibilityKey() == options.compatibilityKey() else {
+            throw CheckpointError.incompatible(path: checkpointPath, reason: "it was trained with other options (\(state.options)), not \(options)")
+        }
+        guard state.datasetIdentity == datasetIdentity else {
+            throw CheckpointError.incompatible(path: checkpointPath, reason: "it was trained on other images (\(state.datasetIdentity))")
+        }
+        state.options = options
+        return state
+    }
+
+    /// Runs to `options.steps`, writing a checkpoint every `checkpointEvery` steps and at the end.
+    public func run(resume: Bool, onStep: (TrainingStep) -> Void = { _ in }) throws -> EmbeddingModel {
+        var state = resume ? try resumed() : freshStart()
+        let model = state.model, network = model.network, optimizer = state.optimizer
+        let parameters = network.parameters
+        let loss = TripletLoss(margin: options.margin, distance: options.distance)
+        let sampler = RandomTripletSampler(labels: images.labels, classCount: images.classNames.count)
+        let batch = Tensor(shape: [3 * options.batch] + model.architecture.inputShape)
+        let gradient = Tensor(shape: [3 * options.batch, model.embeddingDimension])
+        var indices: [Int] = []
+        var lastCheckpoint: Int? = resume ? state.step : nil
+
+        while state.step < options.steps {
+            let started = DispatchTime.now().uptimeNanoseconds
+            let step = state.step + 1
+            sampler.sample(batch: options.batch, using: &state.generator, into: &indices)
+            images.fill(batch.pointer, indices: indices, preprocessing: model.preprocessing)
+            let embeddings = network.forward(batch)
+            let statistics = loss.evaluate(embeddings: embeddings, gradient: gradient)
+            guard statistics.loss.isFinite else {
+                throw TrainingError.diverged(step: step, loss: statistics.loss, lastCheckpoint: lastCheckpoint, checkpointPath: checkpointPath)
+            }
+            network.backward(gradient)
+            optimizer.step(parameters)
+            state.step = step
+            if step % max(1, options.checkpointEvery) == 0 || step == options.steps {
+                try state.write(to: checkpointPath)
+                lastCheckpoint = step
+            }
+            let seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
+            onStep(TrainingStep(step: step, totalSteps: options.steps, statistics: statistics,
+                                learningRate: optimizer.learningRate, seconds: seconds))
+        }
+        return model
+    }
+}

@@ -1,0 +1,70 @@
+import Tensors
+
+/// What one batch of triplets measured.
+public struct TripletStatistics: Sendable, Equatable {
+    public var loss: Float
+    /// Fraction of triplets with a non-zero loss: those that still teach something.
+    public var activeFraction: Float
+    public var meanPositiveDistance: Float
+    public var meanNegativeDistance: Float
+}
+
+/// mean over triplets of max(0, D(a, p) − D(a, n) + margin), on embeddings laid out as the
+/// network saw them: B anchors, then B positives, then B negatives.
+public struct TripletLoss: Sendable {
+    public var margin: Float
+    public var distance: Distance
+
+    public init(margin: Float, distance: Distance) {
+        self.margin = margin
+        self.distance = distance
+    }
+
+    /// Returns the statistics and overwrites `gradient` ([3B, D]) with ∂loss/∂embeddings.
+    public func evaluate(embeddings: Tensor, gradient: Tensor) -> TripletStatistics {
+        precondition(embeddings.shape.count == 2 && embeddings.shape[0] % 3 == 0, "triplet embeddings must be [3B, D], got \(embeddings.shape)")
+        precondition(gradient.shape == embeddings.shape)
+        let b = embeddings.shape[0] / 3, d = embeddings.shape[1]
+        gradient.fill(0)
+        var total: Double = 0, active = 0, positive: Double = 0, negative: Double = 0
+        let scale = 1 / Float(b)
+        for i in 0..<b {
+            let a = embeddings.pointer + i * d, p = embeddings.pointer + (b + i) * d, n = embeddings.pointer + (2 * b + i) * d
+            let dap = distance.evaluate(a, p, count: d), dan = distance.evaluate(a, n, count: d)
+            positive += Double(dap)
+            negative += Double(dan)
+            let violation = dap - dan + margin
+            guard violation > 0 else { continue }
+            total += Double(violation)
+            active += 1
+            let ga = gradient.pointer + i * d, gp = gradient.pointer + (b + i) * d, gn = gradient.pointer + (2 * b + i) * d
+            distance.accumulateGradient(a, p, count: d, distance: dap, scale: scale, ga, gp)
+            distance.accumulateGradient(a, n, count: d, distance: dan, scale: -scale, ga, gn)
+        }
+        let count = Double(b)
+        return TripletStatistics(loss: Float(total / count), activeFraction: Float(Double(active) / count),
+                                 meanPositiveDistance: Float(positive / count), meanNegativeDistance: Float(negative / count))
+    }
+}
+
+/// The loss in plain Double arithmetic over arrays, for tests.
+public enum ReferenceTripletLoss {
+    public static func loss(_ embeddings: [Float], batch b: Int, dimension d: Int, margin: Float, distance: Distance) -> Double {
+        func vector(_ row: Int) -> [Double] { (0..<d).map { Double(embeddings[row * d + $0]) } }
+        func measure(_ x: [Double], _ y: [Double]) -> Double {
+            switch distance {
+            case .l2: return (zip(x, y).map { ($0 - $1) * ($0 - $1) }.reduce(0, +) + 1e-12).squareRoot()
+            case .cosine:
+                let dot = zip(x, y).map(*).reduce(0, +)
+                let nx = (x.map { $0 * $0 }.reduce(0, +) + 1e-12).squareRoot(), ny = (y.map { $0 * $0 }.reduce(0, +) + 1e-12).squareRoot()
+                return 1 - dot / (nx * ny)
+            }
+        }
+        var total = 0.0
+        for i in 0..<b {
+            let a = vector(i), p = vector(b + i), n = vector(2 * b + i)
+            total += max(0, measure(a, p) - measure(a, n) + Double(margin))
+        }
+        return total / Double(b)
+    }
+}

@@ -1,0 +1,45 @@
+import ArgumentParser
+import Foundation
+import Images
+import Search
+import Similarity
+
+struct Embed: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Embed images into a gallery file: each item's path, label (its folder's name) and unit-length vector.")
+
+    @Option(help: "Model file from `akin train`.") var model: String
+    @Option(help: "Gallery file to write.") var out: String
+    @Option(help: "Images per batch.") var batchSize = 256
+    @Option(help: "Compute threads (default: all cores).") var threads: Int?
+    @Argument(help: "Folders (walked recursively) and image files.") var inputs: [String]
+
+    func run() throws {
+        Akin.configureThreads(threads)
+        let embedding = try EmbeddingModel.load(from: model)
+        let (files, classNames) = try ImageLoading.collect(inputs)
+        guard !files.isEmpty else { throw ValidationError("no .jpg, .jpeg or .png files in \(inputs.joined(separator: ", "))") }
+        let p = embedding.preprocessing
+        let images = ImageLoading.load(files, classNames: classNames, imageSize: p.imageSize, channels: p.channels)
+        guard images.count > 0 else { throw ValidationError("none of the \(files.count) files could be decoded") }
+        let vectors = Embedding.run(embedding, images, batchSize: batchSize)
+        let gallery = Gallery(modelFingerprint: embedding.fingerprint, paths: images.paths,
+                              labels: images.labels.map { images.classNames[Int($0)] }, vectors: vectors)
+        try gallery.save(to: out)
+        Console.note("gallery of \(gallery.count) vectors (\(gallery.dimension)-d) written to \(out)")
+    }
+}
+
+enum Embedding {
+    /// Embeds with a progress bar and reports images/s.
+    static func run(_ model: EmbeddingModel, _ images: ImageSet, batchSize: Int) -> Tensors.Tensor {
+        let bar = ProgressBar("embedding", total: images.count, unit: "images", plainInterval: 5)
+        let started = Date()
+        let vectors = model.embed(images, batchSize: batchSize) { done, _ in bar.update(done) }
+        let seconds = Date().timeIntervalSince(started)
+        Console.note(String(format: "embedded %d images at %.0f images/s", images.count, Double(images.count) / max(seconds, 1e-9)))
+        return vectors
+    }
+}
+
+import Tensors
