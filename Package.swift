@@ -31,12 +31,12 @@ let package = Package(
         ]),
 
         .testTarget(name: "TensorsTests", dependencies: ["Tensors"]),
-        .testTarget(name: "NetworksTests", dependencies: ["Networks", "Tensors"]),
-        .testTarget(name: "ImagesTests", dependencies: ["Images", "Tensors", "CPNGShim"]),
-        .testTarget(name: "SimilarityTests", dependencies: ["Similarity", "Networks", "Tensors", "Images"],
-                    resources: [.copy("Fixtures")]),
+        // Fixtures are read through #filePath (see each Fixture.swift), not bundled.
+        .testTarget(name: "NetworksTests", dependencies: ["Networks", "Tensors"], exclude: ["Fixtures"]),
+        .testTarget(name: "ImagesTests", dependencies: ["Images", "Tensors"], exclude: ["Fixtures"]),
+        .testTarget(name: "SimilarityTests", dependencies: ["Similarity", "Networks", "Tensors", "Images"], exclude: ["Fixtures"]),
         .testTarget(name: "SearchTests", dependencies: ["Search", "Tensors"]),
-        .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Search"]),
+        .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Search", "Tensors"], exclude: ["Fixtures"]),
         .testTarget(name: "AkinCLITests", dependencies: ["akin", "Images"]),
     ],
     swiftLanguageModes: [.v6]

@@ -11,6 +11,13 @@ public struct RetrievalReport: Codable, Equatable, Sendable {
     public var mapAtR: Double
     public var queries: Int
 
+    public init(precisionAt1: Double, recallAt10: Double, mapAtR: Double, queries: Int) {
+        self.precisionAt1 = precisionAt1
+        self.recallAt10 = recallAt10
+        self.mapAtR = mapAtR
+        self.queries = queries
+    }
+
     enum CodingKeys: String, CodingKey {
         case precisionAt1 = "precision_at_1", recallAt10 = "recall_at_10", mapAtR = "map_at_r", queries
     }

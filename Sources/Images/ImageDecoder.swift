@@ -19,3 +19,9 @@ public enum ImageDecoder {
         return try decode(data, channels: channels)
     }
 }
+
+/// Writes images, for `import-idx`, tests, and later the reports.
+public enum ImageEncoder {
+    public static func png(_ image: Image) throws(ImageError) -> Data { try PNG.encode(image) }
+    public static func jpeg(_ image: Image, quality: Int = 90) throws(ImageError) -> Data { try JPEG.encode(image, quality: quality) }
+}

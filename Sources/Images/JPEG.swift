@@ -28,3 +28,22 @@ enum JPEG {
         return Image(width: Int(width), height: Int(height), channels: channels, pixels: pixels)
     }
 }
+
+extension JPEG {
+    /// Encodes 8-bit gray or RGB pixels as a baseline JPEG (4:2:0 for colour).
+    static func encode(_ image: Image, quality: Int) throws(ImageError) -> Data {
+        guard let handle = tjInitCompress() else { throw .corruptJPEG("libjpeg-turbo could not start") }
+        defer { tjDestroy(handle) }
+        var buffer: UnsafeMutablePointer<UInt8>?
+        var size: UInt = 0
+        let gray = image.channels == 1
+        let status = image.pixels.withUnsafeBufferPointer { pixels in
+            tjCompress2(handle, pixels.baseAddress, Int32(image.width), 0, Int32(image.height),
+                        Int32((gray ? TJPF_GRAY : TJPF_RGB).rawValue), &buffer, &size,
+                        Int32((gray ? TJSAMP_GRAY : TJSAMP_420).rawValue), Int32(quality), Int32(TJFLAG_ACCURATEDCT))
+        }
+        defer { if let buffer { tjFree(buffer) } }
+        guard status == 0, let buffer else { throw .corruptJPEG(String(cString: tjGetErrorStr2(handle))) }
+        return Data(bytes: buffer, count: Int(size))
+    }
+}

@@ -3,7 +3,7 @@ import Foundation
 
 /// PNG through libpng's simplified API, behind the C shim: every colour type and bit depth comes
 /// out as 8-bit gray or RGB, with alpha composited onto white.
-public enum PNG {
+enum PNG {
     static func decode(_ data: Data, channels: Int) throws(ImageError) -> Image {
         var pixels: UnsafeMutablePointer<UInt8>?
         var width: Int32 = 0, height: Int32 = 0
@@ -21,7 +21,7 @@ public enum PNG {
                      pixels: Array(UnsafeBufferPointer(start: pixels, count: count)))
     }
 
-    public static func encode(_ image: Image) throws(ImageError) -> Data {
+    static func encode(_ image: Image) throws(ImageError) -> Data {
         var png: UnsafeMutablePointer<UInt8>?
         var size = 0
         var message = [CChar](repeating: 0, count: 256)

@@ -90,7 +90,7 @@ public final class Trainer {
             images.fill(batch.pointer, indices: indices, preprocessing: model.preprocessing)
             let embeddings = network.forward(batch)
             let statistics = loss.evaluate(embeddings: embeddings, gradient: gradient)
-            guard statistics.loss.isFinite else {
+            guard statistics.loss.isFinite, statistics.meanPositiveDistance.isFinite, statistics.meanNegativeDistance.isFinite else {
                 throw TrainingError.diverged(step: step, loss: statistics.loss, lastCheckpoint: lastCheckpoint, checkpointPath: checkpointPath)
             }
             network.backward(gradient)

@@ -34,6 +34,8 @@ public struct TripletLoss: Sendable {
             positive += Double(dap)
             negative += Double(dan)
             let violation = dap - dan + margin
+            // A NaN would fail `> 0` and vanish from the mean; keep it so divergence is seen.
+            if violation.isNaN { total = .nan }
             guard violation > 0 else { continue }
             total += Double(violation)
             active += 1

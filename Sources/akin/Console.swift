@@ -25,8 +25,11 @@ final class ProgressBar: @unchecked Sendable {
     private var lastDraw = Date.distantPast
     private let lock = NSLock()
     private let plainInterval: TimeInterval
+    private let unitsPerStep: Double
 
-    init(_ label: String, total: Int, unit: String, plainInterval: TimeInterval = 10) {
+    /// `total` counts steps; the rate is shown in `unit`s, of which one step holds `unitsPerStep`.
+    init(_ label: String, total: Int, unit: String, unitsPerStep: Int = 1, plainInterval: TimeInterval = 10) {
+        self.unitsPerStep = Double(unitsPerStep)
         self.label = label
         self.total = total
         self.unit = unit
@@ -41,8 +44,8 @@ final class ProgressBar: @unchecked Sendable {
         guard finished || now.timeIntervalSince(lastDraw) >= interval else { return }
         lastDraw = now
         let elapsed = now.timeIntervalSince(started)
-        let rate = explicitRate ?? (elapsed > 0 ? Double(done) / elapsed : 0)
-        let eta = rate > 0 ? Double(total - done) / rate : .infinity
+        let rate = explicitRate ?? (elapsed > 0 ? Double(done) * unitsPerStep / elapsed : 0)
+        let eta = rate > 0 ? Double(total - done) * unitsPerStep / rate : .infinity
         let numbers = "\(done)/\(total) \(detail.isEmpty ? "" : detail + " ")\(String(format: "%.0f", rate)) \(unit)/s"
         if Console.isTerminal {
             let width = 24

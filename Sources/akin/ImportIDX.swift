@@ -50,7 +50,7 @@ struct ImportIDX: ParsableCommand {
                 let image = Image(width: width, height: height, channels: 1, pixels: Array(pixels.bytes[(i * plane)..<((i + 1) * plane)]))
                 let name = String(i).leftPadded(digits)
                 do {
-                    try AtomicFile.write(try PNG.encode(image), to: "\(out)/\(names[Int(labelArray.bytes[i])])/\(name).png")
+                    try AtomicFile.write(try ImageEncoder.png(image), to: "\(out)/\(names[Int(labelArray.bytes[i])])/\(name).png", durable: false)
                 } catch {
                     if failures.add(1) <= 10 { Console.note("could not write image \(i): \(error)") }
                 }

@@ -64,7 +64,7 @@ struct Train: ParsableCommand {
         let checkpointPath = checkpoint ?? out + ".checkpoint"
         let trainer = Trainer(options: options, images: images, checkpointPath: checkpointPath)
         let logWriter = try log.map { try TrainingLog(path: $0, resuming: resume) }
-        let bar = ProgressBar("training", total: steps, unit: "triplets", plainInterval: 10)
+        let bar = ProgressBar("training", total: steps, unit: "triplets", unitsPerStep: batch, plainInterval: 10)
         let started = Date()
         var firstStep: Int?
         var recentSeconds: [Double] = []

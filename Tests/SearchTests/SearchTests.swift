@@ -1,0 +1,61 @@
+import Foundation
+import Search
+import Tensors
+import Testing
+
+func unitVectors(_ n: Int, _ d: Int, seed: UInt64) -> Tensor {
+    var generator = RandomGenerator(seed: seed)
+    let t = Tensor(shape: [n, d])
+    for row in 0..<n {
+        var norm: Float = 0
+        for j in 0..<d { let v = generator.nextFloat() * 2 - 1; t[row * d + j] = v; norm += v * v }
+        for j in 0..<d { t[row * d + j] /= norm.squareRoot() }
+    }
+    return t
+}
+
+@Suite("Exact search and galleries")
+struct SearchTests {
+    /// The plain definition: every similarity, sorted.
+    func bruteForce(_ queries: Tensor, _ gallery: Tensor, k: Int, excludingSelf: Bool) -> [[Int]] {
+        let d = gallery.shape[1]
+        return (0..<queries.shape[0]).map { q in
+            let scored = (0..<gallery.shape[0]).filter { !excludingSelf || $0 != q }.map { j in
+                (j, (0..<d).reduce(Float(0)) { $0 + queries[q * d + $1] * gallery[j * d + $1] })
+            }
+            return scored.sorted { $0.1 > $1.1 || ($0.1 == $1.1 && $0.0 < $1.0) }.prefix(k).map(\.0)
+        }
+    }
+
+    @Test(arguments: [(1, 10), (5, 300), (20, 37)])
+    func topKEqualsFullSort(k: Int, galleryCount: Int) {
+        let gallery = unitVectors(galleryCount, 7, seed: 1), queries = unitVectors(13, 7, seed: 2)
+        let index = ExactIndex(vectors: gallery)
+        let hits = index.search(queries, k: k, blockSize: 4)
+        #expect(hits.map { $0.map(\.index) } == bruteForce(queries, gallery, k: k, excludingSelf: false))
+        #expect(hits.allSatisfy { zip($0, $0.dropFirst()).allSatisfy { $0.similarity >= $1.similarity } })
+    }
+
+    @Test func leaveOneOutNeverReturnsTheQuery() {
+        let vectors = unitVectors(40, 5, seed: 3)
+        let hits = ExactIndex(vectors: vectors).search(vectors, k: 39, excludingSelf: true, blockSize: 16)
+        #expect(hits.map { $0.map(\.index) } == bruteForce(vectors, vectors, k: 39, excludingSelf: true))
+    }
+
+    @Test func tiesBreakByGalleryOrder() {
+        let gallery = Tensor(shape: [4, 2], values: [1, 0, 0, 1, 1, 0, 1, 0])
+        let hits = ExactIndex(vectors: gallery).search(Tensor(shape: [1, 2], values: [1, 0]), k: 3)
+        #expect(hits[0].map(\.index) == [0, 2, 3])
+    }
+
+    @Test func galleryRoundTripsAndRefusesAnotherModel() throws {
+        let path = NSTemporaryDirectory() + "akin-\(UUID().uuidString).gallery"
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let gallery = Gallery(modelFingerprint: "abc", paths: ["x/1.png", "y/2.png"], labels: ["x", "y"], vectors: unitVectors(2, 3, seed: 4))
+        try gallery.save(to: path)
+        let loaded = try Gallery.load(from: path)
+        #expect(loaded.paths == gallery.paths && loaded.labels == gallery.labels && loaded.vectors.array == gallery.vectors.array)
+        try loaded.requireModel("abc", path: path)
+        #expect { try loaded.requireModel("def", path: path) } throws: { "\($0)".contains("not with this model") }
+    }
+}
