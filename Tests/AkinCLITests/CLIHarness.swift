@@ -1,0 +1,62 @@
+import Foundation
+import Images
+import Tensors
+
+/// Runs the built `akin` binary, as a user would.
+struct CommandResult {
+    var status: Int32
+    var output: String
+    var errors: String
+}
+
+enum CLI {
+    static var binary: URL {
+        let beside = Bundle.main.bundleURL.appendingPathComponent("akin")
+        if FileManager.default.isExecutableFile(atPath: beside.path) { return beside }
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        return root.appendingPathComponent(".build/debug/akin")
+    }
+
+    @discardableResult
+    static func run(_ arguments: [String]) throws -> CommandResult {
+        let process = Process()
+        process.executableURL = binary
+        process.arguments = arguments
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        // Read both pipes while the process runs so neither can fill up and block it.
+        nonisolated(unsafe) var errorData = Data()
+        let reader = Thread { errorData = err.fileHandleForReading.readDataToEndOfFile() }
+        reader.start()
+        let outputData = out.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        while !reader.isFinished { usleep(1000) }
+        return CommandResult(status: process.terminationStatus, output: String(decoding: outputData, as: UTF8.self),
+                             errors: String(decoding: errorData, as: UTF8.self))
+    }
+}
+
+/// A small class-folder tree of real PNG files: three classes told apart by where a bright bar is.
+func makeDataset(at root: String, perClass: Int = 10, seed: UInt64 = 1) throws {
+    var generator = RandomGenerator(seed: seed)
+    for (label, name) in ["bar", "column", "diagonal"].enumerated() {
+        try FileManager.default.createDirectory(atPath: root + "/" + name, withIntermediateDirectories: true)
+        for i in 0..<perClass {
+            var pixels: [UInt8] = []
+            for y in 0..<12 { for x in 0..<12 {
+                let on = label == 0 ? (y >= 2 && y < 5) : label == 1 ? (x >= 7 && x < 10) : (abs(x - y) < 2)
+                pixels.append(UInt8((on ? 180 : 30) + generator.nextInt(below: 60)))
+            } }
+            let png = try ImageEncoder.png(Image(width: 12, height: 12, channels: 1, pixels: pixels))
+            try png.write(to: URL(fileURLWithPath: "\(root)/\(name)/\(i).png"))
+        }
+    }
+}
+
+func temporaryFolder() throws -> String {
+    let path = NSTemporaryDirectory() + "akin-cli-\(UUID().uuidString)"
+    try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    return path
+}

@@ -1,0 +1,123 @@
+import Foundation
+import Images
+import Testing
+
+let smallTraining = ["--steps", "4", "--batch", "8", "--image-size", "12", "--embedding-dim", "8", "--checkpoint-every", "2"]
+
+@Suite("The akin command", .serialized)
+struct CLITests {
+    @Test func trainEmbedSearchEvaluateWithBadFilesInTheData() throws {
+        let root = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let data = root + "/data"
+        try makeDataset(at: data)
+        var rgb: [UInt8] = []
+        for i in 0..<(40 * 40) { rgb += [UInt8(i % 256), 90, 200] }
+        let jpeg = try ImageEncoder.jpeg(Image(width: 40, height: 40, channels: 3, pixels: rgb))
+        try jpeg.prefix(jpeg.count / 2).write(to: URL(fileURLWithPath: data + "/bar/truncated.jpg"))
+        try Data().write(to: URL(fileURLWithPath: data + "/column/empty.png"))
+        try Data("just text".utf8).write(to: URL(fileURLWithPath: data + "/diagonal/notes.png"))
+
+        let train = try CLI.run(["train", data, "--out", root + "/model.safetensors", "--log", root + "/log.csv"] + smallTraining)
+        #expect(train.status == 0, "\(train.errors)")
+        for name in ["truncated.jpg", "empty.png", "notes.png"] {
+            #expect(train.errors.contains("skipped \(data)/") && train.errors.contains(name), "no report of \(name)")
+        }
+        #expect(train.errors.contains("skipped 3 of 33 files"))
+        #expect(train.errors.contains("triplets/s"))
+        let log = try String(contentsOfFile: root + "/log.csv", encoding: .utf8).split(separator: "\n")
+        #expect(log.count == 5 && log[0].hasPrefix("step,loss,active_fraction"))
+
+        let embed = try CLI.run(["embed", "--model", root + "/model.safetensors", "--out", root + "/gallery", data])
+        #expect(embed.status == 0, "\(embed.errors)")
+        #expect(embed.errors.contains("gallery of 30 vectors"))
+
+        let query = data + "/column/3.png"
+        let search = try CLI.run(["search", "--model", root + "/model.safetensors", "--gallery", root + "/gallery", "-k", "3", "--json", query])
+        #expect(search.status == 0, "\(search.errors)")
+        let answers = try JSONSerialization.jsonObject(with: Data(search.output.utf8)) as! [[String: Any]]
+        #expect(answers.count == 1)
+        #expect(answers[0]["query"] as? String == query && answers[0]["match"] as? Bool == true)
+        let results = answers[0]["results"] as! [[String: Any]]
+        #expect(results.count == 3)
+        #expect(results[0]["path"] as? String == query)  // the image itself is in the gallery
+        #expect(abs((results[0]["similarity"] as! Double) - 1) < 1e-4)
+        #expect(results.allSatisfy { $0["label"] is String })
+
+        let strict = try CLI.run(["search", "--model", root + "/model.safetensors", "--gallery", root + "/gallery", "--threshold", "1.5", "--json", query])
+        let strictAnswers = try JSONSerialization.jsonObject(with: Data(strict.output.utf8)) as! [[String: Any]]
+        #expect(strictAnswers[0]["match"] as? Bool == false)
+
+        let eval = try CLI.run(["eval", "--model", root + "/model.safetensors", "--json", data])
+        #expect(eval.status == 0, "\(eval.errors)")
+        let report = try JSONSerialization.jsonObject(with: Data(eval.output.utf8)) as! [String: Any]
+        #expect(report["queries"] as? Int == 30)
+        for key in ["precision_at_1", "recall_at_10", "map_at_r"] {
+            let value = report[key] as! Double
+            #expect(value >= 0 && value <= 1)
+        }
+    }
+
+    @Test func resumedRunLogsTheSameLossesAsAnUninterruptedOne() throws {
+        let root = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        try makeDataset(at: root + "/data")
+        let whole = try CLI.run(["train", root + "/data", "--out", root + "/a.safetensors", "--log", root + "/a.csv", "--seed", "3"] + smallTraining)
+        #expect(whole.status == 0, "\(whole.errors)")
+        var firstPart = smallTraining
+        firstPart[1] = "2"
+        let part = try CLI.run(["train", root + "/data", "--out", root + "/b.safetensors", "--log", root + "/b.csv", "--seed", "3"] + firstPart)
+        #expect(part.status == 0, "\(part.errors)")
+        let rest = try CLI.run(["train", root + "/data", "--out", root + "/b.safetensors", "--log", root + "/b.csv", "--seed", "3", "--resume"] + smallTraining)
+        #expect(rest.status == 0, "\(rest.errors)")
+        let a = try String(contentsOfFile: root + "/a.csv", encoding: .utf8)
+        let b = try String(contentsOfFile: root + "/b.csv", encoding: .utf8)
+        #expect(a == b)
+        #expect(try Data(contentsOf: URL(fileURLWithPath: root + "/a.safetensors")) == Data(contentsOf: URL(fileURLWithPath: root + "/b.safetensors")))
+    }
+
+    @Test func galleryOfAnotherModelIsRefused() throws {
+        let root = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        try makeDataset(at: root + "/data", perClass: 4)
+        for seed in ["1", "2"] {
+            let r = try CLI.run(["train", root + "/data", "--out", root + "/m\(seed)", "--seed", seed] + smallTraining)
+            #expect(r.status == 0, "\(r.errors)")
+        }
+        #expect(try CLI.run(["embed", "--model", root + "/m1", "--out", root + "/g", root + "/data"]).status == 0)
+        let wrong = try CLI.run(["search", "--model", root + "/m2", "--gallery", root + "/g", root + "/data/bar/0.png"])
+        #expect(wrong.status != 0)
+        #expect(wrong.errors.contains("not with this model"))
+    }
+
+    @Test func unusableDataIsRefusedBeforeAnyWork() throws {
+        let root = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        try makeDataset(at: root + "/data", perClass: 3)
+        try FileManager.default.removeItem(atPath: root + "/data/column")
+        try FileManager.default.removeItem(atPath: root + "/data/diagonal")
+        let one = try CLI.run(["train", root + "/data", "--out", root + "/m"] + smallTraining)
+        #expect(one.status != 0 && one.errors.contains("training needs at least 2"))
+        #expect(!FileManager.default.fileExists(atPath: root + "/m"))
+        let missing = try CLI.run(["train", root + "/nowhere", "--out", root + "/m"])
+        #expect(missing.status != 0 && missing.errors.contains("is not a folder"))
+    }
+
+    @Test func importIDXWritesAClassFolderTree() throws {
+        let root = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        var images: [UInt8] = [0, 0, 8, 3, 0, 0, 0, 3, 0, 0, 0, 2, 0, 0, 0, 2]
+        images += [0, 50, 100, 150, 1, 2, 3, 4, 255, 255, 0, 0]
+        try Data(images).write(to: URL(fileURLWithPath: root + "/images"))
+        try Data([0, 0, 8, 1, 0, 0, 0, 3, 1, 0, 1]).write(to: URL(fileURLWithPath: root + "/labels"))
+        let r = try CLI.run(["import-idx", "--images", root + "/images", "--labels", root + "/labels",
+                             "--class-names", "T-shirt/top,Trouser", "--out", root + "/tree"])
+        #expect(r.status == 0, "\(r.errors)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: root + "/tree").sorted() == ["T-shirt-top", "Trouser"])
+        #expect(try FileManager.default.contentsOfDirectory(atPath: root + "/tree/Trouser").sorted() == ["0.png", "2.png"])
+        let first = try ImageDecoder.decodeFile(root + "/tree/Trouser/0.png", channels: 1)
+        #expect(first.pixels == [0, 50, 100, 150])
+        let bad = try CLI.run(["import-idx", "--images", root + "/images", "--labels", root + "/labels", "--class-names", "a", "--out", root + "/t2"])
+        #expect(bad.status != 0 && bad.errors.contains("--class-names"))
+    }
+}

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# The main job on a small default: import Fashion-MNIST (Debian's dataset-fashion-mnist), train the
+# seed network briefly, evaluate it against the raw-pixel baseline, and search a few test images.
+# Everything goes under runs/demo (override with AKIN_DEMO_DIR). Set AKIN_DEMO_STEPS for a longer run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+akin=.build/release/akin
+out=${AKIN_DEMO_DIR:-runs/demo}
+steps=${AKIN_DEMO_STEPS:-150}
+source=/usr/share/datasets/fashion-mnist
+names="T-shirt/top,Trouser,Pullover,Dress,Coat,Sandal,Shirt,Sneaker,Bag,Ankle boot"
+
+[ -x "$akin" ] || swift build -c release
+mkdir -p "$out"
+if [ ! -d "$out/fashion-mnist/train" ]; then
+  "$akin" import-idx --images "$source/train-images-idx3-ubyte.gz" --labels "$source/train-labels-idx1-ubyte.gz" \
+    --class-names "$names" --out "$out/fashion-mnist/train"
+  "$akin" import-idx --images "$source/t10k-images-idx3-ubyte.gz" --labels "$source/t10k-labels-idx1-ubyte.gz" \
+    --class-names "$names" --out "$out/fashion-mnist/test"
+fi
+
+"$akin" train "$out/fashion-mnist/train" --out "$out/model.safetensors" --steps "$steps" --batch 256 --log "$out/train.csv"
+
+echo "== raw pixels (the baseline) on the test split, leave-one-out"
+"$akin" eval --pixels "$out/fashion-mnist/test"
+echo "== the trained model on the test split, leave-one-out"
+"$akin" eval --model "$out/model.safetensors" "$out/fashion-mnist/test"
+
+"$akin" embed --model "$out/model.safetensors" --out "$out/gallery.safetensors" "$out/fashion-mnist/test"
+echo "== the 5 most similar test images to three queries"
+"$akin" search --model "$out/model.safetensors" --gallery "$out/gallery.safetensors" -k 5 \
+  "$out/fashion-mnist/test/Sneaker/0009.png" "$out/fashion-mnist/test/Bag/0018.png" "$out/fashion-mnist/test/Dress/0013.png"
