@@ -37,7 +37,7 @@ let package = Package(
         .testTarget(name: "SimilarityTests", dependencies: ["Similarity", "Networks", "Tensors", "Images"], exclude: ["Fixtures"]),
         .testTarget(name: "SearchTests", dependencies: ["Search", "Tensors"]),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Search", "Tensors"], exclude: ["Fixtures"]),
-        .testTarget(name: "AkinCLITests", dependencies: ["akin", "Images"]),
+        .testTarget(name: "AkinCLITests", dependencies: ["akin", "Images", "Tensors"]),
     ],
     swiftLanguageModes: [.v6]
 )

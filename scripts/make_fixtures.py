@@ -143,4 +143,7 @@ with open(os.path.join(images, "rgb16.png"), "wb") as f:
 # 2x1 gray+alpha: opaque black, fully transparent black (composited onto white).
 with open(os.path.join(images, "gray_alpha.png"), "wb") as f:
     f.write(png(2, 1, 4, 8, [bytes([0, 255, 0, 0])]))
+# 2x1 16-bit gray+alpha: opaque mid-gray, fully transparent (composited onto white).
+with open(os.path.join(images, "gray_alpha16.png"), "wb") as f:
+    f.write(png(2, 1, 4, 16, [struct.pack(">HHHH", 32768, 65535, 0, 0)]))
 print("fixtures written")

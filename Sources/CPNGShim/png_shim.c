@@ -53,11 +53,11 @@ int akin_png_decode(const uint8_t *data, size_t size, int channels,
         png_image_free(&image);
         return 1;
     }
-    // The simplified API takes 16-bit samples as linear light and would gamma-encode them on the
-    // way to 8 bits (32768 → 188). Image tools keep the stored value (32768 → 128), so 16-bit files
-    // are read as 16-bit and scaled here instead.
-    int sixteen_bit = (image.format & PNG_FORMAT_FLAG_LINEAR) != 0;
-    image.format = sixteen_bit ? (format | PNG_FORMAT_FLAG_LINEAR) : format;
+    // The simplified API takes 16-bit samples without gamma information as linear light and would
+    // gamma-encode them on the way to 8 bits (32768 → 188). Image tools treat them as sRGB like
+    // 8-bit ones (32768 → 128); this flag asks for that, and keeps white-background compositing.
+    image.flags |= PNG_IMAGE_FLAG_16BIT_sRGB;
+    image.format = format;
     size_t stride = (size_t)image.width * (size_t)channels;
     size_t bytes = stride * (size_t)image.height;
     if (image.width == 0 || image.height == 0 || bytes / stride != image.height) {
@@ -66,26 +66,17 @@ int akin_png_decode(const uint8_t *data, size_t size, int channels,
         return 1;
     }
     uint8_t *buffer = malloc(bytes);
-    uint16_t *wide = sixteen_bit ? malloc(bytes * sizeof(uint16_t)) : NULL;
-    if (buffer == NULL || (sixteen_bit && wide == NULL)) {
+    if (buffer == NULL) {
         copy_message("out of memory", message, message_capacity);
-        free(buffer);
-        free(wide);
         png_image_free(&image);
         return 1;
     }
     png_color white = {255, 255, 255};
-    void *target = sixteen_bit ? (void *)wide : (void *)buffer;
-    if (!png_image_finish_read(&image, &white, target, (png_int_32)stride, NULL)) {
+    if (!png_image_finish_read(&image, &white, buffer, (png_int_32)stride, NULL)) {
         copy_message(image.message, message, message_capacity);
         free(buffer);
-        free(wide);
         png_image_free(&image);
         return 1;
-    }
-    if (sixteen_bit) {
-        for (size_t i = 0; i < bytes; i++) buffer[i] = (uint8_t)(((uint32_t)wide[i] * 255u + 32767u) / 65535u);
-        free(wide);
     }
     *pixels = buffer;
     *width = (int)image.width;

@@ -47,9 +47,9 @@ public enum RetrievalMetrics {
         for label in galleryLabels { classSizes[label, default: 0] += 1 }
         let relevantCounts = queryLabels.map { (classSizes[$0] ?? 0) - (leaveOneOut ? 1 : 0) }
         let k = max(10, relevantCounts.max() ?? 0)
-        let results = ExactIndex(vectors: gallery).search(queries, k: k, excludingSelf: leaveOneOut)
         var p1 = 0.0, r10 = 0.0, map = 0.0, counted = 0
-        for (q, hits) in results.enumerated() where relevantCounts[q] > 0 {
+        ExactIndex(vectors: gallery).search(queries, k: k, excludingSelf: leaveOneOut) { q, hits in
+            guard relevantCounts[q] > 0 else { return }
             let relevance = hits.map { galleryLabels[$0.index] == queryLabels[q] }
             let s = score(relevance: relevance, relevantCount: relevantCounts[q])
             p1 += s.precisionAt1

@@ -55,7 +55,10 @@ public final class ImageSet: @unchecked Sendable {
         let perImage = channels * imageSize * imageSize
         let results = UnsafeMutableBufferPointer<Result<[UInt8], ImageError>?>.allocate(capacity: files.count)
         results.initialize(repeating: nil)
-        defer { results.deallocate() }
+        defer {
+            results.deinitialize()
+            results.deallocate()
+        }
         let done = Counter()
         let chunk = 64
         let chunks = (files.count + chunk - 1) / chunk

@@ -7,7 +7,7 @@ public final class MaxPool2D: Layer {
     public var parameters: [Parameter] { [] }
 
     private var inputShape: [Int] = []
-    private var winners: [Int32] = []   // for each output, the flat input index that won
+    private var winners: [Int] = []   // for each output, the flat input index that won
     private var output = ReusableTensor()
     private var inputGradient = ReusableTensor()
 
@@ -25,7 +25,7 @@ public final class MaxPool2D: Layer {
         let result = output.tensor(shape: shape)
         inputShape = input.shape
         let planes = shape[0] * shape[1], h = input.shape[2], w = input.shape[3], oh = shape[2], ow = shape[3]
-        if winners.count != result.count { winners = [Int32](repeating: 0, count: result.count) }
+        if winners.count != result.count { winners = [Int](repeating: 0, count: result.count) }
         let src = input.pointer, dst = result.pointer
         winners.withUnsafeMutableBufferPointer { won in
             for plane in 0..<planes {
@@ -41,7 +41,7 @@ public final class MaxPool2D: Layer {
                         if src[c] > src[best] { best = c }
                         if src[d] > src[best] { best = d }
                         dst[outBase + oy * ow + ox] = src[best]
-                        won[outBase + oy * ow + ox] = Int32(best)
+                        won[outBase + oy * ow + ox] = best
                     }
                 }
             }
@@ -55,7 +55,7 @@ public final class MaxPool2D: Layer {
         result.fill(0)
         let src = outputGradient.pointer, dst = result.pointer
         winners.withUnsafeBufferPointer { won in
-            for i in 0..<won.count { dst[Int(won[i])] += src[i] }
+            for i in 0..<won.count { dst[won[i]] += src[i] }
         }
         return result
     }

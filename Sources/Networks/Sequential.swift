@@ -1,8 +1,11 @@
+import Dispatch
 import Tensors
 
 /// Layers run in order. The first layer never computes an input gradient: nothing upstream learns.
 public final class Sequential {
     public let layers: [Layer]
+    /// When set, every forward and backward pass adds each layer's time to it.
+    public var profile: LayerProfile?
 
     public init(_ layers: [Layer]) {
         self.layers = layers
@@ -16,14 +19,51 @@ public final class Sequential {
     }
 
     public func forward(_ input: Tensor) -> Tensor {
-        layers.reduce(input) { $1.forward($0) }
+        guard let profile else { return layers.reduce(input) { $1.forward($0) } }
+        var x = input
+        for (i, layer) in layers.enumerated() {
+            let start = DispatchTime.now().uptimeNanoseconds
+            x = layer.forward(x)
+            profile.forward[i] += DispatchTime.now().uptimeNanoseconds - start
+        }
+        return x
     }
 
     public func backward(_ outputGradient: Tensor) {
         var gradient: Tensor? = outputGradient
-        for layer in layers.reversed() {
+        for (i, layer) in layers.enumerated().reversed() {
             guard let g = gradient else { return }
+            let start = DispatchTime.now().uptimeNanoseconds
             gradient = layer.backward(g)
+            profile?.backward[i] += DispatchTime.now().uptimeNanoseconds - start
         }
     }
 }
+
+/// Time spent in each layer, in nanoseconds, summed over the passes it saw.
+public final class LayerProfile {
+    public let names: [String]
+    public var forward: [UInt64]
+    public var backward: [UInt64]
+
+    public init(_ network: Sequential) {
+        names = network.layers.enumerated().map { "\($0.offset) \(type(of: $0.element))" }
+        forward = Array(repeating: 0, count: network.layers.count)
+        backward = forward
+    }
+
+    /// One line per layer: forward and backward milliseconds per pass, and the share of the total.
+    public func table(passes: Int) -> String {
+        let total = Double(forward.reduce(0, +) + backward.reduce(0, +))
+        var lines = ["layer                 forward ms  backward ms   share"]
+        for i in names.indices {
+            let f = Double(forward[i]) / 1e6 / Double(max(passes, 1)), b = Double(backward[i]) / 1e6 / Double(max(passes, 1))
+            let share = total > 0 ? Double(forward[i] + backward[i]) / total * 100 : 0
+            lines.append(names[i].padding(toLength: 20, withPad: " ", startingAt: 0)
+                         + String(format: "%12.2f %12.2f %6.1f%%", f, b, share))
+        }
+        return lines.joined(separator: "\n")
+    }
+}
+
+import Foundation

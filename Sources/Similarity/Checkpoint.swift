@@ -46,12 +46,22 @@ struct Checkpoint {
         guard FileManager.default.fileExists(atPath: path) else { throw CheckpointError.missing(path) }
         let file = try SafeTensorsFile.read(from: path)
         let model = try EmbeddingModel.load(file: file, path: path)
-        guard let step = file.metadata[stepKey].flatMap(Int.init),
-              let words = file.metadata[generatorKey]?.split(separator: ",").compactMap({ UInt64($0, radix: 16) }), words.count == 4,
-              let optionsJSON = file.metadata[optionsKey],
-              let options = try? JSONDecoder().decode(TrainingOptions.self, from: Data(optionsJSON.utf8)),
-              let dataset = file.metadata[datasetKey]
-        else { throw CheckpointError.incompatible(path: path, reason: "it is a model, not a training checkpoint") }
+        guard file.metadata[stepKey] != nil else {
+            throw CheckpointError.incompatible(path: path, reason: "it is a model, not a training checkpoint (no \(stepKey))")
+        }
+        func field<T>(_ key: String, _ parse: (String) -> T?) throws -> T {
+            guard let text = file.metadata[key], let value = parse(text) else {
+                throw CheckpointError.incompatible(path: path, reason: "its \(key) is missing or unreadable (written by another version?)")
+            }
+            return value
+        }
+        let step = try field(stepKey) { Int($0) }
+        let words = try field(generatorKey) { text -> [UInt64]? in
+            let words = text.split(separator: ",").compactMap { UInt64($0, radix: 16) }
+            return words.count == 4 ? words : nil
+        }
+        let options = try field(optionsKey) { try? JSONDecoder().decode(TrainingOptions.self, from: Data($0.utf8)) }
+        let dataset = try field(datasetKey) { $0 }
         let optimizer = options.makeOptimizer()
         var state: [String: Tensor] = [:]
         for (name, tensor) in file.tensors where name.hasPrefix(optimizerPrefix) {
@@ -60,5 +70,15 @@ struct Checkpoint {
         try optimizer.restore(stateTensors: state, stepCount: step)
         return Checkpoint(model: model, optimizer: optimizer, generator: RandomGenerator(state: words), step: step,
                           options: options, datasetIdentity: dataset)
+    }
+}
+
+extension Trainer {
+    /// The step and planned length of the run whose checkpoint is at `path`, when that run did
+    /// not finish; nil when there is no checkpoint or its run completed.
+    public static func unfinishedRun(at path: String) -> (step: Int, steps: Int)? {
+        guard FileManager.default.fileExists(atPath: path), let state = try? Checkpoint.read(from: path),
+              state.step < state.options.steps else { return nil }
+        return (state.step, state.options.steps)
     }
 }

@@ -48,6 +48,12 @@ public final class EmbeddingModel {
         guard let distance = file.metadata[distanceKey].flatMap(Distance.init(rawValue:)) else {
             throw NetworkFileError.notAModel(path: path, reason: "its metadata has no readable \(distanceKey)")
         }
+        let c = architecture.inputChannels
+        guard preprocessing.channels == c, preprocessing.imageSize == architecture.inputSize,
+              preprocessing.mean.count == c, preprocessing.std.count == c,
+              preprocessing.std.allSatisfy({ $0 > 0 && $0.isFinite }), preprocessing.mean.allSatisfy(\.isFinite) else {
+            throw NetworkFileError.notAModel(path: path, reason: "its \(preprocessingKey) (\(json)) does not fit a \(c)-channel \(architecture.inputSize)×\(architecture.inputSize) input, or has a std that is not positive")
+        }
         let network = architecture.build()
         try NetworkFile.loadWeights(from: file, into: network, path: path)
         return EmbeddingModel(architecture: architecture, preprocessing: preprocessing, distance: distance, network: network)

@@ -38,8 +38,13 @@ public enum AtomicFile {
             }
         }
         if failure == nil, durable, fsync(descriptor) != 0 { failure = String(cString: strerror(errno)) }
-        close(descriptor)
+        if close(descriptor) != 0, failure == nil { failure = String(cString: strerror(errno)) }
         if failure == nil, rename(temporary, path) != 0 { failure = String(cString: strerror(errno)) }
+        if failure == nil, durable {
+            // The rename itself must reach the disk too: flush the folder's entry.
+            let folder = open(directory.isEmpty ? "." : directory, O_RDONLY)
+            if folder >= 0 { fsync(folder); close(folder) }
+        }
         if let failure {
             unlink(temporary)
             throw FileWriteError.cannotWrite(path: path, reason: failure)

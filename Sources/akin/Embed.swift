@@ -14,6 +14,10 @@ struct Embed: ParsableCommand {
     @Option(help: "Compute threads (default: all cores).") var threads: Int?
     @Argument(help: "Folders (walked recursively) and image files.") var inputs: [String]
 
+    func validate() throws {
+        guard batchSize > 0 else { throw ValidationError("--batch-size must be positive") }
+    }
+
     func run() throws {
         Akin.configureThreads(threads)
         let embedding = try EmbeddingModel.load(from: model)

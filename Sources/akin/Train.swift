@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Images
 import Similarity
+import Tensors
 
 extension Distance: ExpressibleByArgument {}
 extension OptimizerKind: ExpressibleByArgument {}
@@ -25,10 +26,12 @@ struct Train: ParsableCommand {
     @Option(help: "Size of the embedding.") var embeddingDim = 28
     @Option(help: "Write a checkpoint every N steps.") var checkpointEvery = 50
     @Option(help: "Checkpoint file (default: <out>.checkpoint).") var checkpoint: String?
-    @Flag(help: "Continue from the checkpoint (same data and options; --steps may grow).") var resume = false
+    @Flag(help: "Continue from the checkpoint (same data and options; --steps may grow, --lr may change).") var resume = false
+    @Flag(help: "Start afresh even though an unfinished run's checkpoint is there.") var overwrite = false
     @Option(help: "Seed for initialisation and sampling: the same seed gives the same run.") var seed: UInt64 = 0
     @Option(help: "Write one row per step to this file: CSV, or JSON lines if it ends in .jsonl.") var log: String?
     @Option(help: "Compute threads (default: all cores).") var threads: Int?
+    @Flag(help: "Print where the time went: each stage of a step and each layer.") var profile = false
 
     func validate() throws {
         guard steps > 0, batch > 0, checkpointEvery > 0, imageSize > 0, embeddingDim > 0 else {
@@ -41,6 +44,10 @@ struct Train: ParsableCommand {
 
     func run() throws {
         Akin.configureThreads(threads)
+        let checkpointPath = checkpoint ?? out + ".checkpoint"
+        if !resume && !overwrite, let unfinished = Trainer.unfinishedRun(at: checkpointPath) {
+            throw ValidationError("\(checkpointPath) holds an unfinished run (step \(unfinished.step) of \(unfinished.steps)). Pass --resume to continue it, or --overwrite to start again.")
+        }
         let folders = try ClassFolders.scan(dataDir)
         let channelCount = channels ?? ChannelDetection.channels(of: folders)
         Console.note("\(folders.files.count) images in \(folders.classNames.count) classes; \(channelCount) channel\(channelCount == 1 ? "" : "s"), \(imageSize)×\(imageSize)")
@@ -61,8 +68,8 @@ struct Train: ParsableCommand {
         options.checkpointEvery = checkpointEvery
         options.seed = seed
 
-        let checkpointPath = checkpoint ?? out + ".checkpoint"
         let trainer = Trainer(options: options, images: images, checkpointPath: checkpointPath)
+        if profile { trainer.profile = TrainingProfile() }
         let logWriter = try log.map { try TrainingLog(path: $0, resuming: resume) }
         let bar = ProgressBar("training", total: steps, unit: "triplets", unitsPerStep: batch, plainInterval: 10)
         let started = Date()
@@ -85,6 +92,7 @@ struct Train: ParsableCommand {
             Console.note(String(format: "trained %d steps in %@: %.0f triplets/s, %.0f images/s", trained,
                                 Console.formatDuration(elapsed), triplets, 3 * triplets))
         }
+        if let table = trainer.profile?.table() { Console.note(table) }
         Console.note("model written to \(out) (checkpoint: \(checkpointPath))")
     }
 }
@@ -92,7 +100,7 @@ struct Train: ParsableCommand {
 /// One row per step, flushed as it goes, so a crashed run's log is complete up to the crash.
 final class TrainingLog {
     private let path: String
-    private let handle: FileHandle
+    private var handle: FileHandle
     private let jsonLines: Bool
     private var trimmed: Bool
 
@@ -130,8 +138,17 @@ final class TrainingLog {
             guard let step = Int(digits), line.first != "s" else { return true }  // the CSV header
             return step < firstStep
         }
-        handle.truncateFile(atOffset: 0)
-        handle.write(Data((kept.joined(separator: "\n") + (kept.isEmpty ? "" : "\n")).utf8))
+        // Replace the file whole, so a crash here cannot lose the rows that were kept.
+        do {
+            try AtomicFile.write(Data((kept.joined(separator: "\n") + (kept.isEmpty ? "" : "\n")).utf8), to: path)
+            if let reopened = FileHandle(forWritingAtPath: path) {
+                try? handle.close()
+                reopened.seekToEndOfFile()
+                handle = reopened
+            }
+        } catch {
+            Console.note("could not trim the log \(path): \(error); it may repeat steps after the checkpoint")
+        }
     }
 }
 

@@ -1,5 +1,6 @@
 import Foundation
 import Images
+import Tensors
 import Testing
 
 let smallTraining = ["--steps", "4", "--batch", "8", "--image-size", "12", "--embedding-dim", "8", "--checkpoint-every", "2"]
@@ -64,16 +65,54 @@ struct CLITests {
         try makeDataset(at: root + "/data")
         let whole = try CLI.run(["train", root + "/data", "--out", root + "/a.safetensors", "--log", root + "/a.csv", "--seed", "3"] + smallTraining)
         #expect(whole.status == 0, "\(whole.errors)")
-        var firstPart = smallTraining
-        firstPart[1] = "2"
-        let part = try CLI.run(["train", root + "/data", "--out", root + "/b.safetensors", "--log", root + "/b.csv", "--seed", "3"] + firstPart)
-        #expect(part.status == 0, "\(part.errors)")
-        let rest = try CLI.run(["train", root + "/data", "--out", root + "/b.safetensors", "--log", root + "/b.csv", "--seed", "3", "--resume"] + smallTraining)
-        #expect(rest.status == 0, "\(rest.errors)")
+        func train(steps: String, _ extra: [String] = []) throws {
+            var options = smallTraining
+            options[1] = steps
+            let r = try CLI.run(["train", root + "/data", "--out", root + "/b.safetensors", "--log", root + "/b.csv", "--seed", "3"] + options + extra)
+            #expect(r.status == 0, "\(r.errors)")
+        }
+        let checkpoint = root + "/b.safetensors.checkpoint"
+        try train(steps: "2")
+        try FileManager.default.copyItem(atPath: checkpoint, toPath: root + "/step2")
+        // A run that logged step 3 and then died before its next checkpoint: the log is ahead.
+        try train(steps: "3", ["--resume"])
+        try FileManager.default.removeItem(atPath: checkpoint)
+        try FileManager.default.moveItem(atPath: root + "/step2", toPath: checkpoint)
+        try train(steps: "4", ["--resume"])
         let a = try String(contentsOfFile: root + "/a.csv", encoding: .utf8)
         let b = try String(contentsOfFile: root + "/b.csv", encoding: .utf8)
         #expect(a == b)
         #expect(try Data(contentsOf: URL(fileURLWithPath: root + "/a.safetensors")) == Data(contentsOf: URL(fileURLWithPath: root + "/b.safetensors")))
+    }
+
+    @Test func killedRunIsKeptAndResumes() throws {
+        let root = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        try makeDataset(at: root + "/data", perClass: 4)
+        var options = smallTraining
+        options[1] = "1000000"
+        let process = Process()
+        process.executableURL = CLI.binary
+        process.arguments = ["train", root + "/data", "--out", root + "/m"] + options
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let checkpoint = root + "/m.checkpoint"
+        let deadline = Date().addingTimeInterval(120)
+        while !FileManager.default.fileExists(atPath: checkpoint) && Date() < deadline { usleep(20_000) }
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+        let step = try #require(Int(SafeTensorsFile.read(from: checkpoint).metadata["akin.checkpoint.step"] ?? ""))
+        #expect(step > 0 && step % 2 == 0)
+        let leftovers = try FileManager.default.contentsOfDirectory(atPath: root).filter { $0.contains(".tmp-") }
+        #expect(leftovers.isEmpty || leftovers.allSatisfy { $0.hasPrefix(".m.checkpoint.tmp-") }, "only an unrenamed temporary may remain")
+
+        let fresh = try CLI.run(["train", root + "/data", "--out", root + "/m"] + smallTraining)
+        #expect(fresh.status != 0 && fresh.errors.contains("--resume"), "an unfinished run must not be overwritten silently")
+        options[1] = String(step + 2)
+        let resumed = try CLI.run(["train", root + "/data", "--out", root + "/m", "--resume"] + options)
+        #expect(resumed.status == 0, "\(resumed.errors)")
+        #expect(resumed.errors.contains("trained 2 steps"))
+        #expect(FileManager.default.fileExists(atPath: root + "/m"))
     }
 
     @Test func galleryOfAnotherModelIsRefused() throws {

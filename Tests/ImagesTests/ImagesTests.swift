@@ -41,6 +41,8 @@ struct ImageCodecTests {
         #expect(rgb16.pixels == [0, 255, 0, 255, 255, 255])
         let alpha = try ImageDecoder.decodeFile(Fixture.url("gray_alpha.png").path, channels: 1)
         #expect(alpha.pixels == [0, 255])  // transparent composited onto white
+        let alpha16 = try ImageDecoder.decodeFile(Fixture.url("gray_alpha16.png").path, channels: 1)
+        #expect(abs(Int(alpha16.pixels[0]) - 128) <= 1 && alpha16.pixels[1] == 255)
     }
 
     @Test func jpegDecodesCloseToTheOriginal() throws {
