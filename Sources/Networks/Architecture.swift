@@ -40,11 +40,31 @@ public struct Architecture: Codable, Equatable, Sendable {
 
     public var inputShape: [Int] { [inputChannels, inputSize, inputSize] }
 
-    /// Builds the layers with zero weights; `initialize` or a model file fills them.
-    public func build() -> Sequential {
+    /// Builds the layers with zero weights; `initialize` or a model file fills them. By default
+    /// each run of convolution (→ ReLU) (→ pool) layers becomes one `ConvolutionStack` in oneDNN's
+    /// layouts; `fused: false` builds every layer on its own, as the reference.
+    public func build(fused: Bool = true) -> Sequential {
         var shape = [1] + inputShape
         var built: [Layer] = []
-        for (index, spec) in layers.enumerated() {
+        var index = 0
+        while index < layers.count {
+            if fused, case .conv2d = layers[index] {
+                var stages: [ConvolutionStage] = [], names: [String] = []
+                while index < layers.count, case let .conv2d(filters, kernel) = layers[index] {
+                    names.append("layers.\(index)")
+                    index += 1
+                    let relu = index < layers.count && layers[index] == .relu
+                    if relu { index += 1 }
+                    let pool = index < layers.count && layers[index] == .maxPool2x2
+                    if pool { index += 1 }
+                    stages.append(ConvolutionStage(outputChannels: filters, kernelSize: kernel, relu: relu, pool: pool))
+                }
+                let stack = ConvolutionStack(inputChannels: shape[1], stages: stages, names: names)
+                shape = stack.outputShape(for: shape)
+                built.append(stack)
+                continue
+            }
+            let spec = layers[index]
             let name = "layers.\(index)"
             let layer: Layer
             switch spec {
@@ -58,10 +78,11 @@ public struct Architecture: Codable, Equatable, Sendable {
             }
             shape = layer.outputShape(for: shape)
             built.append(layer)
+            index += 1
         }
         return Sequential(built)
     }
 
     /// Size of the output vector per image.
-    public var outputDimension: Int { build().outputShape(for: [1] + inputShape).dropFirst().reduce(1, *) }
+    public var outputDimension: Int { build(fused: false).outputShape(for: [1] + inputShape).dropFirst().reduce(1, *) }
 }

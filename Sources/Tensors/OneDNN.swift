@@ -141,3 +141,333 @@ public final class ConvolutionKernel {
                                        (DNNL_ARG_DIFF_WEIGHTS, weights, weightGradient), (DNNL_ARG_DIFF_BIAS, bias, biasGradient)])
     }
 }
+
+// MARK: - A whole convolution stack in oneDNN's own layouts
+
+/// One stage of a convolution stack: a stride-1 SAME convolution, optionally followed by ReLU
+/// (fused into the convolution) and by a 2×2 stride-2 max pool with TensorFlow's SAME padding.
+public struct ConvolutionStage: Hashable, Sendable {
+    public var outputChannels: Int
+    public var kernelSize: Int
+    public var relu: Bool
+    public var pool: Bool
+
+    public init(outputChannels: Int, kernelSize: Int, relu: Bool, pool: Bool) {
+        precondition(kernelSize % 2 == 1, "SAME padding here needs an odd kernel, got \(kernelSize)")
+        self.outputChannels = outputChannels
+        self.kernelSize = kernelSize
+        self.relu = relu
+        self.pool = pool
+    }
+}
+
+/// A memory object: either owning a buffer in oneDNN's chosen layout, or a view that is attached
+/// to a caller's plain buffer before each run.
+private final class DNNLMemory {
+    let memory: dnnl_memory_t
+    let desc: dnnl_memory_desc_t
+
+    init(_ desc: dnnl_memory_desc_t, owning: Bool) {
+        var d = desc
+        var m: dnnl_memory_t?
+        // DNNL_MEMORY_ALLOCATE is (void *)-1: oneDNN allocates and owns the buffer.
+        check(dnnl_memory_create(&m, &d, sharedEngine, owning ? UnsafeMutableRawPointer(bitPattern: UInt.max) : nil), "create memory")
+        memory = m!
+        self.desc = desc
+    }
+
+    func attach(_ pointer: UnsafeMutableRawPointer) { check(dnnl_memory_set_data_handle(memory, pointer), "attach a buffer") }
+
+    var pointer: UnsafeMutablePointer<Float> {
+        var handle: UnsafeMutableRawPointer?
+        check(dnnl_memory_get_data_handle(memory, &handle), "read a buffer")
+        return handle!.assumingMemoryBound(to: Float.self)
+    }
+
+    deinit { dnnl_memory_destroy(memory) }
+}
+
+private final class DNNLPrimitive {
+    let descriptor: dnnl_primitive_desc_t
+    let primitive: dnnl_primitive_t
+
+    /// Takes ownership of a primitive descriptor that oneDNN created.
+    init(_ descriptor: dnnl_primitive_desc_t?, _ what: String) {
+        self.descriptor = descriptor!
+        var p: dnnl_primitive_t?
+        check(dnnl_primitive_create(&p, descriptor), "instantiate \(what)")
+        primitive = p!
+    }
+
+    func layout(_ query: dnnl_query_t) -> dnnl_memory_desc_t { dnnl_primitive_desc_query_md(descriptor, query, 0)!.pointee }
+
+    deinit {
+        dnnl_primitive_destroy(primitive)
+        dnnl_primitive_desc_destroy(descriptor)
+    }
+}
+
+private func plainLayout(_ dims: [Int], _ tag: dnnl_format_tag_t) -> dnnl_memory_desc_t {
+    var md = dnnl_memory_desc_t()
+    check(dnnl_memory_desc_init_by_tag(&md, Int32(dims.count), dims.map(Int64.init), dnnl_f32, tag), "describe \(dims)")
+    return md
+}
+
+private func sameLayout(_ a: dnnl_memory_desc_t, _ b: dnnl_memory_desc_t) -> Bool {
+    var x = a, y = b
+    return dnnl_memory_desc_equal(&x, &y) != 0
+}
+
+/// Runs a chain of convolution stages on a fixed batch shape with every activation in the layout
+/// oneDNN prefers (blocked, e.g. nChw8c on AVX2): one reorder in at the input, one out at the
+/// output, ReLU fused into the convolution, pooling done by oneDNN with a workspace. Parameters
+/// stay in plain OIHW outside (optimizer, files, tests) and are reordered in and out per step.
+public final class ConvolutionStackKernel {
+    public let batch: Int, inputChannels: Int, height: Int, width: Int
+    public let stages: [ConvolutionStage]
+    public let outputShape: [Int]
+
+    private typealias Step = (primitive: DNNLPrimitive, arguments: [(Int32, DNNLMemory)])
+    private var stream: dnnl_stream_t?
+    private var forwardSteps: [Step] = []
+    private var backwardSteps: [Step] = []
+    private var inputGradientSteps: [Step] = []
+    // Views attached to callers' plain buffers at each run.
+    private let plainInput: DNNLMemory, plainOutput: DNNLMemory, plainOutputGradient: DNNLMemory, plainInputGradient: DNNLMemory
+    private var plainWeights: [DNNLMemory] = [], plainBias: [DNNLMemory] = []
+    private var plainWeightGradients: [DNNLMemory] = [], plainBiasGradients: [DNNLMemory] = []
+
+    public init(batch: Int, inputChannels: Int, height: Int, width: Int, stages: [ConvolutionStage]) {
+        precondition(!stages.isEmpty, "a convolution stack needs a stage")
+        self.batch = batch
+        self.inputChannels = inputChannels
+        self.height = height
+        self.width = width
+        self.stages = stages
+        check(dnnl_stream_create(&stream, sharedEngine, UInt32(dnnl_stream_default_flags.rawValue)), "create a stream")
+
+        func reorder(_ from: DNNLMemory, _ to: DNNLMemory) -> Step {
+            var pd: dnnl_primitive_desc_t?
+            var a = from.desc, b = to.desc
+            check(dnnl_reorder_primitive_desc_create(&pd, &a, sharedEngine, &b, sharedEngine, nil), "create a reorder")
+            return (DNNLPrimitive(pd, "a reorder"), [(DNNL_ARG_FROM, from), (DNNL_ARG_TO, to)])
+        }
+        func any(_ dims: [Int]) -> dnnl_memory_desc_t { plainLayout(dims, dnnl_format_tag_any) }
+
+        plainInput = DNNLMemory(plainLayout([batch, inputChannels, height, width], dnnl_nchw), owning: false)
+        plainInputGradient = DNNLMemory(plainInput.desc, owning: false)
+
+        var channels = inputChannels, h = height, w = width
+        var previousOutput = plainInput            // forward: the activation entering this stage
+        var previousOutputGradient: DNNLMemory?    // backward: the gradient leaving this stage's input
+        var backwardSegments: [[Step]] = []        // per stage, from its output gradient to its input gradient
+
+        for (index, stage) in stages.enumerated() {
+            let k = stage.kernelSize, pad = Int64((k - 1) / 2)
+            let strides: [Int64] = [1, 1], padding: [Int64] = [pad, pad]
+            let inputDims = [batch, channels, h, w], outputDims = [batch, stage.outputChannels, h, w]
+            let weightDims = [stage.outputChannels, channels, k, k]
+
+            // Forward convolution, ReLU fused as a post-op.
+            var sourceAny = any(inputDims), weightsAny = any(weightDims), destinationAny = any(outputDims)
+            var bias = plainLayout([stage.outputChannels], dnnl_x)
+            var convolution = dnnl_convolution_desc_t()
+            check(dnnl_convolution_forward_desc_init(&convolution, dnnl_forward_training, dnnl_convolution_direct,
+                                                     &sourceAny, &weightsAny, &bias, &destinationAny, strides, padding, padding),
+                  "describe convolution \(index)")
+            var attributes: dnnl_primitive_attr_t?
+            check(dnnl_primitive_attr_create(&attributes), "create attributes")
+            if stage.relu {
+                var postOps: dnnl_post_ops_t?
+                check(dnnl_post_ops_create(&postOps), "create post-ops")
+                check(dnnl_post_ops_append_eltwise(postOps, 1, dnnl_eltwise_relu, 0, 0), "append ReLU")
+                check(dnnl_primitive_attr_set_post_ops(attributes, postOps), "set post-ops")
+                dnnl_post_ops_destroy(postOps)
+            }
+            var forwardPD: dnnl_primitive_desc_t?
+            check(dnnl_primitive_desc_create(&forwardPD, &convolution, attributes, sharedEngine, nil), "create convolution \(index)")
+            dnnl_primitive_attr_destroy(attributes)
+            let forward = DNNLPrimitive(forwardPD, "convolution \(index)")
+
+            let source = DNNLMemory(forward.layout(dnnl_query_src_md), owning: true)
+            let weights = DNNLMemory(forward.layout(dnnl_query_weights_md), owning: true)
+            let biasMemory = DNNLMemory(bias, owning: false)
+            let destination = DNNLMemory(forward.layout(dnnl_query_dst_md), owning: true)
+            let plainW = DNNLMemory(plainLayout(weightDims, dnnl_oihw), owning: false)
+            plainWeights.append(plainW)
+            plainBias.append(biasMemory)
+
+            // Bring the incoming activation into this convolution's layout (a no-op view when it already is).
+            let convolutionInput: DNNLMemory
+            if sameLayout(previousOutput.desc, source.desc) {
+                convolutionInput = previousOutput
+            } else {
+                forwardSteps.append(reorder(previousOutput, source))
+                convolutionInput = source
+            }
+            forwardSteps.append(reorder(plainW, weights))
+            forwardSteps.append((forward, [(DNNL_ARG_SRC, convolutionInput), (DNNL_ARG_WEIGHTS, weights),
+                                           (DNNL_ARG_BIAS, biasMemory), (DNNL_ARG_DST, destination)]))
+
+            // Pooling, TensorFlow SAME: output ceil(n/2), the odd edge padded after the end.
+            var stageOutput = destination
+            var poolBackward: Step?
+            var convolutionOutputGradient = DNNLMemory(destination.desc, owning: true)
+            let stageOutputGradient: DNNLMemory
+            if stage.pool {
+                let oh = (h + 1) / 2, ow = (w + 1) / 2
+                var pooledAny = any([batch, stage.outputChannels, oh, ow])
+                var poolSource = destination.desc
+                let kernel: [Int64] = [2, 2], poolStrides: [Int64] = [2, 2], before: [Int64] = [0, 0]
+                let after: [Int64] = [Int64(2 * oh - h), Int64(2 * ow - w)]
+                var pooling = dnnl_pooling_desc_t()
+                check(dnnl_pooling_forward_desc_init(&pooling, dnnl_forward_training, dnnl_pooling_max, &poolSource, &pooledAny,
+                                                     poolStrides, kernel, before, after), "describe pooling \(index)")
+                var poolPD: dnnl_primitive_desc_t?
+                check(dnnl_primitive_desc_create(&poolPD, &pooling, nil, sharedEngine, nil), "create pooling \(index)")
+                let poolForward = DNNLPrimitive(poolPD, "pooling \(index)")
+                let pooled = DNNLMemory(poolForward.layout(dnnl_query_dst_md), owning: true)
+                let workspace = DNNLMemory(poolForward.layout(dnnl_query_workspace_md), owning: true)
+                forwardSteps.append((poolForward, [(DNNL_ARG_SRC, destination), (DNNL_ARG_DST, pooled), (DNNL_ARG_WORKSPACE, workspace)]))
+
+                var diffSource = destination.desc, diffDestination = pooled.desc
+                var poolingBackward = dnnl_pooling_desc_t()
+                check(dnnl_pooling_backward_desc_init(&poolingBackward, dnnl_pooling_max, &diffSource, &diffDestination,
+                                                      poolStrides, kernel, before, after), "describe pooling \(index) backward")
+                var poolBackwardPD: dnnl_primitive_desc_t?
+                check(dnnl_primitive_desc_create(&poolBackwardPD, &poolingBackward, nil, sharedEngine, poolForward.descriptor),
+                      "create pooling \(index) backward")
+                let backward = DNNLPrimitive(poolBackwardPD, "pooling \(index) backward")
+                stageOutputGradient = DNNLMemory(pooled.desc, owning: true)
+                poolBackward = (backward, [(DNNL_ARG_DIFF_DST, stageOutputGradient), (DNNL_ARG_WORKSPACE, workspace),
+                                           (DNNL_ARG_DIFF_SRC, convolutionOutputGradient)])
+                stageOutput = pooled
+                h = oh
+                w = ow
+            } else {
+                stageOutputGradient = convolutionOutputGradient
+            }
+
+            // Backward: pooling, ReLU (from the saved output), weights, and data.
+            var segment: [Step] = []
+            if let poolBackward { segment.append(poolBackward) }
+            if stage.relu {
+                var data = destination.desc
+                var reluForward = dnnl_eltwise_desc_t()
+                check(dnnl_eltwise_forward_desc_init(&reluForward, dnnl_forward_training, dnnl_eltwise_relu_use_dst_for_bwd, &data, 0, 0),
+                      "describe ReLU \(index)")
+                var hintPD: dnnl_primitive_desc_t?
+                check(dnnl_primitive_desc_create(&hintPD, &reluForward, nil, sharedEngine, nil), "create ReLU \(index)")
+                var reluBackward = dnnl_eltwise_desc_t()
+                var diff = destination.desc
+                check(dnnl_eltwise_backward_desc_init(&reluBackward, dnnl_eltwise_relu_use_dst_for_bwd, &diff, &data, 0, 0),
+                      "describe ReLU \(index) backward")
+                var reluPD: dnnl_primitive_desc_t?
+                check(dnnl_primitive_desc_create(&reluPD, &reluBackward, nil, sharedEngine, hintPD), "create ReLU \(index) backward")
+                dnnl_primitive_desc_destroy(hintPD)
+                let gradient = DNNLMemory(destination.desc, owning: true)
+                segment.append((DNNLPrimitive(reluPD, "ReLU \(index) backward"),
+                                [(DNNL_ARG_DST, destination), (DNNL_ARG_DIFF_DST, convolutionOutputGradient), (DNNL_ARG_DIFF_SRC, gradient)]))
+                convolutionOutputGradient = gradient
+            }
+
+            var sourceLayout = convolutionInput.desc, diffWeightsAny = any(weightDims), diffDestination = destination.desc
+            var weightsBackward = dnnl_convolution_desc_t()
+            check(dnnl_convolution_backward_weights_desc_init(&weightsBackward, dnnl_convolution_direct, &sourceLayout, &diffWeightsAny,
+                                                              &bias, &diffDestination, strides, padding, padding),
+                  "describe convolution \(index) backward-weights")
+            var weightsPD: dnnl_primitive_desc_t?
+            check(dnnl_primitive_desc_create(&weightsPD, &weightsBackward, nil, sharedEngine, forward.descriptor),
+                  "create convolution \(index) backward-weights")
+            let weightsGradient = DNNLPrimitive(weightsPD, "convolution \(index) backward-weights")
+            let diffWeights = DNNLMemory(weightsGradient.layout(dnnl_query_diff_weights_md), owning: true)
+            let plainDiffWeights = DNNLMemory(plainW.desc, owning: false), plainDiffBias = DNNLMemory(bias, owning: false)
+            plainWeightGradients.append(plainDiffWeights)
+            plainBiasGradients.append(plainDiffBias)
+            segment.append((weightsGradient, [(DNNL_ARG_SRC, convolutionInput), (DNNL_ARG_DIFF_DST, convolutionOutputGradient),
+                                              (DNNL_ARG_DIFF_WEIGHTS, diffWeights), (DNNL_ARG_DIFF_BIAS, plainDiffBias)]))
+            segment.append(reorder(diffWeights, plainDiffWeights))
+
+            var diffSourceLayout = convolutionInput.desc, dataWeightsAny = any(weightDims)
+            var dataBackward = dnnl_convolution_desc_t()
+            check(dnnl_convolution_backward_data_desc_init(&dataBackward, dnnl_convolution_direct, &diffSourceLayout, &dataWeightsAny,
+                                                           &diffDestination, strides, padding, padding),
+                  "describe convolution \(index) backward-data")
+            var dataPD: dnnl_primitive_desc_t?
+            check(dnnl_primitive_desc_create(&dataPD, &dataBackward, nil, sharedEngine, forward.descriptor),
+                  "create convolution \(index) backward-data")
+            let dataGradient = DNNLPrimitive(dataPD, "convolution \(index) backward-data")
+            let dataWeights = DNNLMemory(dataGradient.layout(dnnl_query_weights_md), owning: true)
+            // The input gradient is written straight into the previous stage's output-gradient buffer
+            // (or the caller's plain buffer for stage 0) when the layouts agree, else reordered there.
+            let target = previousOutputGradient ?? plainInputGradient
+            let direct = sameLayout(convolutionInput.desc, target.desc)
+            let inputGradient = direct ? target : DNNLMemory(convolutionInput.desc, owning: true)
+            var dataSteps: [Step] = []
+            if !sameLayout(dataWeights.desc, weights.desc) { dataSteps.append(reorder(plainW, dataWeights)) }
+            dataSteps.append((dataGradient, [(DNNL_ARG_DIFF_DST, convolutionOutputGradient),
+                                             (DNNL_ARG_WEIGHTS, sameLayout(dataWeights.desc, weights.desc) ? weights : dataWeights),
+                                             (DNNL_ARG_DIFF_SRC, inputGradient)]))
+            if !direct { dataSteps.append(reorder(inputGradient, target)) }
+            if index == 0 {
+                inputGradientSteps = dataSteps
+            } else {
+                segment += dataSteps
+            }
+            backwardSegments.append(segment)
+            previousOutputGradient = stageOutputGradient
+            previousOutput = stageOutput
+            channels = stage.outputChannels
+        }
+
+        outputShape = [batch, channels, h, w]
+        plainOutput = DNNLMemory(plainLayout(outputShape, dnnl_nchw), owning: false)
+        plainOutputGradient = DNNLMemory(plainOutput.desc, owning: false)
+        forwardSteps.append(reorder(previousOutput, plainOutput))
+
+        backwardSteps.append(reorder(plainOutputGradient, previousOutputGradient!))
+        for segment in backwardSegments.reversed() { backwardSteps += segment }
+    }
+
+    deinit { dnnl_stream_destroy(stream) }
+
+    private func execute(_ steps: [Step]) {
+        for step in steps {
+            let arguments = step.arguments.map { dnnl_exec_arg_t(arg: $0.0, memory: $0.1.memory) }
+            check(dnnl_primitive_execute(step.primitive.primitive, stream, Int32(arguments.count), arguments), "run a primitive")
+        }
+        check(dnnl_stream_wait(stream), "wait for the stream")
+    }
+
+    /// input: plain NCHW; weights[i]: plain OIHW; output: plain NCHW of `outputShape`.
+    public func forward(input: UnsafeMutablePointer<Float>, weights: [UnsafeMutablePointer<Float>],
+                        biases: [UnsafeMutablePointer<Float>], output: UnsafeMutablePointer<Float>) {
+        plainInput.attach(input)
+        plainOutput.attach(output)
+        for i in stages.indices {
+            plainWeights[i].attach(weights[i])
+            plainBias[i].attach(biases[i])
+        }
+        execute(forwardSteps)
+    }
+
+    /// Gradients for the last forward's input and output: weights and biases (overwritten), and
+    /// the input gradient when `inputGradient` is given.
+    public func backward(input: UnsafeMutablePointer<Float>, outputGradient: UnsafeMutablePointer<Float>,
+                         weights: [UnsafeMutablePointer<Float>],
+                         weightGradients: [UnsafeMutablePointer<Float>], biasGradients: [UnsafeMutablePointer<Float>],
+                         inputGradient: UnsafeMutablePointer<Float>?) {
+        plainInput.attach(input)
+        plainOutputGradient.attach(outputGradient)
+        for i in stages.indices {
+            plainWeights[i].attach(weights[i])
+            plainWeightGradients[i].attach(weightGradients[i])
+            plainBiasGradients[i].attach(biasGradients[i])
+        }
+        execute(backwardSteps)
+        if let inputGradient {
+            plainInputGradient.attach(inputGradient)
+            execute(inputGradientSteps)
+        }
+    }
+}

@@ -1,0 +1,67 @@
+import Tensors
+
+/// A run of [Conv2D → ReLU? → MaxPool2D?] stages executed by oneDNN as one unit, with the
+/// activations kept in oneDNN's blocked layouts in between. It computes exactly what the separate
+/// layers compute (the tests hold it to them) and names its parameters as they would be named,
+/// so model files do not depend on which of the two ran.
+public final class ConvolutionStack: Layer {
+    public let inputChannels: Int
+    public let stages: [ConvolutionStage]
+    public let weights: [Parameter]
+    public let biases: [Parameter]
+    public var needsInputGradient = true
+
+    private var kernel: ConvolutionStackKernel?
+    private var input: Tensor?
+    private var output = ReusableTensor()
+    private var inputGradient = ReusableTensor()
+
+    /// `names[i]` is the parameter prefix of stage i ("layers.3").
+    public init(inputChannels: Int, stages: [ConvolutionStage], names: [String]) {
+        precondition(stages.count == names.count)
+        self.inputChannels = inputChannels
+        self.stages = stages
+        var channels = inputChannels
+        var weights: [Parameter] = [], biases: [Parameter] = []
+        for (stage, name) in zip(stages, names) {
+            weights.append(Parameter(name: name + ".weight", value: Tensor(shape: [stage.outputChannels, channels, stage.kernelSize, stage.kernelSize])))
+            biases.append(Parameter(name: name + ".bias", value: Tensor(shape: [stage.outputChannels])))
+            channels = stage.outputChannels
+        }
+        self.weights = weights
+        self.biases = biases
+    }
+
+    public var parameters: [Parameter] { zip(weights, biases).flatMap { [$0, $1] } }
+
+    public func outputShape(for inputShape: [Int]) -> [Int] {
+        precondition(inputShape.count == 4 && inputShape[1] == inputChannels, "ConvolutionStack expects [N, \(inputChannels), H, W], got \(inputShape)")
+        var h = inputShape[2], w = inputShape[3]
+        for stage in stages where stage.pool { h = (h + 1) / 2; w = (w + 1) / 2 }
+        return [inputShape[0], stages.last!.outputChannels, h, w]
+    }
+
+    private func kernel(for shape: [Int]) -> ConvolutionStackKernel {
+        if let kernel, kernel.batch == shape[0], kernel.height == shape[2], kernel.width == shape[3] { return kernel }
+        let fresh = ConvolutionStackKernel(batch: shape[0], inputChannels: inputChannels, height: shape[2], width: shape[3], stages: stages)
+        kernel = fresh
+        return fresh
+    }
+
+    public func forward(_ input: Tensor) -> Tensor {
+        let result = output.tensor(shape: outputShape(for: input.shape))
+        kernel(for: input.shape).forward(input: input.pointer, weights: weights.map(\.value.pointer),
+                                         biases: biases.map(\.value.pointer), output: result.pointer)
+        self.input = input
+        return result
+    }
+
+    public func backward(_ outputGradient: Tensor) -> Tensor? {
+        guard let input, let kernel else { preconditionFailure("ConvolutionStack.backward before forward") }
+        let result = needsInputGradient ? inputGradient.tensor(shape: input.shape) : nil
+        kernel.backward(input: input.pointer, outputGradient: outputGradient.pointer, weights: weights.map(\.value.pointer),
+                        weightGradients: weights.map(\.gradient.pointer), biasGradients: biases.map(\.gradient.pointer),
+                        inputGradient: result?.pointer)
+        return result
+    }
+}
