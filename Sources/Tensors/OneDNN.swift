@@ -235,6 +235,7 @@ public final class ConvolutionStackKernel {
     // Views attached to callers' plain buffers at each run.
     private let plainInput: DNNLMemory, plainOutput: DNNLMemory, plainOutputGradient: DNNLMemory, plainInputGradient: DNNLMemory
     private var plainWeights: [DNNLMemory] = [], plainBias: [DNNLMemory] = []
+    private var plainInputAliases: [DNNLMemory] = []   // other views of the caller's input buffer
     private var plainWeightGradients: [DNNLMemory] = [], plainBiasGradients: [DNNLMemory] = []
 
     public init(batch: Int, inputChannels: Int, height: Int, width: Int, stages: [ConvolutionStage]) {
@@ -371,7 +372,14 @@ public final class ConvolutionStackKernel {
                 convolutionOutputGradient = gradient
             }
 
-            var sourceLayout = convolutionInput.desc, diffWeightsAny = any(weightDims), diffDestination = destination.desc
+            // The weight gradient of a convolution whose input is plain NCHW (the first one) has no
+            // fast kernel in oneDNN 2.6: it falls back to a reference one, ~1000× slower here. Its
+            // input is described as NHWC instead (the same bytes when there is one channel, one
+            // small reorder otherwise) and the layouts of the rest are left to oneDNN.
+            let plainSource = sameLayout(convolutionInput.desc, plainInput.desc)
+            var sourceLayout = plainSource ? plainLayout(inputDims, dnnl_nhwc) : convolutionInput.desc
+            var diffWeightsAny = any(weightDims)
+            var diffDestination = plainSource ? plainLayout(outputDims, dnnl_nhwc) : destination.desc
             var weightsBackward = dnnl_convolution_desc_t()
             check(dnnl_convolution_backward_weights_desc_init(&weightsBackward, dnnl_convolution_direct, &sourceLayout, &diffWeightsAny,
                                                               &bias, &diffDestination, strides, padding, padding),
@@ -384,14 +392,30 @@ public final class ConvolutionStackKernel {
             let plainDiffWeights = DNNLMemory(plainW.desc, owning: false), plainDiffBias = DNNLMemory(bias, owning: false)
             plainWeightGradients.append(plainDiffWeights)
             plainBiasGradients.append(plainDiffBias)
-            segment.append((weightsGradient, [(DNNL_ARG_SRC, convolutionInput), (DNNL_ARG_DIFF_DST, convolutionOutputGradient),
+            var weightsSource = convolutionInput, weightsDiffDestination = convolutionOutputGradient
+            let wantedSource = weightsGradient.layout(dnnl_query_src_md), wantedDiff = weightsGradient.layout(dnnl_query_diff_dst_md)
+            if !sameLayout(wantedSource, convolutionInput.desc) {
+                weightsSource = DNNLMemory(wantedSource, owning: true)
+                // One channel: NHWC and NCHW are the same bytes, so a view of the input serves.
+                if inputDims[1] == 1 && plainSource {
+                    weightsSource = DNNLMemory(wantedSource, owning: false)
+                    plainInputAliases.append(weightsSource)
+                } else {
+                    segment.append(reorder(convolutionInput, weightsSource))
+                }
+            }
+            if !sameLayout(wantedDiff, convolutionOutputGradient.desc) {
+                weightsDiffDestination = DNNLMemory(wantedDiff, owning: true)
+                segment.append(reorder(convolutionOutputGradient, weightsDiffDestination))
+            }
+            segment.append((weightsGradient, [(DNNL_ARG_SRC, weightsSource), (DNNL_ARG_DIFF_DST, weightsDiffDestination),
                                               (DNNL_ARG_DIFF_WEIGHTS, diffWeights), (DNNL_ARG_DIFF_BIAS, plainDiffBias)]))
             segment.append(reorder(diffWeights, plainDiffWeights))
 
-            var diffSourceLayout = convolutionInput.desc, dataWeightsAny = any(weightDims)
+            var diffSourceLayout = convolutionInput.desc, dataWeightsAny = any(weightDims), dataDiffDestination = destination.desc
             var dataBackward = dnnl_convolution_desc_t()
             check(dnnl_convolution_backward_data_desc_init(&dataBackward, dnnl_convolution_direct, &diffSourceLayout, &dataWeightsAny,
-                                                           &diffDestination, strides, padding, padding),
+                                                           &dataDiffDestination, strides, padding, padding),
                   "describe convolution \(index) backward-data")
             var dataPD: dnnl_primitive_desc_t?
             check(dnnl_primitive_desc_create(&dataPD, &dataBackward, nil, sharedEngine, forward.descriptor),
@@ -458,6 +482,7 @@ public final class ConvolutionStackKernel {
                          weightGradients: [UnsafeMutablePointer<Float>], biasGradients: [UnsafeMutablePointer<Float>],
                          inputGradient: UnsafeMutablePointer<Float>?) {
         plainInput.attach(input)
+        for alias in plainInputAliases { alias.attach(input) }
         plainOutputGradient.attach(outputGradient)
         for i in stages.indices {
             plainWeights[i].attach(weights[i])
