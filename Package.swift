@@ -30,6 +30,9 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
+        // The speed benchmark's Akin side (bench/speed.sh runs it beside PyTorch).
+        .executableTarget(name: "akin-bench", dependencies: ["Tensors", "Networks", "Images", "Similarity"], path: "bench/AkinBench"),
+
         .testTarget(name: "TensorsTests", dependencies: ["Tensors"]),
         // Fixtures are read through #filePath (see each Fixture.swift), not bundled.
         .testTarget(name: "NetworksTests", dependencies: ["Networks", "Tensors"], exclude: ["Fixtures"]),

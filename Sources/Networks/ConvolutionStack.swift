@@ -10,6 +10,8 @@ public final class ConvolutionStack: Layer {
     public let weights: [Parameter]
     public let biases: [Parameter]
     public var needsInputGradient = true
+    /// Off for embedding: oneDNN's inference primitives, no pooling workspace, no backward.
+    public var isTraining = true
 
     private var kernel: ConvolutionStackKernel?
     private var input: Tensor?
@@ -42,8 +44,11 @@ public final class ConvolutionStack: Layer {
     }
 
     private func kernel(for shape: [Int]) -> ConvolutionStackKernel {
-        if let kernel, kernel.batch == shape[0], kernel.height == shape[2], kernel.width == shape[3] { return kernel }
-        let fresh = ConvolutionStackKernel(batch: shape[0], inputChannels: inputChannels, height: shape[2], width: shape[3], stages: stages)
+        if let kernel, kernel.batch == shape[0], kernel.height == shape[2], kernel.width == shape[3], kernel.training == isTraining {
+            return kernel
+        }
+        let fresh = ConvolutionStackKernel(batch: shape[0], inputChannels: inputChannels, height: shape[2], width: shape[3],
+                                           stages: stages, training: isTraining)
         kernel = fresh
         return fresh
     }
@@ -57,7 +62,7 @@ public final class ConvolutionStack: Layer {
     }
 
     public func backward(_ outputGradient: Tensor) -> Tensor? {
-        guard let input, let kernel else { preconditionFailure("ConvolutionStack.backward before forward") }
+        guard let input, let kernel, kernel.training else { preconditionFailure("ConvolutionStack.backward without a training forward") }
         let result = needsInputGradient ? inputGradient.tensor(shape: input.shape) : nil
         kernel.backward(input: input.pointer, outputGradient: outputGradient.pointer, weights: weights.map(\.value.pointer),
                         weightGradients: weights.map(\.gradient.pointer), biasGradients: biases.map(\.gradient.pointer),

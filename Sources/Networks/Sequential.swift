@@ -14,6 +14,11 @@ public final class Sequential {
 
     public var parameters: [Parameter] { layers.flatMap(\.parameters) }
 
+    /// Training mode (the default) or inference mode, for the layers that differ between the two.
+    public var isTraining: Bool = true {
+        didSet { for case let stack as ConvolutionStack in layers { stack.isTraining = isTraining } }
+    }
+
     public func outputShape(for inputShape: [Int]) -> [Int] {
         layers.reduce(inputShape) { $1.outputShape(for: $0) }
     }

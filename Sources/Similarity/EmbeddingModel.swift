@@ -68,6 +68,8 @@ public final class EmbeddingModel {
         let result = Tensor(shape: [n, d])
         let size = min(batchSize, max(n, 1))
         let batch = Tensor(shape: [size] + architecture.inputShape)
+        network.isTraining = false
+        defer { network.isTraining = true }
         var start = 0
         while start < n {
             let end = min(n, start + size)

@@ -238,8 +238,13 @@ public final class ConvolutionStackKernel {
     private var plainInputAliases: [DNNLMemory] = []   // other views of the caller's input buffer
     private var plainWeightGradients: [DNNLMemory] = [], plainBiasGradients: [DNNLMemory] = []
 
-    public init(batch: Int, inputChannels: Int, height: Int, width: Int, stages: [ConvolutionStage]) {
+    /// Whether `backward` can run: an inference kernel keeps no pooling workspace and builds no
+    /// backward primitives.
+    public let training: Bool
+
+    public init(batch: Int, inputChannels: Int, height: Int, width: Int, stages: [ConvolutionStage], training: Bool = true) {
         precondition(!stages.isEmpty, "a convolution stack needs a stage")
+        self.training = training
         self.batch = batch
         self.inputChannels = inputChannels
         self.height = height
@@ -273,7 +278,8 @@ public final class ConvolutionStackKernel {
             var sourceAny = any(inputDims), weightsAny = any(weightDims), destinationAny = any(outputDims)
             var bias = plainLayout([stage.outputChannels], dnnl_x)
             var convolution = dnnl_convolution_desc_t()
-            check(dnnl_convolution_forward_desc_init(&convolution, dnnl_forward_training, dnnl_convolution_direct,
+            let propagation = training ? dnnl_forward_training : dnnl_forward_inference
+            check(dnnl_convolution_forward_desc_init(&convolution, propagation, dnnl_convolution_direct,
                                                      &sourceAny, &weightsAny, &bias, &destinationAny, strides, padding, padding),
                   "describe convolution \(index)")
             var attributes: dnnl_primitive_attr_t?
@@ -313,7 +319,7 @@ public final class ConvolutionStackKernel {
             // Pooling, TensorFlow SAME: output ceil(n/2), the odd edge padded after the end.
             var stageOutput = destination
             var poolBackward: Step?
-            var convolutionOutputGradient = DNNLMemory(destination.desc, owning: true)
+            var convolutionOutputGradient: DNNLMemory! = training ? DNNLMemory(destination.desc, owning: true) : nil
             let stageOutputGradient: DNNLMemory
             if stage.pool {
                 let oh = (h + 1) / 2, ow = (w + 1) / 2
@@ -322,12 +328,21 @@ public final class ConvolutionStackKernel {
                 let kernel: [Int64] = [2, 2], poolStrides: [Int64] = [2, 2], before: [Int64] = [0, 0]
                 let after: [Int64] = [Int64(2 * oh - h), Int64(2 * ow - w)]
                 var pooling = dnnl_pooling_desc_t()
-                check(dnnl_pooling_forward_desc_init(&pooling, dnnl_forward_training, dnnl_pooling_max, &poolSource, &pooledAny,
+                check(dnnl_pooling_forward_desc_init(&pooling, propagation, dnnl_pooling_max, &poolSource, &pooledAny,
                                                      poolStrides, kernel, before, after), "describe pooling \(index)")
                 var poolPD: dnnl_primitive_desc_t?
                 check(dnnl_primitive_desc_create(&poolPD, &pooling, nil, sharedEngine, nil), "create pooling \(index)")
                 let poolForward = DNNLPrimitive(poolPD, "pooling \(index)")
                 let pooled = DNNLMemory(poolForward.layout(dnnl_query_dst_md), owning: true)
+                stageOutput = pooled
+                h = oh
+                w = ow
+                guard training else {
+                    forwardSteps.append((poolForward, [(DNNL_ARG_SRC, destination), (DNNL_ARG_DST, pooled)]))
+                    previousOutput = stageOutput
+                    channels = stage.outputChannels
+                    continue
+                }
                 let workspace = DNNLMemory(poolForward.layout(dnnl_query_workspace_md), owning: true)
                 forwardSteps.append((poolForward, [(DNNL_ARG_SRC, destination), (DNNL_ARG_DST, pooled), (DNNL_ARG_WORKSPACE, workspace)]))
 
@@ -342,11 +357,13 @@ public final class ConvolutionStackKernel {
                 stageOutputGradient = DNNLMemory(pooled.desc, owning: true)
                 poolBackward = (backward, [(DNNL_ARG_DIFF_DST, stageOutputGradient), (DNNL_ARG_WORKSPACE, workspace),
                                            (DNNL_ARG_DIFF_SRC, convolutionOutputGradient)])
-                stageOutput = pooled
-                h = oh
-                w = ow
             } else {
                 stageOutputGradient = convolutionOutputGradient
+            }
+            guard training else {
+                previousOutput = stageOutput
+                channels = stage.outputChannels
+                continue
             }
 
             // Backward: pooling, ReLU (from the saved output), weights, and data.
@@ -392,7 +409,7 @@ public final class ConvolutionStackKernel {
             let plainDiffWeights = DNNLMemory(plainW.desc, owning: false), plainDiffBias = DNNLMemory(bias, owning: false)
             plainWeightGradients.append(plainDiffWeights)
             plainBiasGradients.append(plainDiffBias)
-            var weightsSource = convolutionInput, weightsDiffDestination = convolutionOutputGradient
+            var weightsSource = convolutionInput, weightsDiffDestination: DNNLMemory = convolutionOutputGradient
             let wantedSource = weightsGradient.layout(dnnl_query_src_md), wantedDiff = weightsGradient.layout(dnnl_query_diff_dst_md)
             if !sameLayout(wantedSource, convolutionInput.desc) {
                 weightsSource = DNNLMemory(wantedSource, owning: true)
@@ -481,6 +498,7 @@ public final class ConvolutionStackKernel {
                          weights: [UnsafeMutablePointer<Float>],
                          weightGradients: [UnsafeMutablePointer<Float>], biasGradients: [UnsafeMutablePointer<Float>],
                          inputGradient: UnsafeMutablePointer<Float>?) {
+        precondition(training, "backward on an inference kernel")
         plainInput.attach(input)
         for alias in plainInputAliases { alias.attach(input) }
         plainOutputGradient.attach(outputGradient)

@@ -66,3 +66,16 @@ struct ConvolutionStackTests {
         check.check(stack, input: check.randomTensor([2, 2, 7, 5]))
     }
 }
+
+@Test func inferenceModeGivesTheTrainingForward() {
+    let network = Architecture.seed(channels: 3).build()
+    var generator = RandomGenerator(seed: 4)
+    Initialization.xavierUniform(network, using: &generator)
+    let input = Tensor(shape: [5, 3, 28, 28])
+    for i in 0..<input.count { input[i] = generator.nextFloat() }
+    let training = network.forward(input).clone()
+    network.isTraining = false
+    let inference = network.forward(input).clone()
+    network.isTraining = true
+    #expect(zip(training.array, inference.array).allSatisfy { abs($0 - $1) <= 1e-5 * max(1, abs($0)) })
+}
