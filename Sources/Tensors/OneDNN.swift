@@ -465,7 +465,7 @@ public final class ConvolutionStackKernel {
         plainOutput = DNNLMemory(plainLayout(outputShape, dnnl_nchw), owning: false)
         plainOutputGradient = DNNLMemory(plainOutput.desc, owning: false)
         forwardSteps.append(reorder(previousOutput, plainOutput))
-
+        guard training else { return }
         backwardSteps.append(reorder(plainOutputGradient, previousOutputGradient!))
         for segment in backwardSegments.reversed() { backwardSteps += segment }
     }
