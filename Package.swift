@@ -34,12 +34,13 @@ let package = Package(
         .executableTarget(name: "akin-bench", dependencies: ["Tensors", "Networks", "Images", "Similarity"], path: "bench/AkinBench"),
 
         .testTarget(name: "TensorsTests", dependencies: ["Tensors"]),
-        // Fixtures are read through #filePath (see each Fixture.swift), not bundled.
-        .testTarget(name: "NetworksTests", dependencies: ["Networks", "Tensors"], exclude: ["Fixtures"]),
-        .testTarget(name: "ImagesTests", dependencies: ["Images", "Tensors"], exclude: ["Fixtures"]),
-        .testTarget(name: "SimilarityTests", dependencies: ["Similarity", "Networks", "Tensors", "Images"], exclude: ["Fixtures"]),
+        // Fixtures are read through #filePath (Tests/TestSupport/Fixture.swift), not bundled.
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .testTarget(name: "NetworksTests", dependencies: ["Networks", "Tensors", "TestSupport"], exclude: ["Fixtures"]),
+        .testTarget(name: "ImagesTests", dependencies: ["Images", "Tensors", "TestSupport"], exclude: ["Fixtures"]),
+        .testTarget(name: "SimilarityTests", dependencies: ["Similarity", "Networks", "Tensors", "Images", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "SearchTests", dependencies: ["Search", "Tensors"]),
-        .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Search", "Tensors"], exclude: ["Fixtures"]),
+        .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Search", "Tensors", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "AkinCLITests", dependencies: ["akin", "Images", "Tensors"]),
     ],
     swiftLanguageModes: [.v6]

@@ -12,7 +12,7 @@ steps=${AKIN_BENCH_STEPS:-25}
 
 if ! "$venv/bin/python" -c "import torch" 2>/dev/null; then
   python3 -m venv "$venv"
-  "$venv/bin/pip" install -q torch==2.15.0
+  "$venv/bin/pip" install -q torch==2.15.0 numpy
 fi
 swift build -c release --product akin-bench >&2
 gcc -O2 -mavx2 -mfma -pthread bench/fma_peak.c -o .build/fma_peak

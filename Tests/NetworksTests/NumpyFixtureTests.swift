@@ -1,3 +1,4 @@
+import TestSupport
 import Networks
 import Tensors
 import Testing
