@@ -7,7 +7,7 @@
 #include <time.h>
 
 #define CHAINS 12
-static const long ITERATIONS = 200000000L / CHAINS;
+static const long ITERATIONS = 2000000000L / CHAINS;
 static float sink[64];
 
 static void *run(void *arg) {

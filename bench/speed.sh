@@ -15,7 +15,7 @@ if ! "$venv/bin/python" -c "import torch" 2>/dev/null; then
   "$venv/bin/pip" install -q torch==2.15.0 numpy
 fi
 swift build -c release --product akin-bench >&2
-gcc -O2 -mavx2 -mfma -pthread bench/fma_peak.c -o .build/fma_peak
+gcc -O3 -mavx2 -mfma -pthread bench/fma_peak.c -o .build/fma_peak
 
 results=$(mktemp)
 peak=$(.build/fma_peak "$threads")

@@ -319,7 +319,7 @@ public final class ConvolutionStackKernel {
             // Pooling, TensorFlow SAME: output ceil(n/2), the odd edge padded after the end.
             var stageOutput = destination
             var poolBackward: Step?
-            var convolutionOutputGradient: DNNLMemory! = training ? DNNLMemory(destination.desc, owning: true) : nil
+            let convolutionOutputGradient: DNNLMemory! = training ? DNNLMemory(destination.desc, owning: true) : nil
             let stageOutputGradient: DNNLMemory
             if stage.pool {
                 let oh = (h + 1) / 2, ow = (w + 1) / 2
@@ -383,10 +383,10 @@ public final class ConvolutionStackKernel {
                 var reluPD: dnnl_primitive_desc_t?
                 check(dnnl_primitive_desc_create(&reluPD, &reluBackward, nil, sharedEngine, hintPD), "create ReLU \(index) backward")
                 dnnl_primitive_desc_destroy(hintPD)
-                let gradient = DNNLMemory(destination.desc, owning: true)
+                // In place: oneDNN's eltwise backward may write the gradient over its input gradient.
                 segment.append((DNNLPrimitive(reluPD, "ReLU \(index) backward"),
-                                [(DNNL_ARG_DST, destination), (DNNL_ARG_DIFF_DST, convolutionOutputGradient), (DNNL_ARG_DIFF_SRC, gradient)]))
-                convolutionOutputGradient = gradient
+                                [(DNNL_ARG_DST, destination), (DNNL_ARG_DIFF_DST, convolutionOutputGradient),
+                                 (DNNL_ARG_DIFF_SRC, convolutionOutputGradient)]))
             }
 
             // The weight gradient of a convolution whose input is plain NCHW (the first one) has no
@@ -422,7 +422,15 @@ public final class ConvolutionStackKernel {
                 }
             }
             if !sameLayout(wantedDiff, convolutionOutputGradient.desc) {
-                weightsDiffDestination = DNNLMemory(wantedDiff, owning: true)
+                // This stage's forward output is read in backward only by its ReLU, which has run by
+                // now (and the next stage's backward before it): the reordered gradient goes there.
+                var wanted = wantedDiff, output = destination.desc
+                if dnnl_memory_desc_get_size(&wanted) <= dnnl_memory_desc_get_size(&output) {
+                    weightsDiffDestination = DNNLMemory(wantedDiff, owning: false)
+                    weightsDiffDestination.attach(UnsafeMutableRawPointer(destination.pointer))
+                } else {
+                    weightsDiffDestination = DNNLMemory(wantedDiff, owning: true)
+                }
                 segment.append(reorder(convolutionOutputGradient, weightsDiffDestination))
             }
             segment.append((weightsGradient, [(DNNL_ARG_SRC, weightsSource), (DNNL_ARG_DIFF_DST, weightsDiffDestination),
