@@ -14,6 +14,9 @@ public final class ConvolutionStack: Layer {
     public var isTraining = true
 
     private var kernel: ConvolutionStackKernel?
+    // Parameter storage never moves, so the pointer lists handed to the kernel are made once.
+    private let weightPointers: [UnsafeMutablePointer<Float>], biasPointers: [UnsafeMutablePointer<Float>]
+    private let weightGradientPointers: [UnsafeMutablePointer<Float>], biasGradientPointers: [UnsafeMutablePointer<Float>]
     private var input: Tensor?
     private var output = ReusableTensor()
     private var inputGradient = ReusableTensor()
@@ -32,6 +35,10 @@ public final class ConvolutionStack: Layer {
         }
         self.weights = weights
         self.biases = biases
+        weightPointers = weights.map(\.value.pointer)
+        biasPointers = biases.map(\.value.pointer)
+        weightGradientPointers = weights.map(\.gradient.pointer)
+        biasGradientPointers = biases.map(\.gradient.pointer)
     }
 
     public var parameters: [Parameter] { zip(weights, biases).flatMap { [$0, $1] } }
@@ -55,8 +62,7 @@ public final class ConvolutionStack: Layer {
 
     public func forward(_ input: Tensor) -> Tensor {
         let result = output.tensor(shape: outputShape(for: input.shape))
-        kernel(for: input.shape).forward(input: input.pointer, weights: weights.map(\.value.pointer),
-                                         biases: biases.map(\.value.pointer), output: result.pointer)
+        kernel(for: input.shape).forward(input: input.pointer, weights: weightPointers, biases: biasPointers, output: result.pointer)
         self.input = input
         return result
     }
@@ -64,9 +70,8 @@ public final class ConvolutionStack: Layer {
     public func backward(_ outputGradient: Tensor) -> Tensor? {
         guard let input, let kernel, kernel.training else { preconditionFailure("ConvolutionStack.backward without a training forward") }
         let result = needsInputGradient ? inputGradient.tensor(shape: input.shape) : nil
-        kernel.backward(input: input.pointer, outputGradient: outputGradient.pointer, weights: weights.map(\.value.pointer),
-                        weightGradients: weights.map(\.gradient.pointer), biasGradients: biases.map(\.gradient.pointer),
-                        inputGradient: result?.pointer)
+        kernel.backward(input: input.pointer, outputGradient: outputGradient.pointer, weights: weightPointers,
+                        weightGradients: weightGradientPointers, biasGradients: biasGradientPointers, inputGradient: result?.pointer)
         return result
     }
 }

@@ -480,10 +480,20 @@ public final class ConvolutionStackKernel {
 
     deinit { dnnl_stream_destroy(stream) }
 
-    private func execute(_ steps: [Step]) {
-        for step in steps {
-            let arguments = step.arguments.map { dnnl_exec_arg_t(arg: $0.0, memory: $0.1.memory) }
-            check(dnnl_primitive_execute(step.primitive.primitive, stream, Int32(arguments.count), arguments), "run a primitive")
+    /// Each step's argument list, built once: a step allocates nothing.
+    private lazy var forwardArguments = steps(forwardSteps)
+    private lazy var backwardArguments = steps(backwardSteps)
+    private lazy var inputGradientArguments = steps(inputGradientSteps)
+
+    private func steps(_ list: [Step]) -> [(dnnl_primitive_t, [dnnl_exec_arg_t])] {
+        list.map { step in (step.primitive.primitive, step.arguments.map { dnnl_exec_arg_t(arg: $0.0, memory: $0.1.memory) }) }
+    }
+
+    private func execute(_ steps: [(dnnl_primitive_t, [dnnl_exec_arg_t])]) {
+        for (primitive, arguments) in steps {
+            arguments.withUnsafeBufferPointer { list in
+                check(dnnl_primitive_execute(primitive, stream, Int32(list.count), list.baseAddress), "run a primitive")
+            }
         }
         check(dnnl_stream_wait(stream), "wait for the stream")
     }
@@ -497,7 +507,7 @@ public final class ConvolutionStackKernel {
             plainWeights[i].attach(weights[i])
             plainBias[i].attach(biases[i])
         }
-        execute(forwardSteps)
+        execute(forwardArguments)
     }
 
     /// Gradients for the last forward's input and output: weights and biases (overwritten), and
@@ -515,10 +525,10 @@ public final class ConvolutionStackKernel {
             plainWeightGradients[i].attach(weightGradients[i])
             plainBiasGradients[i].attach(biasGradients[i])
         }
-        execute(backwardSteps)
+        execute(backwardArguments)
         if let inputGradient {
             plainInputGradient.attach(inputGradient)
-            execute(inputGradientSteps)
+            execute(inputGradientArguments)
         }
     }
 }
