@@ -236,6 +236,8 @@ public final class ConvolutionStackKernel {
     private let plainInput: DNNLMemory, plainOutput: DNNLMemory, plainOutputGradient: DNNLMemory, plainInputGradient: DNNLMemory
     private var plainWeights: [DNNLMemory] = [], plainBias: [DNNLMemory] = []
     private var plainInputAliases: [DNNLMemory] = []   // other views of the caller's input buffer
+    private var outputArena: [DNNLMemory] = [], gradientArena: [DNNLMemory] = []
+    private var arenas: [UnsafeMutableRawPointer] = []
     private var plainWeightGradients: [DNNLMemory] = [], plainBiasGradients: [DNNLMemory] = []
 
     /// Whether `backward` can run: an inference kernel keeps no pooling workspace and builds no
@@ -266,6 +268,7 @@ public final class ConvolutionStackKernel {
         var channels = inputChannels, h = height, w = width
         var previousOutput = plainInput            // forward: the activation entering this stage
         var previousOutputGradient: DNNLMemory?    // backward: the gradient leaving this stage's input
+        var sharedBuffers: [(view: DNNLMemory, owner: DNNLMemory)] = []
         var backwardSegments: [[Step]] = []        // per stage, from its output gradient to its input gradient
 
         for (index, stage) in stages.enumerated() {
@@ -296,21 +299,25 @@ public final class ConvolutionStackKernel {
             dnnl_primitive_attr_destroy(attributes)
             let forward = DNNLPrimitive(forwardPD, "convolution \(index)")
 
-            let source = DNNLMemory(forward.layout(dnnl_query_src_md), owning: true)
+            let convolutionSourceLayout = forward.layout(dnnl_query_src_md)
             let weights = DNNLMemory(forward.layout(dnnl_query_weights_md), owning: true)
             let biasMemory = DNNLMemory(bias, owning: false)
-            let destination = DNNLMemory(forward.layout(dnnl_query_dst_md), owning: true)
+            // A pooled stage's full-size output is dead once pooled (its ReLU backward runs on the
+            // pooled tensor, below), and its gradient lives only within this stage's backward: both
+            // are views into arenas that every pooled stage shares, sized after the loop.
+            let destination = DNNLMemory(forward.layout(dnnl_query_dst_md), owning: !stage.pool)
+            if stage.pool { outputArena.append(destination) }
             let plainW = DNNLMemory(plainLayout(weightDims, dnnl_oihw), owning: false)
             plainWeights.append(plainW)
             plainBias.append(biasMemory)
 
             // Bring the incoming activation into this convolution's layout (a no-op view when it already is).
             let convolutionInput: DNNLMemory
-            if sameLayout(previousOutput.desc, source.desc) {
+            if sameLayout(previousOutput.desc, convolutionSourceLayout) {
                 convolutionInput = previousOutput
             } else {
-                forwardSteps.append(reorder(previousOutput, source))
-                convolutionInput = source
+                convolutionInput = DNNLMemory(convolutionSourceLayout, owning: true)
+                forwardSteps.append(reorder(previousOutput, convolutionInput))
             }
             forwardSteps.append(reorder(plainW, weights))
             forwardSteps.append((forward, [(DNNL_ARG_SRC, convolutionInput), (DNNL_ARG_WEIGHTS, weights),
@@ -319,7 +326,8 @@ public final class ConvolutionStackKernel {
             // Pooling, TensorFlow SAME: output ceil(n/2), the odd edge padded after the end.
             var stageOutput = destination
             var poolBackward: Step?
-            let convolutionOutputGradient: DNNLMemory! = training ? DNNLMemory(destination.desc, owning: true) : nil
+            let convolutionOutputGradient: DNNLMemory! = training ? DNNLMemory(destination.desc, owning: !stage.pool) : nil
+            if training && stage.pool { gradientArena.append(convolutionOutputGradient) }
             let stageOutputGradient: DNNLMemory
             if stage.pool {
                 let oh = (h + 1) / 2, ow = (w + 1) / 2
@@ -368,16 +376,20 @@ public final class ConvolutionStackKernel {
 
             // Backward: pooling, ReLU (from the saved output), weights, and data.
             var segment: [Step] = []
-            if let poolBackward { segment.append(poolBackward) }
+            // ReLU before a max pool: the pool passes the gradient to its window's winner, whose ReLU
+            // passes it iff the pooled value is positive. So the ReLU backward runs on the pooled
+            // tensor, before the pool backward, and the full-size output need not be kept.
+            let reluData = stage.pool ? stageOutput : destination
+            let reluGradient: DNNLMemory = stage.pool ? stageOutputGradient : convolutionOutputGradient
             if stage.relu {
-                var data = destination.desc
+                var data = reluData.desc
                 var reluForward = dnnl_eltwise_desc_t()
                 check(dnnl_eltwise_forward_desc_init(&reluForward, dnnl_forward_training, dnnl_eltwise_relu_use_dst_for_bwd, &data, 0, 0),
                       "describe ReLU \(index)")
                 var hintPD: dnnl_primitive_desc_t?
                 check(dnnl_primitive_desc_create(&hintPD, &reluForward, nil, sharedEngine, nil), "create ReLU \(index)")
                 var reluBackward = dnnl_eltwise_desc_t()
-                var diff = destination.desc
+                var diff = reluData.desc
                 check(dnnl_eltwise_backward_desc_init(&reluBackward, dnnl_eltwise_relu_use_dst_for_bwd, &diff, &data, 0, 0),
                       "describe ReLU \(index) backward")
                 var reluPD: dnnl_primitive_desc_t?
@@ -385,9 +397,9 @@ public final class ConvolutionStackKernel {
                 dnnl_primitive_desc_destroy(hintPD)
                 // In place: oneDNN's eltwise backward may write the gradient over its input gradient.
                 segment.append((DNNLPrimitive(reluPD, "ReLU \(index) backward"),
-                                [(DNNL_ARG_DST, destination), (DNNL_ARG_DIFF_DST, convolutionOutputGradient),
-                                 (DNNL_ARG_DIFF_SRC, convolutionOutputGradient)]))
+                                [(DNNL_ARG_DST, reluData), (DNNL_ARG_DIFF_DST, reluGradient), (DNNL_ARG_DIFF_SRC, reluGradient)]))
             }
+            if let poolBackward { segment.append(poolBackward) }
 
             // The weight gradient of a convolution whose input is plain NCHW (the first one) has no
             // fast kernel in oneDNN 2.6: it falls back to a reference one, ~1000× slower here. Its
@@ -427,7 +439,7 @@ public final class ConvolutionStackKernel {
                 var wanted = wantedDiff, output = destination.desc
                 if dnnl_memory_desc_get_size(&wanted) <= dnnl_memory_desc_get_size(&output) {
                     weightsDiffDestination = DNNLMemory(wantedDiff, owning: false)
-                    weightsDiffDestination.attach(UnsafeMutableRawPointer(destination.pointer))
+                    sharedBuffers.append((weightsDiffDestination, destination))
                 } else {
                     weightsDiffDestination = DNNLMemory(wantedDiff, owning: true)
                 }
@@ -469,6 +481,15 @@ public final class ConvolutionStackKernel {
             channels = stage.outputChannels
         }
 
+        for views in [outputArena, gradientArena] where !views.isEmpty {
+            let bytes = views.map { view -> Int in var d = view.desc; return dnnl_memory_desc_get_size(&d) }.max()!
+            let arena = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64)
+            arenas.append(arena)
+            for view in views { view.attach(arena) }
+        }
+        // Views that borrow another memory's buffer, now that every buffer exists.
+        for (view, owner) in sharedBuffers { view.attach(UnsafeMutableRawPointer(owner.pointer)) }
+
         outputShape = [batch, channels, h, w]
         plainOutput = DNNLMemory(plainLayout(outputShape, dnnl_nchw), owning: false)
         plainOutputGradient = DNNLMemory(plainOutput.desc, owning: false)
@@ -478,7 +499,10 @@ public final class ConvolutionStackKernel {
         for segment in backwardSegments.reversed() { backwardSteps += segment }
     }
 
-    deinit { dnnl_stream_destroy(stream) }
+    deinit {
+        dnnl_stream_destroy(stream)
+        for arena in arenas { arena.deallocate() }
+    }
 
     /// Each step's argument list, built once: a step allocates nothing.
     private lazy var forwardArguments = steps(forwardSteps)
