@@ -140,13 +140,6 @@ public final class ImageSet: @unchecked Sendable {
     }
 }
 
-/// A thread-safe running count.
-final class Counter: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value = 0
-    func add(_ n: Int) -> Int { lock.lock(); defer { lock.unlock() }; value += n; return value }
-}
-
 /// Carries a buffer into concurrent workers that each write disjoint elements.
 struct UnsafeSendable<Value>: @unchecked Sendable {
     let value: Value

@@ -47,16 +47,13 @@ public enum NetworkFile {
     /// A short identity for a set of weights and architecture: FNV-1a 64 over the architecture
     /// JSON and every parameter's bytes. Galleries record it to refuse vectors from another model.
     public static func fingerprint(of network: Sequential, architecture: Architecture) -> String {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        func mix(_ bytes: UnsafeRawBufferPointer) {
-            for byte in bytes { hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01B3 }
-        }
+        var hash = FNV1a()
         let json = (try? JSONEncoder.sorted.encode(architecture)) ?? Data()
-        json.withUnsafeBytes(mix)
+        json.withUnsafeBytes { hash.mix($0) }
         for parameter in network.parameters {
-            mix(UnsafeRawBufferPointer(start: parameter.value.pointer, count: parameter.value.count * 4))
+            hash.mix(UnsafeRawBufferPointer(start: parameter.value.pointer, count: parameter.value.count * 4))
         }
-        return String(hash, radix: 16).leftPadded(to: 16)
+        return hash.hex
     }
 }
 
@@ -66,8 +63,4 @@ extension JSONEncoder {
         encoder.outputFormatting = [.sortedKeys]
         return encoder
     }
-}
-
-extension String {
-    func leftPadded(to length: Int) -> String { String(repeating: "0", count: max(0, length - count)) + self }
 }

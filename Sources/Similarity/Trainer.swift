@@ -42,10 +42,10 @@ public final class Trainer {
 
     /// Identifies the training images, so a checkpoint is never resumed on other data.
     var datasetIdentity: String {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        images.pixels.withUnsafeBytes { for byte in $0 { hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01B3 } }
-        images.labels.withUnsafeBytes { for byte in $0 { hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01B3 } }
-        return "\(images.count) images, \(images.classNames.count) classes, \(String(hash, radix: 16))"
+        var hash = FNV1a()
+        images.pixels.withUnsafeBytes { hash.mix($0) }
+        images.labels.withUnsafeBytes { hash.mix($0) }
+        return "\(images.count) images, \(images.classNames.count) classes, \(String(hash.value, radix: 16))"
     }
 
     private func freshStart() -> Checkpoint {

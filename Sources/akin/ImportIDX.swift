@@ -48,7 +48,7 @@ struct ImportIDX: ParsableCommand {
         DispatchQueue.concurrentPerform(iterations: (count + 255) / 256) { chunk in
             for i in (chunk * 256)..<min(count, (chunk + 1) * 256) {
                 let image = Image(width: width, height: height, channels: 1, pixels: Array(pixels.bytes[(i * plane)..<((i + 1) * plane)]))
-                let name = String(i).leftPadded(digits)
+                let name = String(i).zeroPadded(to: digits)
                 do {
                     try AtomicFile.write(try ImageEncoder.png(image), to: "\(out)/\(names[Int(labelArray.bytes[i])])/\(name).png", durable: false)
                 } catch {
@@ -60,16 +60,4 @@ struct ImportIDX: ParsableCommand {
         if failures.value > 0 { throw ValidationError("\(failures.value) of \(count) images could not be written to \(out)") }
         Console.note("wrote \(count) images of \(Set(labelArray.bytes).count) classes to \(out)")
     }
-}
-
-/// A thread-safe count.
-final class Counter: @unchecked Sendable {
-    private let lock = NSLock()
-    private var count = 0
-    func add(_ n: Int) -> Int { lock.lock(); defer { lock.unlock() }; count += n; return count }
-    var value: Int { lock.lock(); defer { lock.unlock() }; return count }
-}
-
-extension String {
-    func leftPadded(_ width: Int) -> String { String(repeating: "0", count: max(0, width - count)) + self }
 }
