@@ -7,6 +7,9 @@ public enum LayerSpec: Codable, Equatable, Sendable {
     case flatten
     case dense(units: Int)
     case l2Normalize
+    /// A small ResNet: 3×3 stem of `stemWidth` channels with batch norm and ReLU, basic blocks,
+    /// global average pooling. [N, C, H, W] → [N, last width].
+    case residual(stemWidth: Int, stages: [ResidualStage])
 }
 
 /// What a network is, independent of its weights: stored in every model file so the file alone
@@ -36,6 +39,18 @@ public struct Architecture: Codable, Equatable, Sendable {
             .conv2d(filters: embeddingDimension, kernel: 1), .maxPool2x2,
             .flatten,
         ])
+    }
+
+    /// A small ResNet for 28–128-pixel images: widths 32-64-128 by default, one basic block per
+    /// stage, strides 1-2-2, global average pooling, a linear projection to D, then (by default)
+    /// unit length, so that L2 and cosine rank alike.
+    public static func residual(channels: Int, imageSize: Int = 28, widths: [Int] = [32, 64, 128], blocks: [Int] = [1, 1, 1],
+                                embeddingDimension: Int = 64, normalize: Bool = true) -> Architecture {
+        precondition(widths.count == blocks.count && !widths.isEmpty)
+        let stages = widths.indices.map { ResidualStage(width: widths[$0], blocks: blocks[$0], stride: $0 == 0 ? 1 : 2) }
+        var layers: [LayerSpec] = [.residual(stemWidth: widths[0], stages: stages), .dense(units: embeddingDimension)]
+        if normalize { layers.append(.l2Normalize) }
+        return Architecture(name: "resnet", inputChannels: channels, inputSize: imageSize, layers: layers)
     }
 
     public var inputShape: [Int] { [inputChannels, inputSize, inputSize] }
@@ -75,6 +90,22 @@ public struct Architecture: Codable, Equatable, Sendable {
             case .flatten: layer = Flatten()
             case let .dense(units): layer = Dense(inputSize: shape[1], outputSize: units, name: name)
             case .l2Normalize: layer = L2Normalize()
+            case let .residual(stemWidth, stages):
+                let plan = ResidualPlan(inputChannels: shape[1], stemWidth: stemWidth, stages: stages)
+                if fused {
+                    layer = ResidualNetwork(plan: plan, prefix: name + ".")
+                } else {
+                    let stem = plan.units[0]
+                    let expanded: [Layer] = [
+                        Conv2D(inputChannels: stem.inputChannels, outputChannels: stem.outputChannels, kernelSize: stem.kernelSize,
+                               bias: false, name: name + ".stem"),
+                        BatchNorm2D(channels: stem.outputChannels, name: name + ".stem.norm"), ReLU(),
+                    ] + plan.blocks.map { ResidualBlock(plan: plan, block: $0, prefix: name + ".") } + [GlobalAveragePool()]
+                    for layer in expanded { shape = layer.outputShape(for: shape) }
+                    built += expanded
+                    index += 1
+                    continue
+                }
             }
             shape = layer.outputShape(for: shape)
             built.append(layer)

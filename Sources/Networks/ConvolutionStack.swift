@@ -4,7 +4,7 @@ import Tensors
 /// activations kept in oneDNN's blocked layouts in between. It computes exactly what the separate
 /// layers compute (the tests hold it to them) and names its parameters as they would be named,
 /// so model files do not depend on which of the two ran.
-public final class ConvolutionStack: Layer {
+public final class ConvolutionStack: ModeDependentLayer {
     public let inputChannels: Int
     public let stages: [ConvolutionStage]
     public let weights: [Parameter]

@@ -16,3 +16,24 @@ public enum Initialization {
         for parameter in network.parameters where parameter.value.shape.count == 1 { parameter.value.fill(0) }
     }
 }
+
+extension Initialization {
+    /// torchvision's ResNet scheme: Kaiming-normal convolution weights (fan-out, gain √2),
+    /// batch norm γ = 1 and β = 0, Xavier-uniform linear weights, zero biases.
+    public static func kaimingNormal(_ network: Sequential, using generator: inout RandomGenerator) {
+        for parameter in network.parameters {
+            let shape = parameter.value.shape, w = parameter.value.pointer
+            switch shape.count {
+            case 4:
+                let std = (2 / Float(shape[0] * shape[2] * shape[3])).squareRoot()
+                for i in 0..<parameter.value.count { w[i] = generator.nextGaussian() * std }
+            case 2:
+                let limit = (6 / Float(shape[0] + shape[1])).squareRoot()
+                for i in 0..<parameter.value.count { w[i] = (generator.nextFloat() * 2 - 1) * limit }
+            default:
+                parameter.value.fill(parameter.name.hasSuffix(".norm.weight") ? 1 : 0)
+            }
+        }
+        for buffer in network.buffers { buffer.value.fill(buffer.name.hasSuffix("running_var") ? 1 : 0) }
+    }
+}

@@ -23,7 +23,19 @@ public protocol Layer: AnyObject {
     func forward(_ input: Tensor) -> Tensor
     func backward(_ outputGradient: Tensor) -> Tensor?
     var parameters: [Parameter] { get }
+    /// State saved with the weights but not trained: batch norm's running statistics.
+    var buffers: [Parameter] { get }
     var needsInputGradient: Bool { get set }
+}
+
+extension Layer {
+    public var buffers: [Parameter] { [] }
+}
+
+/// A layer that computes differently when training (batch statistics, kept workspaces) and when
+/// embedding.
+public protocol ModeDependentLayer: Layer {
+    var isTraining: Bool { get set }
 }
 
 /// Reuses one output tensor while the shape stays the same, so a training step allocates nothing.

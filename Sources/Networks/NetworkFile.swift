@@ -19,7 +19,7 @@ public enum NetworkFile {
     public static func contents(of network: Sequential, architecture: Architecture,
                                 metadata: [String: String] = [:]) throws -> SafeTensorsFile {
         var file = SafeTensorsFile(metadata: metadata)
-        for parameter in network.parameters { file.tensors[parameter.name] = parameter.value }
+        for parameter in network.parameters + network.buffers { file.tensors[parameter.name] = parameter.value }
         file.metadata[architectureKey] = String(decoding: try JSONEncoder.sorted.encode(architecture), as: UTF8.self)
         return file
     }
@@ -35,7 +35,7 @@ public enum NetworkFile {
 
     /// Copies the file's tensors into a network built from the same architecture.
     public static func loadWeights(from file: SafeTensorsFile, into network: Sequential, path: String) throws {
-        for parameter in network.parameters {
+        for parameter in network.parameters + network.buffers {
             let stored = try file.tensor(parameter.name, in: path)
             guard stored.shape == parameter.value.shape else {
                 throw NetworkFileError.notAModel(path: path, reason: "\(parameter.name) has shape \(stored.shape), the architecture needs \(parameter.value.shape)")
@@ -50,7 +50,7 @@ public enum NetworkFile {
         var hash = FNV1a()
         let json = (try? JSONEncoder.sorted.encode(architecture)) ?? Data()
         json.withUnsafeBytes { hash.mix($0) }
-        for parameter in network.parameters {
+        for parameter in network.parameters + network.buffers {
             hash.mix(UnsafeRawBufferPointer(start: parameter.value.pointer, count: parameter.value.count * 4))
         }
         return hash.hex

@@ -13,10 +13,11 @@ public final class Sequential {
     }
 
     public var parameters: [Parameter] { layers.flatMap(\.parameters) }
+    public var buffers: [Parameter] { layers.flatMap(\.buffers) }
 
     /// Training mode (the default) or inference mode, for the layers that differ between the two.
     public var isTraining: Bool = true {
-        didSet { for case let stack as ConvolutionStack in layers { stack.isTraining = isTraining } }
+        didSet { for case let layer as ModeDependentLayer in layers { layer.isTraining = isTraining } }
     }
 
     public func outputShape(for inputShape: [Int]) -> [Int] {

@@ -1,21 +1,22 @@
 import CDNNL
 
-// Every oneDNN call in Akin lives in this file, so that moving to oneDNN 3.x's API (where
-// operation descriptors are gone and primitive descriptors are created directly) touches only it.
+// Every oneDNN call in Akin lives in the Tensors/OneDNN*.swift files, so that moving to oneDNN
+// 3.x's API (where operation descriptors are gone and primitive descriptors are created directly)
+// touches only them.
 
-private func check(_ status: dnnl_status_t, _ what: @autoclosure () -> String) {
+func check(_ status: dnnl_status_t, _ what: @autoclosure () -> String) {
     precondition(status == dnnl_success, "oneDNN failed to \(what()) (status \(status.rawValue))")
 }
 
 /// The CPU engine, created once for the process.
-private nonisolated(unsafe) let sharedEngine: dnnl_engine_t = {
+nonisolated(unsafe) let sharedEngine: dnnl_engine_t = {
     var engine: dnnl_engine_t?
     check(dnnl_engine_create(&engine, dnnl_cpu, 0), "create the CPU engine")
     return engine!
 }()
 
-/// Shape of a stride-1 convolution with SAME padding and an odd square kernel, on NCHW
-/// activations and OIHW weights.
+/// Shape of a convolution with an odd square kernel and symmetric zero padding (SAME for stride 1
+/// by default), on NCHW activations and OIHW weights, with or without a bias.
 public struct ConvolutionShape: Hashable, Sendable {
     public var batch: Int
     public var inputChannels: Int
@@ -23,19 +24,29 @@ public struct ConvolutionShape: Hashable, Sendable {
     public var width: Int
     public var outputChannels: Int
     public var kernelSize: Int
+    public var stride: Int
+    public var padding: Int
+    public var hasBias: Bool
 
-    public init(batch: Int, inputChannels: Int, height: Int, width: Int, outputChannels: Int, kernelSize: Int) {
-        precondition(kernelSize % 2 == 1, "SAME padding here needs an odd kernel, got \(kernelSize)")
+    public init(batch: Int, inputChannels: Int, height: Int, width: Int, outputChannels: Int, kernelSize: Int,
+                stride: Int = 1, padding: Int? = nil, hasBias: Bool = true) {
+        precondition(kernelSize % 2 == 1, "symmetric padding here needs an odd kernel, got \(kernelSize)")
+        precondition(stride >= 1, "stride must be at least 1, got \(stride)")
         self.batch = batch
         self.inputChannels = inputChannels
         self.height = height
         self.width = width
         self.outputChannels = outputChannels
         self.kernelSize = kernelSize
+        self.stride = stride
+        self.padding = padding ?? (kernelSize - 1) / 2
+        self.hasBias = hasBias
     }
 
+    public var outputHeight: Int { (height + 2 * padding - kernelSize) / stride + 1 }
+    public var outputWidth: Int { (width + 2 * padding - kernelSize) / stride + 1 }
     public var inputShape: [Int] { [batch, inputChannels, height, width] }
-    public var outputShape: [Int] { [batch, outputChannels, height, width] }
+    public var outputShape: [Int] { [batch, outputChannels, outputHeight, outputWidth] }
     public var weightShape: [Int] { [outputChannels, inputChannels, kernelSize, kernelSize] }
 }
 
@@ -67,9 +78,10 @@ public final class ConvolutionKernel {
         check(dnnl_memory_desc_init_by_tag(&biasDesc, 1, [Int64(s.outputChannels)], dnnl_f32, dnnl_x), "describe the bias")
         check(dnnl_memory_desc_init_by_tag(&destinationDesc, 4, s.outputShape.map(Int64.init), dnnl_f32, dnnl_nchw), "describe the destination")
 
-        let strides: [Int64] = [1, 1]
-        let pad = Int64((s.kernelSize - 1) / 2)
-        let padding: [Int64] = [pad, pad]
+        let strides: [Int64] = [Int64(s.stride), Int64(s.stride)]
+        let padding: [Int64] = [Int64(s.padding), Int64(s.padding)]
+        // oneDNN reads a zeroed bias descriptor as "no bias".
+        if !s.hasBias { biasDesc = dnnl_memory_desc_t() }
 
         var forwardDesc = dnnl_convolution_desc_t()
         check(dnnl_convolution_forward_desc_init(&forwardDesc, dnnl_forward_training, dnnl_convolution_direct,
@@ -99,12 +111,12 @@ public final class ConvolutionKernel {
         // The same descriptions serve the gradients, so four memory objects cover every call.
         check(dnnl_memory_create(&source, &sourceDesc, sharedEngine, nil), "create source memory")
         check(dnnl_memory_create(&weights, &weightsDesc, sharedEngine, nil), "create weights memory")
-        check(dnnl_memory_create(&bias, &biasDesc, sharedEngine, nil), "create bias memory")
+        if s.hasBias { check(dnnl_memory_create(&bias, &biasDesc, sharedEngine, nil), "create bias memory") }
         check(dnnl_memory_create(&destination, &destinationDesc, sharedEngine, nil), "create destination memory")
     }
 
     deinit {
-        for memory in [source, weights, bias, destination] { dnnl_memory_destroy(memory) }
+        for memory in [source, weights, bias, destination] where memory != nil { dnnl_memory_destroy(memory) }
         for primitive in [forwardPrimitive, backwardDataPrimitive, backwardWeightsPrimitive] { dnnl_primitive_destroy(primitive) }
         for descriptor in primitiveDescriptors { dnnl_primitive_desc_destroy(descriptor) }
         dnnl_stream_destroy(stream)
@@ -120,11 +132,12 @@ public final class ConvolutionKernel {
         check(dnnl_stream_wait(stream), "wait for a convolution")
     }
 
-    /// output = conv(input, weights) + bias
+    /// output = conv(input, weights) + bias (no bias term when the shape has none).
     public func forward(input: UnsafeMutablePointer<Float>, weights w: UnsafeMutablePointer<Float>,
-                        bias b: UnsafeMutablePointer<Float>, output: UnsafeMutablePointer<Float>) {
-        run(forwardPrimitive, [(DNNL_ARG_SRC, source, input), (DNNL_ARG_WEIGHTS, weights, w),
-                               (DNNL_ARG_BIAS, bias, b), (DNNL_ARG_DST, destination, output)])
+                        bias b: UnsafeMutablePointer<Float>?, output: UnsafeMutablePointer<Float>) {
+        var bindings = [(DNNL_ARG_SRC, source, input), (DNNL_ARG_WEIGHTS, weights, w), (DNNL_ARG_DST, destination, output)]
+        if shape.hasBias, let b { bindings.append((DNNL_ARG_BIAS, bias, b)) }
+        run(forwardPrimitive, bindings)
     }
 
     /// inputGradient = convᵀ(outputGradient, weights); overwrites inputGradient.
@@ -136,9 +149,11 @@ public final class ConvolutionKernel {
 
     /// Weight and bias gradients for one batch; overwrites both.
     public func backwardWeights(input: UnsafeMutablePointer<Float>, outputGradient: UnsafeMutablePointer<Float>,
-                                weightGradient: UnsafeMutablePointer<Float>, biasGradient: UnsafeMutablePointer<Float>) {
-        run(backwardWeightsPrimitive, [(DNNL_ARG_SRC, source, input), (DNNL_ARG_DIFF_DST, destination, outputGradient),
-                                       (DNNL_ARG_DIFF_WEIGHTS, weights, weightGradient), (DNNL_ARG_DIFF_BIAS, bias, biasGradient)])
+                                weightGradient: UnsafeMutablePointer<Float>, biasGradient: UnsafeMutablePointer<Float>?) {
+        var bindings = [(DNNL_ARG_SRC, source, input), (DNNL_ARG_DIFF_DST, destination, outputGradient),
+                        (DNNL_ARG_DIFF_WEIGHTS, weights, weightGradient)]
+        if shape.hasBias, let biasGradient { bindings.append((DNNL_ARG_DIFF_BIAS, bias, biasGradient)) }
+        run(backwardWeightsPrimitive, bindings)
     }
 }
 
@@ -163,7 +178,7 @@ public struct ConvolutionStage: Hashable, Sendable {
 
 /// A memory object: either owning a buffer in oneDNN's chosen layout, or a view that is attached
 /// to a caller's plain buffer before each run.
-private final class DNNLMemory {
+final class DNNLMemory {
     let memory: dnnl_memory_t
     let desc: dnnl_memory_desc_t
 
@@ -187,7 +202,7 @@ private final class DNNLMemory {
     deinit { dnnl_memory_destroy(memory) }
 }
 
-private final class DNNLPrimitive {
+final class DNNLPrimitive {
     let descriptor: dnnl_primitive_desc_t
     let primitive: dnnl_primitive_t
 
@@ -207,13 +222,13 @@ private final class DNNLPrimitive {
     }
 }
 
-private func plainLayout(_ dims: [Int], _ tag: dnnl_format_tag_t) -> dnnl_memory_desc_t {
+func plainLayout(_ dims: [Int], _ tag: dnnl_format_tag_t) -> dnnl_memory_desc_t {
     var md = dnnl_memory_desc_t()
     check(dnnl_memory_desc_init_by_tag(&md, Int32(dims.count), dims.map(Int64.init), dnnl_f32, tag), "describe \(dims)")
     return md
 }
 
-private func sameLayout(_ a: dnnl_memory_desc_t, _ b: dnnl_memory_desc_t) -> Bool {
+func sameLayout(_ a: dnnl_memory_desc_t, _ b: dnnl_memory_desc_t) -> Bool {
     var x = a, y = b
     return dnnl_memory_desc_equal(&x, &y) != 0
 }

@@ -1,3 +1,4 @@
+import Foundation
 /// xoshiro256** seeded through SplitMix64: one seedable generator for initialisation, sampling
 /// and shuffling. Its whole state is four words, so a checkpoint can save and restore it exactly.
 public struct RandomGenerator: RandomNumberGenerator, Sendable {
@@ -34,6 +35,13 @@ public struct RandomGenerator: RandomNumberGenerator, Sendable {
 
     /// Uniform in [0, 1) with 24 random bits.
     public mutating func nextFloat() -> Float { Float(next() >> 40) * 0x1p-24 }
+
+    /// Standard normal, by the Box–Muller transform (one draw of two uniforms per value: simple,
+    /// and fast enough for initialisation).
+    public mutating func nextGaussian() -> Float {
+        let u1 = Double(next() >> 11) * 0x1p-53, u2 = Double(next() >> 11) * 0x1p-53
+        return Float((-2 * Foundation.log(1 - u1)).squareRoot() * Foundation.cos(2 * Double.pi * u2))
+    }
 
     /// Uniform integer in 0..<bound, without modulo bias (Lemire's method).
     public mutating func nextInt(below bound: Int) -> Int {

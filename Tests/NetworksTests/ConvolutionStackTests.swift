@@ -90,8 +90,8 @@ func twoStageStack(_ check: inout GradientCheck) -> ConvolutionStack {
     var check = GradientCheck()
     let stack = twoStageStack(&check)
     let c1 = Conv2D(inputChannels: 2, outputChannels: 3, kernelSize: 3, name: "a"), c2 = Conv2D(inputChannels: 3, outputChannels: 4, kernelSize: 1, name: "b")
-    c1.weight.value.copy(from: stack.weights[0].value); c1.bias.value.copy(from: stack.biases[0].value)
-    c2.weight.value.copy(from: stack.weights[1].value); c2.bias.value.copy(from: stack.biases[1].value)
+    c1.weight.value.copy(from: stack.weights[0].value); c1.bias!.value.copy(from: stack.biases[0].value)
+    c2.weight.value.copy(from: stack.weights[1].value); c2.bias!.value.copy(from: stack.biases[1].value)
     let layers: [Layer] = [c1, ReLU(), MaxPool2D(), c2, MaxPool2D()]
     for (h, w) in [(7, 5), (5, 7), (7, 7), (8, 6)] {
         let input = check.randomTensor([2, 2, h, w])

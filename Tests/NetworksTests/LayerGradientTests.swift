@@ -9,7 +9,7 @@ struct LayerGradientTests {
         var check = GradientCheck()
         let layer = Conv2D(inputChannels: 3, outputChannels: 4, kernelSize: kernel, name: "conv")
         layer.weight.value.copy(from: check.randomTensor(layer.weight.value.shape, scale: 0.5))
-        layer.bias.value.copy(from: check.randomTensor([4], scale: 0.5))
+        layer.bias!.value.copy(from: check.randomTensor([4], scale: 0.5))
         check.check(layer, input: check.randomTensor([2, 3, 7, 5]))
     }
 

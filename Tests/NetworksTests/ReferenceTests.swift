@@ -21,7 +21,7 @@ struct ReferenceTests {
         let layer = Conv2D(inputChannels: c, outputChannels: o, kernelSize: k, name: "conv")
         let weights = random(o * c * k * k, &generator), bias = random(o, &generator), input = random(n * c * h * w, &generator)
         layer.weight.value.copy(from: Tensor(shape: layer.weight.value.shape, values: weights))
-        layer.bias.value.copy(from: Tensor(shape: [o], values: bias))
+        layer.bias!.value.copy(from: Tensor(shape: [o], values: bias))
         let output = layer.forward(Tensor(shape: [n, c, h, w], values: input))
         expectClose(output.array, ReferenceConv2D.forward(input: input, n: n, c: c, h: h, w: w, weights: weights, bias: bias, o: o, k: k))
 
@@ -30,7 +30,7 @@ struct ReferenceTests {
         let reference = ReferenceConv2D.backward(input: input, n: n, c: c, h: h, w: w, weights: weights, o: o, k: k, outputGradient: upstream)
         expectClose(gradient.array, reference.input)
         expectClose(layer.weight.gradient.array, reference.weights)
-        expectClose(layer.bias.gradient.array, reference.bias)
+        expectClose(layer.bias!.gradient.array, reference.bias)
     }
 
     @Test(arguments: [(1, 7, 7), (3, 2, 2), (2, 5, 8), (1, 1, 1), (4, 28, 28)])
