@@ -299,7 +299,7 @@ public final class ResidualNetworkKernel {
         let plainSource = sameLayout(r.source.desc, plainInput.desc)
         var sourceLayout = plainSource ? plainLayout(r.sourceDims, dnnl_nhwc) : r.source.desc
         var diffWeightsAny = plainLayout(weightDims, dnnl_format_tag_any)
-        var diffDestination = plainSource ? plainLayout(r.outputDims, dnnl_format_tag_any) : r.convolutionOutput.desc
+        var diffDestination = plainSource ? plainLayout(r.outputDims, dnnl_nhwc) : r.convolutionOutput.desc
         var weightsBackward = dnnl_convolution_desc_t()
         check(dnnl_convolution_backward_weights_desc_init(&weightsBackward, dnnl_convolution_direct, &sourceLayout, &diffWeightsAny,
                                                           nil, &diffDestination, strides, padding, padding),

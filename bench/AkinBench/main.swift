@@ -3,6 +3,8 @@
 //
 //   akin-bench train --channels C [--steps N] [--threads T]   (median step time after warm-up)
 //   akin-bench embed --channels C [--steps N] [--threads T]   (batches of 1024)
+//   akin-bench resnet --channels C [--batch B] [--profile]   (forward + backward of the default
+//                                                              ResNet backbone alone, no loss)
 //
 // Prints one JSON object: images/s, peak RSS in bytes, and with --profile the time per layer.
 import Foundation
@@ -38,7 +40,24 @@ func peakRSS() -> Int {
 var times: [Double] = []
 var perStep = 0
 let profile = TrainingProfile()
-if mode == "train" {
+if mode == "resnet" {
+    let architecture = Architecture.residual(channels: channels)
+    let network = architecture.build()
+    Initialization.kaimingNormal(network, using: &generator)
+    if arguments.contains("--profile") { network.profile = LayerProfile(network) }
+    let input = Tensor(shape: [batch, channels, 28, 28])
+    images.fill(input.pointer, indices: 0..<batch, preprocessing: Preprocessing(imageSize: 28, channels: channels))
+    let upstream = Tensor(shape: [batch, architecture.outputDimension])
+    for i in 0..<upstream.count { upstream[i] = generator.nextFloat() - 0.5 }
+    perStep = batch
+    for step in 0..<(warmup + steps) {
+        let start = DispatchTime.now().uptimeNanoseconds
+        _ = network.forward(input)
+        network.backward(upstream)
+        if step >= warmup { times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9) }
+    }
+    if let layers = network.profile { profile.layers = layers; profile.steps = warmup + steps }
+} else if mode == "train" {
     var options = TrainingOptions()
     options.steps = warmup + steps
     options.batch = batch
@@ -72,5 +91,5 @@ if mode == "train" {
     }
 }
 var result: [String: Any] = ["images_per_second": Double(perStep) / median(times), "peak_rss_bytes": peakRSS(), "steps": times.count]
-if arguments.contains("--profile"), mode == "train" { result["profile"] = profile.table() }
+if arguments.contains("--profile"), mode != "embed" { result["profile"] = profile.table() }
 print(String(decoding: try JSONSerialization.data(withJSONObject: result, options: [.sortedKeys]), as: UTF8.self))
