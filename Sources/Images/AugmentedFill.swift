@@ -30,6 +30,7 @@ extension ImageSet {
         precondition(preprocessing.mean.count == channels && preprocessing.std.count == channels,
                      "preprocessing has \(preprocessing.mean.count) means and \(preprocessing.std.count) stds for \(channels) channels")
         precondition(indices.allSatisfy { $0 >= 0 && $0 < count }, "an image index is outside 0..<\(count)")
+        guard !indices.isEmpty else { return }
         // Pixels are kept in 0…255 units throughout, and standardised as `fill` does (x · scale + shift),
         // so an untouched pixel gives exactly `fill`'s float.
         var scale = [Float](repeating: 0, count: channels), shift = [Float](repeating: 0, count: channels)
@@ -39,7 +40,9 @@ extension ImageSet {
         }
         let (size, channels, perImage) = (imageSize, self.channels, valuesPerImage)
         let (standardScale, standardShift) = (scale, shift)
-        let chunk = max(1, (indices.count + 4 * ProcessInfo.processInfo.activeProcessorCount - 1) / (4 * ProcessInfo.processInfo.activeProcessorCount))
+        // A few chunks per core, so a core slowed by other work does not hold up the batch.
+        let pieces = 4 * ProcessInfo.processInfo.activeProcessorCount
+        let chunk = max(1, (indices.count + pieces - 1) / pieces)
         let chunks = (indices.count + chunk - 1) / chunk
         let output = UnsafeSendable(batch)
         pixels.withUnsafeBufferPointer { p in
@@ -57,7 +60,7 @@ extension ImageSet {
 
 /// The fast path of `AugmentationDraw`'s recipe for one image. The geometry writes 0…255 floats
 /// straight into the image's slot of the batch; the colour changes and standardisation then run in
-/// place, so nothing is allocated.
+/// place, so the kernel allocates nothing (the warp's small tables live on the stack).
 enum ImageAugmenter {
     /// torchvision's `rgb_to_grayscale` weights, for the contrast mean of three-channel images.
     static let grayWeights: [Double] = [0.2989, 0.587, 0.114]
@@ -90,9 +93,11 @@ enum ImageAugmenter {
                 let sourceRow = source + ch * plane + sy * size
                 row.update(repeating: 0, count: first)
                 if draw.flip {
-                    for x in first..<end { row[x] = Float(sourceRow[size - 1 - x + dx]) }
+                    let mirrored = sourceRow + (size - 1 + dx)  // column x reads mirrored[−x]
+                    for x in first..<end { row[x] = Float(mirrored[-x]) }
                 } else {
-                    for x in first..<end { row[x] = Float(sourceRow[x + dx]) }
+                    let shifted = sourceRow + dx
+                    for x in first..<end { row[x] = Float(shifted[x]) }
                 }
                 (row + end).update(repeating: 0, count: size - end)
             }
@@ -101,7 +106,8 @@ enum ImageAugmenter {
 
     /// Steps 1–3 as one inverse-mapped bilinear resample. A tap is read only if it lies inside the
     /// flipped, cropped frame and its source pixel inside the image; otherwise its weight is zeroed,
-    /// which is the same as reading black.
+    /// which is the same as reading black. Which taps are readable, and where, depends on the axis
+    /// alone, so it is tabulated once per image (on the stack) for frame indices −1…S.
     static func warp(_ source: UnsafePointer<UInt8>, into output: UnsafeMutablePointer<Float>, size: Int, channels: Int,
                      draw: AugmentationDraw) {
         let plane = size * size, dx = draw.shiftX, dy = draw.shiftY
@@ -111,42 +117,51 @@ enum ImageAugmenter {
         let a00 = inverseScale * cos(angle), a01 = -inverseScale * sin(angle)
         let a10 = inverseScale * sin(angle), a11 = inverseScale * cos(angle)
         let tx = Double(draw.translateX), ty = Double(draw.translateY)
+        let limit = Double(size)
 
-        /// Offset of frame column `i` in a source row, or nil outside either frame.
-        @inline(__always) func column(_ i: Int) -> Int? {
-            guard i >= 0, i < size else { return nil }
-            let s = draw.flip ? size - 1 - i + dx : i + dx
-            return s >= 0 && s < size ? s : nil
-        }
-        @inline(__always) func row(_ i: Int) -> Int? {
-            guard i >= 0, i < size else { return nil }
-            let s = i + dy
-            return s >= 0 && s < size ? s * size : nil
-        }
-
-        for y in 0..<size {
-            let qy = Double(y) - centre - ty
-            let rowU = centre + a01 * qy - a00 * (centre + tx)
-            let rowV = centre + a11 * qy - a10 * (centre + tx)
-            for x in 0..<size {
-                let u = rowU + a00 * Double(x), v = rowV + a10 * Double(x)
-                let u0 = u.rounded(.down), v0 = v.rounded(.down)
-                let out = output + y * size + x
-                guard u0 >= -1, u0 < Double(size), v0 >= -1, v0 < Double(size) else {
-                    for ch in 0..<channels { out[ch * plane] = 0 }
-                    continue
+        withUnsafeTemporaryAllocation(of: Int.self, capacity: 2 * (size + 2)) { offsets in
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: 2 * (size + 2)) { masks in
+                // Entry i + 1 describes frame index i: [0, S + 2) columns, then [S + 2, 2S + 4) rows.
+                let columnOffset = offsets.baseAddress!, rowOffset = columnOffset + size + 2
+                let columnMask = masks.baseAddress!, rowMask = columnMask + size + 2
+                for i in -1...size {
+                    let sx = draw.flip ? size - 1 - i + dx : i + dx, sy = i + dy
+                    let inside = i >= 0 && i < size
+                    let column = inside && sx >= 0 && sx < size, row = inside && sy >= 0 && sy < size
+                    columnOffset[i + 1] = column ? sx : 0
+                    columnMask[i + 1] = column ? 1 : 0
+                    rowOffset[i + 1] = row ? sy * size : 0
+                    rowMask[i + 1] = row ? 1 : 0
                 }
-                let fu = Float(u - u0), fv = Float(v - v0)
-                let iu = Int(u0), iv = Int(v0)
-                let c0 = column(iu), c1 = column(iu + 1), r0 = row(iv), r1 = row(iv + 1)
-                let wc0: Float = c0 == nil ? 0 : 1 - fu, wc1: Float = c1 == nil ? 0 : fu
-                let wr0: Float = r0 == nil ? 0 : 1 - fv, wr1: Float = r1 == nil ? 0 : fv
-                let oc0 = c0 ?? 0, oc1 = c1 ?? 0, or0 = r0 ?? 0, or1 = r1 ?? 0
-                for ch in 0..<channels {
-                    let s = source + ch * plane
-                    let top = wc0 * Float(s[or0 + oc0]) + wc1 * Float(s[or0 + oc1])
-                    let bottom = wc0 * Float(s[or1 + oc0]) + wc1 * Float(s[or1 + oc1])
-                    out[ch * plane] = wr0 * top + wr1 * bottom
+                for y in 0..<size {
+                    let qy = Double(y) - centre - ty
+                    let rowU = centre + a01 * qy - a00 * (centre + tx)
+                    let rowV = centre + a11 * qy - a10 * (centre + tx)
+                    for x in 0..<size {
+                        let u = rowU + a00 * Double(x), v = rowV + a10 * Double(x)
+                        let out = output + y * size + x
+                        // Both taps of an axis fall outside unless −1 ≤ u < S (NaN fails too).
+                        guard u >= -1, u < limit, v >= -1, v < limit else {
+                            for ch in 0..<channels { out[ch * plane] = 0 }
+                            continue
+                        }
+                        // u + 1 ≥ 0, so truncation is floor, without a libm call.
+                        let iu = Int(u + 1), iv = Int(v + 1)  // floor(u) + 1: the table entry of the first tap
+                        let fu = Float(u - Double(iu &- 1)), fv = Float(v - Double(iv &- 1))
+                        let wc0 = columnMask[iu] * (1 - fu), wc1 = columnMask[iu &+ 1] * fu
+                        let wr0 = rowMask[iv] * (1 - fv), wr1 = rowMask[iv &+ 1] * fv
+                        // Indices stay within the image by construction of the tables.
+                        let i00 = rowOffset[iv] &+ columnOffset[iu], i01 = rowOffset[iv] &+ columnOffset[iu &+ 1]
+                        let i10 = rowOffset[iv &+ 1] &+ columnOffset[iu], i11 = rowOffset[iv &+ 1] &+ columnOffset[iu &+ 1]
+                        var s = source, o = out
+                        for _ in 0..<channels {
+                            let top = wc0 * Float(s[i00]) + wc1 * Float(s[i01])
+                            let bottom = wc0 * Float(s[i10]) + wc1 * Float(s[i11])
+                            o.pointee = wr0 * top + wr1 * bottom
+                            s += plane
+                            o += plane
+                        }
+                    }
                 }
             }
         }
@@ -170,13 +185,15 @@ enum ImageAugmenter {
             for y in 0..<size {
                 // A row's Float sum is exact enough; Double carries the plane.
                 let row = values + y * size
-                var sum: Float = 0
-                for x in 0..<size {
-                    let v = min(max(row[x] * brightness, 0), 255)
-                    row[x] = v
-                    sum += v
+                for x in 0..<size { row[x] = min(max(row[x] * brightness, 0), 255) }
+                // Four running sums, so the additions need not wait on each other.
+                var sums = SIMD4<Float>.zero, x = 0
+                while x + 4 <= size {
+                    sums += SIMD4(row[x], row[x + 1], row[x + 2], row[x + 3])
+                    x += 4
                 }
-                total += Double(sum)
+                while x < size { sums[0] += row[x]; x += 1 }
+                total += Double(sums.sum())
             }
             mean += total * (channels == 3 ? grayWeights[ch] : 1 / Double(channels))
         }

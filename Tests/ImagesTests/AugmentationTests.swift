@@ -64,6 +64,8 @@ struct AugmentationTests {
             let identity = [AugmentationDraw](repeating: .identity, count: indices.count)
             #expect(bits(images.drawnBatch(indices, preprocessing, identity)) == plain)
         }
+        let empty = ImageSet(imageSize: 4, channels: 1, classNames: [], paths: [], labels: [], pixels: [])
+        #expect(empty.augmentedBatch([], Preprocessing(imageSize: 4, channels: 1), everything, seed: 1).isEmpty)
     }
 
     @Test func theSeedAloneDecidesTheBatch() {
