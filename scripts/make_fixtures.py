@@ -2,7 +2,9 @@
 """Regenerates the numeric fixtures and small images the tests compare against.
 
 Run from the repository root:  python3 scripts/make_fixtures.py
-Needs numpy only. Values come from independent numpy code, not from akin.
+Needs numpy only. Values come from independent numpy code, not from akin. Run with a Python that
+also has scikit-learn and pytorch-metric-learning (bench/speed.sh's virtual environment:
+~/.cache/akin-bench/venv/bin/python) and the evaluation fixtures are cross-checked against them.
 """
 import json
 import os
@@ -54,27 +56,58 @@ def triplet(emb, b, margin, distance):
             "mean_positive_distance": float(dap.mean()), "mean_negative_distance": float(dan.mean())}
 
 
-def map_at_r(sim, labels):
-    """Leave-one-out P@1, R@10 and MAP@R with ties broken by index; a query alone in its class is not counted."""
-    n = len(labels)
-    p1 = r10 = ap = 0.0
+def retrieval_metrics(sim, query_labels, gallery_labels, leave_one_out):
+    """P@1, R@10, R-Precision, MAP@R and per-class P@1 / MAP@R, with ties broken by gallery index.
+    With leave_one_out the queries are the gallery and each query's own row is left out. A query
+    with no other gallery item of its class is not counted (pytorch-metric-learning's "lone" query)."""
+    p1 = r10 = rp = ap = 0.0
     counted = 0
-    for q in range(n):
-        order = [j for j in sorted(range(n), key=lambda j: (-sim[q, j], j)) if j != q]
-        rel = [labels[j] == labels[q] for j in order]
-        r = sum(1 for j in range(n) if j != q and labels[j] == labels[q])
+    per_class = {}
+    n = len(gallery_labels)
+    for q, label in enumerate(query_labels):
+        order = [j for j in sorted(range(n), key=lambda j: (-sim[q, j], j)) if not (leave_one_out and j == q)]
+        rel = [gallery_labels[j] == label for j in order]
+        r = sum(rel)
         if r == 0:
             continue
         counted += 1
         p1 += rel[0]
         r10 += any(rel[:10])
+        rp += sum(rel[:r]) / r
         hits, s = 0, 0.0
         for i, yes in enumerate(rel[:r]):
             if yes:
                 hits += 1
                 s += hits / (i + 1)
         ap += s / r
-    return {"precision_at_1": p1 / counted, "recall_at_10": r10 / counted, "map_at_r": ap / counted, "queries": counted}
+        c = per_class.setdefault(label, [0, 0.0, 0.0])
+        c[0] += 1
+        c[1] += rel[0]
+        c[2] += s / r
+    return {"precision_at_1": p1 / counted, "recall_at_10": r10 / counted, "r_precision": rp / counted,
+            "map_at_r": ap / counted, "queries": counted,
+            "per_class": [{"class": label, "queries": c[0], "precision_at_1": c[1] / c[0], "map_at_r": c[2] / c[0]}
+                          for label, c in sorted(per_class.items())]}
+
+
+def normalized_mutual_information(a, b):
+    """scikit-learn's normalized_mutual_info_score (average_method='arithmetic'), written out in numpy."""
+    a, b = np.asarray(a), np.asarray(b)
+    classes, ia = np.unique(a, return_inverse=True)
+    clusters, ib = np.unique(b, return_inverse=True)
+    if len(classes) == len(clusters) <= 1:
+        return 1.0  # neither labeling splits the items: a perfect match by convention
+    n = len(a)
+    table = np.zeros((len(classes), len(clusters)))
+    np.add.at(table, (ia, ib), 1)
+    pa, pb = table.sum(1) / n, table.sum(0) / n
+    nz = table > 0
+    pij = table[nz] / n
+    mi = max(float((pij * np.log(pij / np.outer(pa, pb)[nz])).sum()), 0.0)
+    if mi == 0:
+        return 0.0
+    entropy = lambda p: float(-(p * np.log(p)).sum())
+    return mi / ((entropy(pa) + entropy(pb)) / 2)
 
 
 def f32(a):
@@ -114,8 +147,75 @@ vec = rng.standard_normal((24, 3)).astype(np.float32)
 vec /= np.linalg.norm(vec, axis=1, keepdims=True)
 labels = [int(v) for v in rng.integers(0, 4, 23)] + [9]  # class 9 has one member: not counted
 sim = vec.astype(np.float32) @ vec.astype(np.float32).T
-write_json(os.path.join(ROOT, "Tests/EvaluationTests/Fixtures/numpy_metrics.json"), {
-    "vectors": f32(vec), "labels": labels, "dimension": 3, **map_at_r(sim.astype(np.float64), labels)})
+metrics = {"vectors": f32(vec), "labels": labels, "dimension": 3, **retrieval_metrics(sim.astype(np.float64), labels, labels, True)}
+
+# Later cases draw from their own generator, so the ones above never change.
+erng = np.random.default_rng(20261204)
+# Separate queries and gallery; class 7 has queries but no gallery item (not counted).
+gvec = erng.standard_normal((30, 4)).astype(np.float32)
+gvec /= np.linalg.norm(gvec, axis=1, keepdims=True)
+qvec = erng.standard_normal((12, 4)).astype(np.float32)
+qvec /= np.linalg.norm(qvec, axis=1, keepdims=True)
+glabels = [int(v) for v in erng.integers(0, 5, 30)]
+qlabels = [int(v) for v in erng.integers(0, 5, 10)] + [7, 7]
+gsim = (qvec @ gvec.T).astype(np.float64)
+metrics["gallery_case"] = {"queries_vectors": f32(qvec), "query_labels": qlabels, "gallery_vectors": f32(gvec),
+                           "gallery_labels": glabels, "dimension": 4,
+                           **retrieval_metrics(gsim, qlabels, glabels, False)}
+
+# NMI between pairs of labelings: independent draws, a relabelled copy, a noisy copy, odd label
+# values, unequal group counts, and the limit cases (one group each; one group against several).
+base = [int(v) for v in erng.integers(0, 5, 60)]
+noisy = list(base)
+for i in erng.choice(60, 15, replace=False):
+    noisy[i] = int(erng.integers(0, 5))
+pairs = [
+    (base, [int(v) for v in erng.integers(0, 5, 60)]),
+    (base, [[3, 0, 4, 1, 2][v] for v in base]),
+    (base, noisy),
+    ([-5, 100, 100, 7, -5, 7, 7, 100], [1, 1, 2, 2, 3, 3, 3, 3]),
+    (base, [int(v) for v in erng.integers(0, 9, 60)]),
+    ([2, 2, 2, 2], [5, 5, 5, 5]),
+    ([2, 2, 2, 2], [0, 1, 0, 1]),
+    ([0, 1], [0, 0]),
+]
+metrics["nmi_cases"] = [{"a": a, "b": b, "nmi": normalized_mutual_information(a, b)} for a, b in pairs]
+
+
+def cross_check(metrics):
+    """With scikit-learn and pytorch-metric-learning installed (bench/speed.sh's virtual environment),
+    the fixture values must agree with them; with numpy alone this is skipped."""
+    try:
+        from sklearn.metrics import normalized_mutual_info_score
+    except ImportError:
+        print("scikit-learn not installed: NMI cross-check skipped")
+    else:
+        for case in metrics["nmi_cases"]:
+            assert abs(normalized_mutual_info_score(case["a"], case["b"]) - case["nmi"]) < 1e-12, case
+        print("NMI cases agree with scikit-learn")
+    try:
+        import torch
+        from pytorch_metric_learning.utils.accuracy_calculator import AccuracyCalculator
+    except ImportError:
+        print("pytorch-metric-learning not installed: retrieval cross-check skipped")
+        return
+    calculator = AccuracyCalculator(include=("precision_at_1", "r_precision", "mean_average_precision_at_r"), device=torch.device("cpu"))
+    keys = {"precision_at_1": "precision_at_1", "r_precision": "r_precision", "mean_average_precision_at_r": "map_at_r"}
+    d = metrics["dimension"]
+    v = np.array(metrics["vectors"], dtype=np.float32).reshape(-1, d)
+    got = calculator.get_accuracy(v, np.array(metrics["labels"]))
+    g = metrics["gallery_case"]
+    gd = g["dimension"]
+    got_gallery = calculator.get_accuracy(np.array(g["queries_vectors"], dtype=np.float32).reshape(-1, gd), np.array(g["query_labels"]),
+                                          np.array(g["gallery_vectors"], dtype=np.float32).reshape(-1, gd), np.array(g["gallery_labels"]))
+    for ours, theirs in [(metrics, got), (g, got_gallery)]:
+        for their_key, our_key in keys.items():
+            assert abs(theirs[their_key] - ours[our_key]) < 1e-6, (their_key, theirs[their_key], ours[our_key])
+    print("retrieval metrics agree with pytorch-metric-learning")
+
+
+cross_check(metrics)
+write_json(os.path.join(ROOT, "Tests/EvaluationTests/Fixtures/numpy_metrics.json"), metrics)
 
 
 # Images: PNG colour types that akin's own encoder does not write (palette, 16-bit, gray+alpha).

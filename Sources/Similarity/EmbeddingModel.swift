@@ -9,17 +9,23 @@ public final class EmbeddingModel {
     public static let preprocessingKey = "akin.preprocessing"
     public static let distanceKey = "akin.distance"
     public static let formatKey = "akin.format"
+    public static let trainingClassesKey = "akin.training_classes"
 
     public let architecture: Architecture
     public let preprocessing: Preprocessing
     public let distance: Distance
     public let network: Sequential
+    /// The class (folder) names the model was trained on, so evaluation can tell classes it has
+    /// seen from new ones; nil when unknown (files written before it was recorded).
+    public var trainingClasses: [String]?
 
-    public init(architecture: Architecture, preprocessing: Preprocessing, distance: Distance, network: Sequential) {
+    public init(architecture: Architecture, preprocessing: Preprocessing, distance: Distance, network: Sequential,
+                trainingClasses: [String]? = nil) {
         self.architecture = architecture
         self.preprocessing = preprocessing
         self.distance = distance
         self.network = network
+        self.trainingClasses = trainingClasses
     }
 
     public var embeddingDimension: Int { architecture.outputDimension }
@@ -30,6 +36,11 @@ public final class EmbeddingModel {
         metadata[Self.preprocessingKey] = String(decoding: try JSONEncoder.sorted.encode(preprocessing), as: UTF8.self)
         metadata[Self.distanceKey] = distance.rawValue
         metadata[Self.formatKey] = "akin-model-1"
+        if let trainingClasses {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.withoutEscapingSlashes]
+            metadata[Self.trainingClassesKey] = String(decoding: try encoder.encode(trainingClasses), as: UTF8.self)
+        }
         return try NetworkFile.contents(of: network, architecture: architecture, metadata: metadata)
     }
 
@@ -54,9 +65,17 @@ public final class EmbeddingModel {
               preprocessing.std.allSatisfy({ $0 > 0 && $0.isFinite }), preprocessing.mean.allSatisfy(\.isFinite) else {
             throw NetworkFileError.notAModel(path: path, reason: "its \(preprocessingKey) (\(json)) does not fit a \(c)-channel \(architecture.inputSize)×\(architecture.inputSize) input, or has a std that is not positive")
         }
+        var trainingClasses: [String]?
+        if let json = file.metadata[trainingClassesKey] {
+            guard let classes = try? JSONDecoder().decode([String].self, from: Data(json.utf8)) else {
+                throw NetworkFileError.notAModel(path: path, reason: "its \(trainingClassesKey) (\(json)) is not a JSON array of class names")
+            }
+            trainingClasses = classes
+        }
         let network = architecture.build()
         try NetworkFile.loadWeights(from: file, into: network, path: path)
-        return EmbeddingModel(architecture: architecture, preprocessing: preprocessing, distance: distance, network: network)
+        return EmbeddingModel(architecture: architecture, preprocessing: preprocessing, distance: distance, network: network,
+                              trainingClasses: trainingClasses)
     }
 
     /// L2-normalised embeddings of every image, [images.count, D]. Batches are padded to one

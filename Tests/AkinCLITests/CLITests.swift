@@ -59,6 +59,73 @@ struct CLITests {
         }
     }
 
+    @Test func evaluationSplitsClassesSeenAndNotSeenInTraining() throws {
+        let root = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let data = root + "/data", train = root + "/train"
+        try makeDataset(at: data)
+        for name in ["bar", "column"] {
+            try FileManager.default.createDirectory(atPath: train, withIntermediateDirectories: true)
+            try FileManager.default.copyItem(atPath: data + "/" + name, toPath: train + "/" + name)
+        }
+        let plain = root + "/plain", model = root + "/model"
+        let trained = try CLI.run(["train", train, "--out", plain] + smallTraining)
+        #expect(trained.status == 0, "\(trained.errors)")
+        // The model file records what it was trained on (written here by hand: the format's key).
+        var file = try SafeTensorsFile.read(from: plain)
+        file.metadata["akin.training_classes"] = #"["bar","column"]"#
+        try file.write(to: model)
+
+        func evaluate(_ arguments: [String]) throws -> [String: Any] {
+            let r = try CLI.run(["eval", "--json"] + arguments)
+            #expect(r.status == 0, "\(r.errors)")
+            return try JSONSerialization.jsonObject(with: Data(r.output.utf8)) as! [String: Any]
+        }
+        func classes(_ report: Any?) -> [String] { ((report as! [String: Any])["per_class"] as! [[String: Any]]).map { $0["class"] as! String } }
+        func queries(_ report: Any?) -> Int { (report as! [String: Any])["queries"] as! Int }
+
+        let split = try evaluate(["--model", model, data])
+        #expect(queries(split["all"]) == 30 && queries(split["seen"]) == 20 && queries(split["unseen"]) == 10)
+        #expect(classes(split["all"]) == ["bar", "column", "diagonal"])
+        #expect(classes(split["seen"]) == ["bar", "column"] && classes(split["unseen"]) == ["diagonal"])
+        let all = split["all"] as! [String: Any]
+        for key in ["precision_at_1", "recall_at_10", "r_precision", "map_at_r", "nmi", "queries"] {
+            #expect((split[key] as! NSNumber) == (all[key] as! NSNumber), "top-level \(key) is all's")
+            for part in ["all", "seen", "unseen"] {
+                let value = ((split[part] as! [String: Any])[key] as! NSNumber).doubleValue
+                #expect(value >= 0 && (key == "queries" || value <= 1), "\(part).\(key) = \(value)")
+            }
+        }
+        // One unseen class: its part searches among its own images only, so every neighbour is right.
+        #expect(((split["unseen"] as! [String: Any])["precision_at_1"] as! Double) == 1)
+
+        let unseenOnly = try evaluate(["--model", model, "--classes", "diagonal", data])
+        #expect(unseenOnly["seen"] == nil && queries(unseenOnly["unseen"]) == 10 && queries(unseenOnly) == 10)
+        let withoutRecord = try evaluate(["--model", plain, data])
+        #expect(withoutRecord["seen"] == nil && withoutRecord["unseen"] == nil && queries(withoutRecord["all"]) == 30)
+        let pixels = try evaluate(["--pixels", "--image-size", "12", "--classes", "column, diagonal", data])
+        #expect(queries(pixels) == 20 && classes(pixels["all"]) == ["column", "diagonal"] && pixels["unseen"] == nil)
+        let gallery = try evaluate(["--model", model, "--gallery-dir", data, "--classes", "bar", train])
+        #expect(queries(gallery) == 10 && queries(gallery["seen"]) == 10 && gallery["unseen"] == nil)
+
+        let text = try CLI.run(["eval", "--model", model, data])
+        #expect(text.status == 0, "\(text.errors)")
+        for line in ["all (3 classes)", "seen in training (2 classes)", "not seen in training (1 class)", "R-Prec", "NMI", "trained on"] {
+            #expect(text.output.contains(line), "no \(line) in\n\(text.output)")
+        }
+        #expect(text.output.split(separator: "\n").contains { $0.hasPrefix("diagonal") && $0.hasSuffix("no") })
+
+        let unknown = try CLI.run(["eval", "--model", model, "--classes", "bar,stripes", data])
+        #expect(unknown.status != 0 && unknown.errors.contains("no class folder named \"stripes\"") && unknown.errors.contains("bar, column, diagonal"))
+        let missingInQueries = try CLI.run(["eval", "--model", model, "--gallery-dir", data, "--classes", "diagonal", train])
+        #expect(missingInQueries.status != 0 && missingInQueries.errors.contains(train))
+
+        file.metadata["akin.training_classes"] = "bar,column"
+        try file.write(to: model)
+        let unreadable = try CLI.run(["eval", "--model", model, data])
+        #expect(unreadable.status != 0 && unreadable.errors.contains("akin.training_classes"))
+    }
+
     @Test func resumedRunLogsTheSameLossesAsAnUninterruptedOne() throws {
         let root = try temporaryFolder()
         defer { try? FileManager.default.removeItem(atPath: root) }
