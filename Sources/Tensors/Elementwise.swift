@@ -32,7 +32,8 @@ public enum Elementwise {
         while i + 8 <= count {
             let va = UnsafeRawPointer(a + i).loadUnaligned(as: SIMD8<Float>.self)
             let vb = UnsafeRawPointer(b + i).loadUnaligned(as: SIMD8<Float>.self)
-            accumulator.addProduct(va, vb)
+            // Not addProduct: without an FMA target it becomes one libm fmaf call per lane.
+            accumulator += va * vb
             i += 8
         }
         var sum = accumulator.sum()
