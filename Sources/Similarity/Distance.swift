@@ -9,9 +9,9 @@ public enum Distance: String, Codable, Sendable, CaseIterable {
 
     static let epsilon: Float = 1e-12
 
-    /// d(a, b), and its gradients with respect to a and b written into ga and gb (scaled by `scale`, added).
+    /// d(a, b) for two vectors of `d` values.
     @inline(__always)
-    func evaluate(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count d: Int) -> Float {
+    public func evaluate(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count d: Int) -> Float {
         switch self {
         case .l2:
             var sum: Float = 0
@@ -26,8 +26,8 @@ public enum Distance: String, Codable, Sendable, CaseIterable {
 
     /// Adds scale · ∂d/∂a to ga and scale · ∂d/∂b to gb.
     @inline(__always)
-    func accumulateGradient(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count d: Int, distance: Float,
-                            scale: Float, _ ga: UnsafeMutablePointer<Float>, _ gb: UnsafeMutablePointer<Float>) {
+    public func accumulateGradient(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count d: Int, distance: Float,
+                                   scale: Float, _ ga: UnsafeMutablePointer<Float>, _ gb: UnsafeMutablePointer<Float>) {
         switch self {
         case .l2:
             // ∂/∂a √(|a−b|²+ε) = (a − b) / d

@@ -7,6 +7,8 @@ public struct TripletStatistics: Sendable, Equatable {
     public var activeFraction: Float
     public var meanPositiveDistance: Float
     public var meanNegativeDistance: Float
+    /// How many triplets the loss was taken over: the batch's, or those mined from it.
+    public var triplets: Int = 0
 }
 
 /// mean over triplets of max(0, D(a, p) − D(a, n) + margin), on embeddings laid out as the
@@ -45,7 +47,7 @@ public struct TripletLoss: Sendable {
         }
         let count = Double(b)
         return TripletStatistics(loss: Float(total / count), activeFraction: Float(Double(active) / count),
-                                 meanPositiveDistance: Float(positive / count), meanNegativeDistance: Float(negative / count))
+                                 meanPositiveDistance: Float(positive / count), meanNegativeDistance: Float(negative / count), triplets: b)
     }
 }
 
