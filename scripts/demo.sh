@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The main job on a small default: import Fashion-MNIST (Debian's dataset-fashion-mnist), train the
-# seed network briefly, evaluate it against the raw-pixel baseline, and search a few test images.
+# default recipe briefly, evaluate it against the raw-pixel baseline, and search a few test images.
 # Everything goes under runs/demo (override with AKIN_DEMO_DIR). Set AKIN_DEMO_STEPS for a longer run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,7 +19,7 @@ if [ ! -d "$out/fashion-mnist/train" ]; then
     --class-names "$names" --out "$out/fashion-mnist/test"
 fi
 
-"$akin" train "$out/fashion-mnist/train" --out "$out/model.safetensors" --steps "$steps" --batch 256 --log "$out/train.csv"
+"$akin" train "$out/fashion-mnist/train" --out "$out/model.safetensors" --steps "$steps" --log "$out/train.csv" --overwrite
 
 echo "== raw pixels (the baseline) on the test split, leave-one-out"
 "$akin" eval --pixels "$out/fashion-mnist/test"

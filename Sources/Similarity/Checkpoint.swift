@@ -23,6 +23,7 @@ struct Checkpoint {
     static let optionsKey = "akin.checkpoint.options"
     static let datasetKey = "akin.checkpoint.dataset"
     static let optimizerPrefix = "optimizer."
+    static let validationKey = "akin.checkpoint.validation"
 
     var model: EmbeddingModel
     var optimizer: Optimizer
@@ -30,6 +31,10 @@ struct Checkpoint {
     var step: Int
     var options: TrainingOptions
     var datasetIdentity: String
+    /// The best validation so far and how many validations since it, so early stopping and
+    /// "keep the best" carry over a resume.
+    var bestValidation: ValidationResult?
+    var validationsWithoutImprovement = 0
 
     func write(to path: String) throws {
         var file = try model.fileContents(extraMetadata: [
@@ -37,6 +42,7 @@ struct Checkpoint {
             Self.generatorKey: generator.state.map { String($0, radix: 16) }.joined(separator: ","),
             Self.optionsKey: String(decoding: try JSONEncoder.sorted.encode(options), as: UTF8.self),
             Self.datasetKey: datasetIdentity,
+            Self.validationKey: String(decoding: try JSONEncoder.sorted.encode(ValidationProgress(best: bestValidation, withoutImprovement: validationsWithoutImprovement)), as: UTF8.self),
         ])
         for (name, tensor) in optimizer.stateTensors() { file.tensors[Self.optimizerPrefix + name] = tensor }
         try file.write(to: path)
@@ -68,9 +74,16 @@ struct Checkpoint {
             state[String(name.dropFirst(optimizerPrefix.count))] = tensor
         }
         try optimizer.restore(stateTensors: state, stepCount: step)
+        let progress = file.metadata[validationKey].flatMap { try? JSONDecoder().decode(ValidationProgress.self, from: Data($0.utf8)) }
         return Checkpoint(model: model, optimizer: optimizer, generator: RandomGenerator(state: words), step: step,
-                          options: options, datasetIdentity: dataset)
+                          options: options, datasetIdentity: dataset, bestValidation: progress?.best,
+                          validationsWithoutImprovement: progress?.withoutImprovement ?? 0)
     }
+}
+
+private struct ValidationProgress: Codable {
+    var best: ValidationResult?
+    var withoutImprovement: Int
 }
 
 extension Trainer {

@@ -23,16 +23,60 @@ public struct TrainingStep: Sendable {
     public var statistics: TripletStatistics
     public var learningRate: Float
     public var seconds: Double
+    /// Images the network saw in this step.
+    public var images: Int
+    /// Every embedding is (nearly) at one point: the loss sits at the margin and nothing learns.
+    public var collapsed: Bool
+    /// Set on the steps where validation ran.
+    public var validation: ValidationResult?
 }
 
-/// Trains a triplet network: the anchor, positive and negative branches are one network, run
-/// on one batch of 3·B images; the loss's gradient flows back through all three at once.
+/// Retrieval quality on held-out images at one step.
+public struct ValidationResult: Sendable, Codable, Equatable {
+    public var step: Int
+    public var precisionAt1: Double
+    public var mapAtR: Double
+    /// Whether this is the best MAP@R so far (the model file was just rewritten with it).
+    public var improved: Bool
+
+    public init(step: Int, precisionAt1: Double, mapAtR: Double, improved: Bool = false) {
+        self.step = step
+        self.precisionAt1 = precisionAt1
+        self.mapAtR = mapAtR
+        self.improved = improved
+    }
+}
+
+/// Scores a model on held-out images every `every` steps; the best model by MAP@R is written to
+/// `bestModelPath`, and training stops after `patience` scores without improvement when set.
+public struct Validation {
+    public var every: Int
+    public var patience: Int?
+    public var bestModelPath: String
+    public var score: (EmbeddingModel) throws -> (precisionAt1: Double, mapAtR: Double)
+
+    public init(every: Int, patience: Int?, bestModelPath: String, score: @escaping (EmbeddingModel) throws -> (precisionAt1: Double, mapAtR: Double)) {
+        self.every = every
+        self.patience = patience
+        self.bestModelPath = bestModelPath
+        self.score = score
+    }
+}
+
+/// Trains an embedding network with triplet losses. With the random miner (the seed's recipe)
+/// each step is B independent triplets, run as one batch of 3·B images; with the others it is P
+/// classes × K images, and the triplets are mined from the batch's distance matrix. Either way the
+/// anchor, positive and negative branches are one network and the loss's gradient flows back
+/// through all of them at once.
 public final class Trainer {
     public let options: TrainingOptions
     public let images: ImageSet
     public let checkpointPath: String
     /// When set, each step adds its stages' times here, and the network its layers' times.
     public var profile: TrainingProfile?
+    public var validation: Validation?
+    /// Whether the last run stopped before `options.steps` because validation stopped improving.
+    public private(set) var stoppedEarly = false
 
     public init(options: TrainingOptions, images: ImageSet, checkpointPath: String) {
         self.options = options
@@ -48,12 +92,21 @@ public final class Trainer {
         return "\(images.count) images, \(images.classNames.count) classes, \(String(hash.value, radix: 16))"
     }
 
+    /// Names of the classes that have training images (a held-out class has none).
+    var trainedClassNames: [String] {
+        var present = [Bool](repeating: false, count: images.classNames.count)
+        for label in images.labels { present[Int(label)] = true }
+        return images.classNames.indices.filter { present[$0] }.map { images.classNames[$0] }
+    }
+
     private func freshStart() -> Checkpoint {
         var generator = RandomGenerator(seed: options.seed)
-        let architecture = Architecture.seed(channels: options.channels, imageSize: options.imageSize,
-                                             embeddingDimension: options.embeddingDimension)
+        let architecture = options.architecture
         let network = architecture.build()
-        Initialization.xavierUniform(network, using: &generator)
+        switch options.backbone {
+        case .seed: Initialization.xavierUniform(network, using: &generator)
+        case .resnet: Initialization.kaimingNormal(network, using: &generator)
+        }
         let statistics = images.channelStatistics()
         let preprocessing = Preprocessing(imageSize: options.imageSize, channels: options.channels,
                                           mean: statistics.mean, std: statistics.std)
@@ -75,21 +128,59 @@ public final class Trainer {
             throw CheckpointError.incompatible(path: checkpointPath, reason: "it is already at step \(state.step), past --steps \(options.steps)")
         }
         state.options = options
-        state.optimizer.learningRate = options.learningRate
         return state
     }
 
-    /// Runs to `options.steps`, writing a checkpoint every `checkpointEvery` steps and at the end.
+    /// Batches and the loss for the chosen miner.
+    private struct Objective {
+        let random: RandomTripletSampler?
+        let classes: PKSampler?
+        let tripletLoss: TripletLoss
+        let minedLoss: MinedTripletLoss?
+
+        init(options: TrainingOptions, images: ImageSet) throws {
+            tripletLoss = TripletLoss(margin: options.margin, distance: options.distance)
+            let mining: TripletMining? = switch options.miner {
+            case .random: nil
+            case .all: .all
+            case .hard: .hard
+            case .semiHard: .semiHard
+            }
+            if let mining {
+                random = nil
+                classes = try PKSampler(labels: images.labels, classCount: images.classNames.count,
+                                        classesPerBatch: options.classesPerBatch, imagesPerClass: options.imagesPerClass)
+                minedLoss = MinedTripletLoss(margin: options.margin, distance: options.distance, mining: mining, softMargin: options.softMargin)
+            } else {
+                random = RandomTripletSampler(labels: images.labels, classCount: images.classNames.count)
+                classes = nil
+                minedLoss = nil
+            }
+        }
+
+        func sample(_ options: TrainingOptions, _ generator: inout RandomGenerator, into indices: inout [Int]) {
+            if let classes { classes.sample(using: &generator, into: &indices) } else { random!.sample(batch: options.batch, using: &generator, into: &indices) }
+        }
+
+        func evaluate(_ embeddings: Tensor, labels: [Int32], gradient: Tensor) -> TripletStatistics {
+            if let minedLoss { return minedLoss.evaluate(embeddings: embeddings, labels: labels, gradient: gradient) }
+            return tripletLoss.evaluate(embeddings: embeddings, gradient: gradient)
+        }
+    }
+
+    /// Runs to `options.steps` (or an early stop), writing a checkpoint every `checkpointEvery`
+    /// steps and at the end.
     public func run(resume: Bool, onStep: (TrainingStep) -> Void = { _ in }) throws -> EmbeddingModel {
         var state = resume ? try resumed() : freshStart()
         let model = state.model, network = model.network, optimizer = state.optimizer
+        model.trainingClasses = trainedClassNames
         let parameters = network.parameters
-        let loss = TripletLoss(margin: options.margin, distance: options.distance)
-        let sampler = RandomTripletSampler(labels: images.labels, classCount: images.classNames.count)
-        let batch = Tensor(shape: [3 * options.batch] + model.architecture.inputShape)
-        let gradient = Tensor(shape: [3 * options.batch, model.embeddingDimension])
-        var indices: [Int] = []
+        let objective = try Objective(options: options, images: images)
+        let batch = Tensor(shape: [options.imagesPerStep] + model.architecture.inputShape)
+        let gradient = Tensor(shape: [options.imagesPerStep, model.embeddingDimension])
+        var indices: [Int] = [], labels: [Int32] = []
         var lastCheckpoint: Int? = resume ? state.step : nil
+        stoppedEarly = false
         if let profile { network.profile = profile.layers ?? LayerProfile(network); profile.layers = network.profile }
         var clock = DispatchTime.now().uptimeNanoseconds
         func lap(_ stage: TrainingProfile.Stage) {
@@ -102,29 +193,48 @@ public final class Trainer {
             let started = DispatchTime.now().uptimeNanoseconds
             clock = started
             let step = state.step + 1
-            sampler.sample(batch: options.batch, using: &state.generator, into: &indices)
-            images.fill(batch.pointer, indices: indices, preprocessing: model.preprocessing)
+            objective.sample(options, &state.generator, into: &indices)
+            labels.removeAll(keepingCapacity: true)
+            for index in indices { labels.append(images.labels[index]) }
+            if options.augmentation.isIdentity {
+                images.fill(batch.pointer, indices: indices, preprocessing: model.preprocessing)
+            } else {
+                // Each step's augmentation has its own seed, so a resumed run draws the same.
+                images.fill(batch.pointer, indices: indices, preprocessing: model.preprocessing,
+                            augmentation: options.augmentation, seed: options.seed &* 0x9E37_79B9_7F4A_7C15 &+ UInt64(step))
+            }
             lap(.batch)
             let embeddings = network.forward(batch)
             lap(.forward)
-            let statistics = loss.evaluate(embeddings: embeddings, gradient: gradient)
+            let statistics = objective.evaluate(embeddings, labels: labels, gradient: gradient)
             lap(.loss)
             guard statistics.loss.isFinite, statistics.meanPositiveDistance.isFinite, statistics.meanNegativeDistance.isFinite else {
                 throw TrainingError.diverged(step: step, loss: statistics.loss, lastCheckpoint: lastCheckpoint, checkpointPath: checkpointPath)
             }
             network.backward(gradient)
             lap(.backward)
+            optimizer.learningRate = options.learningRate(atStep: step)
             optimizer.step(parameters)
             lap(.optimizer)
             profile?.steps += 1
             state.step = step
+            let seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
+
+            var result: ValidationResult?
+            if let validation, step % max(1, validation.every) == 0 || step == options.steps {
+                result = try validate(model, step: step, state: &state, validation: validation)
+            }
             // The step is reported (and logged) before its checkpoint, so a crash in between
             // leaves no gap in the log of a resumed run.
-            let seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
-            onStep(TrainingStep(step: step, totalSteps: options.steps, statistics: statistics,
-                                learningRate: optimizer.learningRate, seconds: seconds))
+            // Collapse: negatives as close as positives, and both far inside the margin.
+            let scale = options.softMargin ? 1 : max(options.margin, 1e-3)
+            let collapsed = statistics.meanNegativeDistance < 0.05 * scale
+                && statistics.meanNegativeDistance - statistics.meanPositiveDistance < 0.01 * scale
+            onStep(TrainingStep(step: step, totalSteps: options.steps, statistics: statistics, learningRate: optimizer.learningRate,
+                                seconds: seconds, images: options.imagesPerStep, collapsed: collapsed, validation: result))
             clock = DispatchTime.now().uptimeNanoseconds
-            if step % max(1, options.checkpointEvery) == 0 || step == options.steps {
+            let stopping = validation.map { v in v.patience.map { state.validationsWithoutImprovement >= $0 } ?? false } ?? false
+            if step % max(1, options.checkpointEvery) == 0 || step == options.steps || stopping {
                 // Weights that overflowed are no checkpoint to come back to.
                 guard parameters.allSatisfy({ $0.value.buffer.allSatisfy(\.isFinite) }) else {
                     throw TrainingError.diverged(step: step, loss: .infinity, lastCheckpoint: lastCheckpoint, checkpointPath: checkpointPath)
@@ -133,8 +243,28 @@ public final class Trainer {
                 lastCheckpoint = step
             }
             lap(.checkpoint)
+            if stopping {
+                stoppedEarly = true
+                break
+            }
         }
         return model
+    }
+
+    private func validate(_ model: EmbeddingModel, step: Int, state: inout Checkpoint, validation: Validation) throws -> ValidationResult {
+        model.network.isTraining = false
+        defer { model.network.isTraining = true }
+        let score = try validation.score(model)
+        var result = ValidationResult(step: step, precisionAt1: score.precisionAt1, mapAtR: score.mapAtR)
+        if state.bestValidation.map({ score.mapAtR > $0.mapAtR }) ?? true {
+            result.improved = true
+            state.bestValidation = result
+            state.validationsWithoutImprovement = 0
+            try model.save(to: validation.bestModelPath)
+        } else {
+            state.validationsWithoutImprovement += 1
+        }
+        return result
     }
 }
 

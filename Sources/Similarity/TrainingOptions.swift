@@ -1,31 +1,115 @@
+import Foundation
 import Images
 import Networks
 
-public enum OptimizerKind: String, Codable, Sendable, CaseIterable { case sgd, adam }
+public enum OptimizerKind: String, Codable, Sendable, CaseIterable { case sgd, adam, adamw }
+public enum BackboneKind: String, Codable, Sendable, CaseIterable { case seed, resnet }
+public enum LearningRateSchedule: String, Codable, Sendable, CaseIterable { case constant, cosine }
 
-/// Everything that defines a training run. Defaults are the seed article's recipe.
+/// How a batch's triplets are chosen: `random` is the seed's (each triplet drawn on its own);
+/// the others draw P classes × K images and mine the batch's distance matrix.
+public enum MinerKind: String, Codable, Sendable, CaseIterable {
+    case random, all, hard
+    case semiHard = "semi-hard"
+}
+
+/// A named set of defaults: `seed` reproduces the seed article, `default` is the recommended one.
+public enum Recipe: String, Codable, Sendable, CaseIterable {
+    case `default`, seed
+}
+
+/// Everything that defines a training run.
 public struct TrainingOptions: Codable, Equatable, Sendable {
+    public var recipe = Recipe.seed
     public var steps = 2000
+    /// Triplets per step with the random miner (the network sees 3× as many images).
     public var batch = 512
+    /// P×K batches for the mining miners.
+    public var classesPerBatch = 10
+    public var imagesPerClass = 16
+
+    public var backbone = BackboneKind.seed
+    public var widths = [32, 64, 128]
+    public var blocks = [1, 1, 1]
+    public var embeddingDimension = 28
+    /// Unit-length embeddings before the loss (always so for the cosine distance).
+    public var normalize = false
+
     public var margin: Float = 0.5
     public var distance: Distance = .l2
+    public var miner = MinerKind.random
+    /// softplus(D(a,p) − D(a,n)) instead of the hinge with a margin.
+    public var softMargin = false
+
     public var optimizer: OptimizerKind = .sgd
     public var learningRate: Float = 0.01
     public var momentum: Float = 0.99
     public var nesterov = true
+    public var weightDecay: Float = 0
+    public var warmupSteps = 0
+    public var schedule = LearningRateSchedule.constant
+
+    public var augmentation = Augmentation.none
     public var imageSize = 28
     public var channels = 1
-    public var embeddingDimension = 28
     public var checkpointEvery = 50
     public var seed: UInt64 = 0
 
+    /// The seed article's recipe.
     public init() {}
 
-    /// Options that must not change when a run is resumed: all but the number of steps, the
-    /// checkpoint interval and the learning rate (lowering it is the cure for a diverged run).
+    public init(recipe: Recipe) {
+        self.init()
+        guard recipe == .default else { return }
+        self.recipe = .default
+        steps = 2000
+        backbone = .resnet
+        embeddingDimension = 64
+        normalize = true
+        margin = 0.2
+        miner = .all
+        classesPerBatch = 10
+        imagesPerClass = 16
+        optimizer = .adamw
+        learningRate = 1e-3
+        weightDecay = 1e-4
+        warmupSteps = 100
+        schedule = .cosine
+        augmentation = Augmentation(cropPadding: 2)
+        checkpointEvery = 100
+    }
+
+    /// Images the network sees in one step.
+    public var imagesPerStep: Int { miner == .random ? 3 * batch : classesPerBatch * imagesPerClass }
+
+    public var architecture: Architecture {
+        switch backbone {
+        case .seed:
+            var seed = Architecture.seed(channels: channels, imageSize: imageSize, embeddingDimension: embeddingDimension)
+            if normalize || distance == .cosine { seed.layers.append(.l2Normalize) }
+            return seed
+        case .resnet:
+            return .residual(channels: channels, imageSize: imageSize, widths: widths, blocks: blocks,
+                             embeddingDimension: embeddingDimension, normalize: normalize || distance == .cosine)
+        }
+    }
+
+    /// Linear warm-up from lr/W at step 1 to lr at step W, then constant or half a cosine down
+    /// to 0 at the last step.
+    public func learningRate(atStep step: Int) -> Float {
+        if warmupSteps > 0 && step <= warmupSteps { return learningRate * Float(step) / Float(warmupSteps) }
+        guard schedule == .cosine else { return learningRate }
+        let progress = Double(step - warmupSteps) / Double(max(1, steps - warmupSteps))
+        return learningRate * Float(0.5 * (1 + cos(Double.pi * min(1, progress))))
+    }
+
+    /// Options that must not change when a run is resumed: all but the number of steps (and the
+    /// warm-up, which the command line scales with them), the checkpoint interval and the learning
+    /// rate (lowering it is the cure for a diverged run).
     func compatibilityKey() -> TrainingOptions {
         var key = self
         key.steps = 0
+        key.warmupSteps = 0
         key.checkpointEvery = 0
         key.learningRate = 0
         return key
@@ -44,6 +128,7 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
         switch optimizer {
         case .sgd: return SGD(learningRate: learningRate, momentum: momentum, nesterov: nesterov)
         case .adam: return Adam(learningRate: learningRate)
+        case .adamw: return Adam(learningRate: learningRate, weightDecay: weightDecay)
         }
     }
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Evaluation
 import Foundation
 import Images
 import Similarity
@@ -6,40 +7,136 @@ import Tensors
 
 extension Distance: ExpressibleByArgument {}
 extension OptimizerKind: ExpressibleByArgument {}
+extension BackboneKind: ExpressibleByArgument {}
+extension MinerKind: ExpressibleByArgument {}
+extension LearningRateSchedule: ExpressibleByArgument {}
+extension Recipe: ExpressibleByArgument {}
 
 struct Train: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Train a triplet network on <DATA_DIR>/<class>/<image> and write the model file.",
-        discussion: "Defaults are the seed recipe: its 5-convolution network, random triplets, L2 distance, margin 0.5, SGD with Nesterov momentum 0.99, lr 0.01, 512 triplets a step, 2000 steps.")
+        abstract: "Train an embedding network on <DATA_DIR>/<class>/<image> and write the model file.",
+        discussion: """
+        --recipe default (the default): a small ResNet (32-64-128, one block each), 64-d unit-length embeddings, \
+        P×K batches of 10 classes × 16 images, batch-all triplet loss with margin 0.2 on L2 distance, AdamW (lr 1e-3, \
+        weight decay 1e-4) with 100 warm-up steps and cosine decay, random shifts of up to 2 pixels, 2000 steps. \
+        --recipe seed: the seed article's 5-convolution network, 28-d, 512 random triplets a step, margin 0.5, \
+        SGD with Nesterov momentum 0.99, lr 0.01, 2000 steps. Any option below overrides the recipe's value.
+        """)
 
     @Argument(help: "Folder with one sub-folder of images per class.") var dataDir: String
     @Option(help: "Model file to write (safetensors).") var out: String
-    @Option(help: "Training steps.") var steps = 2000
-    @Option(help: "Triplets per step (the network sees 3× as many images).") var batch = 512
-    @Option(help: "Triplet margin.") var margin: Float = 0.5
-    @Option(help: "Distance inside the loss: l2 or cosine.") var distance: Distance = .l2
-    @Option(help: "sgd (with momentum, Nesterov) or adam.") var optimizer: OptimizerKind = .sgd
-    @Option(help: "Learning rate.") var lr: Float = 0.01
-    @Option(help: "SGD momentum (Nesterov).") var momentum: Float = 0.99
+    @Option(help: "default or seed: the set of defaults the other options override.") var recipe: Recipe = .default
+    @Option(help: "Training steps.") var steps: Int?
+    @Option(help: "Random miner: triplets per step (the network sees 3× as many images).") var batch: Int?
+    @Option(help: "Other miners: classes per batch (P).") var classesPerBatch: Int?
+    @Option(help: "Other miners: images per class in a batch (K).") var imagesPerClass: Int?
+    @Option(help: "Network: resnet or seed.") var backbone: BackboneKind?
+    @Option(help: "ResNet stage widths, multiples of 8 (e.g. 32,64,128).") var widths: String?
+    @Option(help: "ResNet blocks per stage (e.g. 1,1,1).") var blocks: String?
+    @Option(help: "Size of the embedding.") var embeddingDim: Int?
+    @Flag(inversion: .prefixedNo, help: "Unit-length embeddings before the loss (always with --distance cosine).") var normalize: Bool?
+    @Option(help: "Triplet margin.") var margin: Float?
+    @Option(help: "Distance inside the loss: l2 or cosine.") var distance: Distance?
+    @Option(help: "Triplets: random (the seed's), all (batch-all), hard (batch-hard) or semi-hard.") var miner: MinerKind?
+    @Flag(help: "softplus(D(a,p) − D(a,n)) instead of a hinge with a margin.") var softMargin = false
+    @Option(help: "sgd (momentum, Nesterov), adam or adamw.") var optimizer: OptimizerKind?
+    @Option(help: "Peak learning rate.") var lr: Float?
+    @Option(help: "SGD momentum (Nesterov).") var momentum: Float?
+    @Option(help: "AdamW's decoupled weight decay.") var weightDecay: Float?
+    @Option(help: "Steps of linear learning-rate warm-up.") var warmupSteps: Int?
+    @Option(help: "Learning rate after warm-up: constant or cosine (to 0 at the last step).") var schedule: LearningRateSchedule?
+    @Option(help: "Augmentation: random shift of up to N pixels, black entering.") var cropPadding: Int?
+    @Flag(inversion: .prefixedNo, help: "Augmentation: random horizontal flips (leave off where a mirror changes the class).") var flip: Bool?
+    @Option(help: "Augmentation: random rotation up to ± degrees.") var rotate: Float?
+    @Option(help: "Augmentation: random scale in [1 − s, 1 + s].") var scaleJitter: Float?
+    @Option(help: "Augmentation: random translation up to ± this fraction of the size.") var translate: Float?
+    @Option(help: "Augmentation: brightness factor in [1 − b, 1 + b].") var brightness: Float?
+    @Option(help: "Augmentation: contrast factor in [1 − c, 1 + c].") var contrast: Float?
+    @Flag(help: "No augmentation at all.") var noAugment = false
     @Option(help: "Images are resized to this size × size.") var imageSize = 28
     @Option(help: "1 (gray) or 3 (RGB). Default: 1 when every sampled image is gray, else 3.") var channels: Int?
-    @Option(help: "Size of the embedding.") var embeddingDim = 28
-    @Option(help: "Write a checkpoint every N steps.") var checkpointEvery = 50
+    @Option(help: "Hold out this fraction of each class's images to validate on.") var valSplit: Double?
+    @Option(help: "Hold out this many whole classes to validate on (measures unseen classes).") var valClasses: Int?
+    @Option(help: "Validate every N steps (and at the end); the model file keeps the best by MAP@R.") var valEvery = 200
+    @Option(help: "Stop after this many validations without a better MAP@R.") var patience: Int?
+    @Option(help: "Write a checkpoint every N steps.") var checkpointEvery: Int?
     @Option(help: "Checkpoint file (default: <out>.checkpoint).") var checkpoint: String?
     @Flag(help: "Continue from the checkpoint (same data and options; --steps may grow, --lr may change).") var resume = false
     @Flag(help: "Start afresh even though an unfinished run's checkpoint is there.") var overwrite = false
-    @Option(help: "Seed for initialisation and sampling: the same seed gives the same run.") var seed: UInt64 = 0
+    @Option(help: "Seed for initialisation, sampling, augmentation and validation splits.") var seed: UInt64 = 0
     @Option(help: "Write one row per step to this file: CSV, or JSON lines if it ends in .jsonl.") var log: String?
     @Option(help: "Compute threads (default: all cores).") var threads: Int?
     @Flag(help: "Print where the time went: each stage of a step and each layer.") var profile = false
 
-    func validate() throws {
-        guard steps > 0, batch > 0, checkpointEvery > 0, imageSize > 0, embeddingDim > 0 else {
-            throw ValidationError("--steps, --batch, --checkpoint-every, --image-size and --embedding-dim must be positive")
+    static func integers(_ text: String, _ name: String) throws -> [Int] {
+        let values = text.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
+        guard !values.isEmpty, values.allSatisfy({ ($0 ?? 0) > 0 }) else {
+            throw ValidationError("--\(name) takes positive integers separated by commas, like 32,64,128; got \(text)")
         }
+        return values.map { $0! }
+    }
+
+    func validate() throws {
+        for (value, name) in [(steps, "steps"), (batch, "batch"), (classesPerBatch, "classes-per-batch"), (checkpointEvery, "checkpoint-every"),
+                              (embeddingDim, "embedding-dim"), (Optional(imageSize), "image-size"), (Optional(valEvery), "val-every")] {
+            if let value, value <= 0 { throw ValidationError("--\(name) must be positive, not \(value)") }
+        }
+        if let imagesPerClass, imagesPerClass < 2 { throw ValidationError("--images-per-class must be at least 2 (an anchor needs a positive)") }
         if let channels, channels != 1 && channels != 3 { throw ValidationError("--channels must be 1 or 3, not \(channels)") }
-        guard lr > 0, lr.isFinite else { throw ValidationError("--lr must be a positive number") }
-        guard margin >= 0 else { throw ValidationError("--margin must not be negative") }
+        if let lr { guard lr > 0, lr.isFinite else { throw ValidationError("--lr must be a positive number") } }
+        if let margin, margin < 0 { throw ValidationError("--margin must not be negative") }
+        if let valSplit, !(valSplit > 0 && valSplit < 1) { throw ValidationError("--val-split must be between 0 and 1, like 0.1") }
+        if valSplit != nil && valClasses != nil { throw ValidationError("give --val-split or --val-classes, not both") }
+        if let widths {
+            let values = try Self.integers(widths, "widths")
+            guard values.allSatisfy({ $0 % 8 == 0 }) else { throw ValidationError("--widths must be multiples of 8 (the convolution kernels work in blocks of 8 channels); got \(widths)") }
+            if let blocks, try Self.integers(blocks, "blocks").count != values.count {
+                throw ValidationError("--widths and --blocks need one entry per stage each")
+            }
+        }
+    }
+
+    /// The recipe's options with every given flag applied.
+    func options(channels channelCount: Int) throws -> TrainingOptions {
+        var o = TrainingOptions(recipe: recipe)
+        if let steps { o.steps = steps }
+        if let batch { o.batch = batch }
+        if let classesPerBatch { o.classesPerBatch = classesPerBatch }
+        if let imagesPerClass { o.imagesPerClass = imagesPerClass }
+        if let backbone { o.backbone = backbone }
+        if let widths {
+            o.widths = try Self.integers(widths, "widths")
+            if blocks == nil { o.blocks = [Int](repeating: 1, count: o.widths.count) }
+        }
+        if let blocks { o.blocks = try Self.integers(blocks, "blocks") }
+        guard o.widths.count == o.blocks.count else { throw ValidationError("--blocks needs one entry per stage of --widths \(o.widths)") }
+        if let embeddingDim { o.embeddingDimension = embeddingDim }
+        if let normalize { o.normalize = normalize }
+        if let margin { o.margin = margin }
+        if let distance { o.distance = distance }
+        if let miner { o.miner = miner }
+        if softMargin { o.softMargin = true }
+        if let optimizer { o.optimizer = optimizer }
+        if let lr { o.learningRate = lr }
+        if let momentum { o.momentum = momentum }
+        if let weightDecay { o.weightDecay = weightDecay }
+        // A short run keeps its warm-up to a tenth of it, unless told otherwise.
+        o.warmupSteps = warmupSteps ?? min(o.warmupSteps, o.steps / 10)
+        if let schedule { o.schedule = schedule }
+        if noAugment { o.augmentation = .none }
+        if let cropPadding { o.augmentation.cropPadding = cropPadding }
+        if let flip { o.augmentation.horizontalFlip = flip }
+        if let rotate { o.augmentation.rotationDegrees = rotate }
+        if let scaleJitter { o.augmentation.scaleJitter = scaleJitter }
+        if let translate { o.augmentation.translateFraction = translate }
+        if let brightness { o.augmentation.brightness = brightness }
+        if let contrast { o.augmentation.contrast = contrast }
+        do { try o.augmentation.validate() } catch { throw ValidationError(error.description) }
+        if let checkpointEvery { o.checkpointEvery = checkpointEvery }
+        o.imageSize = imageSize
+        o.channels = channelCount
+        o.seed = seed
+        return o
     }
 
     func run() throws {
@@ -51,49 +148,84 @@ struct Train: ParsableCommand {
         let folders = try ClassFolders.scan(dataDir)
         let channelCount = channels ?? ChannelDetection.channels(of: folders)
         Console.note("\(folders.files.count) images in \(folders.classNames.count) classes; \(channelCount) channel\(channelCount == 1 ? "" : "s"), \(imageSize)×\(imageSize)")
-        let images = ImageLoading.load(folders.files, classNames: folders.classNames, imageSize: imageSize, channels: channelCount)
-        try ChannelDetection.requireTrainable(images, root: dataDir)
+        let all = ImageLoading.load(folders.files, classNames: folders.classNames, imageSize: imageSize, channels: channelCount)
+        try ChannelDetection.requireTrainable(all, root: dataDir)
+        var options = try options(channels: channelCount)
 
-        var options = TrainingOptions()
-        options.steps = steps
-        options.batch = batch
-        options.margin = margin
-        options.distance = distance
-        options.optimizer = optimizer
-        options.learningRate = lr
-        options.momentum = momentum
-        options.imageSize = imageSize
-        options.channels = channelCount
-        options.embeddingDimension = embeddingDim
-        options.checkpointEvery = checkpointEvery
-        options.seed = seed
+        var images = all, held: ImageSet?
+        if let valSplit {
+            (images, held) = all.splitByImage(fraction: valSplit, seed: seed)
+            Console.note("validation: \(held!.count) images held out (\(Int(valSplit * 100))% of each class)")
+        } else if let valClasses {
+            guard valClasses >= 1, valClasses <= all.classNames.count - 2 else {
+                throw ValidationError("--val-classes must leave at least two classes to train on; the data has \(all.classNames.count)")
+            }
+            let split = all.splitByClass(count: valClasses, seed: seed)
+            (images, held) = (split.training, split.validation)
+            Console.note("validation: \(held!.count) images of held-out classes \(split.heldOut.joined(separator: ", "))")
+        }
+        if options.miner != .random {
+            let trainable = Set(images.labels).count
+            if options.classesPerBatch > trainable {
+                Console.note("only \(trainable) classes to train on: \(trainable) classes per batch instead of \(options.classesPerBatch)")
+                options.classesPerBatch = trainable
+            }
+        }
+        Console.note("recipe \(options.recipe.rawValue): \(Self.summary(options))")
 
         let trainer = Trainer(options: options, images: images, checkpointPath: checkpointPath)
         if profile { trainer.profile = TrainingProfile() }
+        if let held {
+            trainer.validation = Validation(every: valEvery, patience: patience, bestModelPath: out) { model in
+                let vectors = model.embed(held, batchSize: 256)
+                let labels = held.labels.map(Int.init)
+                let report = RetrievalMetrics.evaluate(queries: vectors, queryLabels: labels, gallery: vectors, galleryLabels: labels, leaveOneOut: true)
+                return (report.precisionAt1, report.mapAtR)
+            }
+        }
         let logWriter = try log.map { try TrainingLog(path: $0, resuming: resume) }
-        let bar = ProgressBar("training", total: steps, unit: "triplets", unitsPerStep: batch, plainInterval: 10)
+        let perStep = options.imagesPerStep
+        let bar = ProgressBar("training", total: options.steps, unit: "images", unitsPerStep: perStep, plainInterval: 10)
         let started = Date()
-        var firstStep: Int?
+        var firstStep: Int?, lastStep = 0
         var recentSeconds: [Double] = []
+        var lastCollapseWarning = -1_000_000
         let model = try trainer.run(resume: resume) { step in
             if firstStep == nil { firstStep = step.step }
+            lastStep = step.step
             recentSeconds.append(step.seconds)
             if recentSeconds.count > 20 { recentSeconds.removeFirst() }
-            let rate = Double(batch * recentSeconds.count) / recentSeconds.reduce(0, +)
+            let rate = Double(perStep * recentSeconds.count) / recentSeconds.reduce(0, +)
             let s = step.statistics
-            bar.update(step.step, detail: String(format: "loss %.4f active %.2f", s.loss, s.activeFraction), rate: rate)
+            bar.update(step.step, detail: String(format: "loss %.4f active %.2f d+ %.3f d- %.3f", s.loss, s.activeFraction,
+                                                 s.meanPositiveDistance, s.meanNegativeDistance), rate: rate)
+            if let v = step.validation {
+                Console.note(String(format: "step %d validation: P@1 %.4f MAP@R %.4f%@", v.step, v.precisionAt1, v.mapAtR, v.improved ? " (best so far: model written)" : ""))
+            }
+            if step.collapsed && step.step - lastCollapseWarning >= 100 {
+                lastCollapseWarning = step.step
+                Console.note(String(format: "warning: step %d: the embedding has collapsed (mean distance %.4f to positives, %.4f to negatives, loss %.3f at the margin). Lower --lr, use --miner all or semi-hard, or a larger --margin.", step.step, s.meanPositiveDistance, s.meanNegativeDistance, s.loss))
+            }
             logWriter?.append(step)
         }
-        try model.save(to: out)
+        if held == nil { try model.save(to: out) }
         let elapsed = Date().timeIntervalSince(started)
-        let trained = steps - (firstStep ?? steps + 1) + 1
+        let trained = firstStep.map { lastStep - $0 + 1 } ?? 0
         if trained > 0 {
-            let triplets = Double(trained * batch) / elapsed
-            Console.note(String(format: "trained %d steps in %@: %.0f triplets/s, %.0f images/s", trained,
-                                Console.formatDuration(elapsed), triplets, 3 * triplets))
+            Console.note(String(format: "trained %d steps in %@: %.0f images/s", trained, Console.formatDuration(elapsed),
+                                Double(trained * perStep) / elapsed))
         }
+        if trainer.stoppedEarly { Console.note("stopped early: validation MAP@R did not improve for \(patience ?? 0) validations") }
         if let table = trainer.profile?.table() { Console.note(table) }
-        Console.note("model written to \(out) (checkpoint: \(checkpointPath))")
+        Console.note("model written to \(out)\(held != nil ? " (the best by validation MAP@R)" : "") (checkpoint: \(checkpointPath))")
+    }
+
+    static func summary(_ o: TrainingOptions) -> String {
+        let network = o.backbone == .resnet ? "resnet \(o.widths.map(String.init).joined(separator: "-")) × \(o.blocks.map(String.init).joined(separator: "-"))" : "seed network"
+        let batch = o.miner == .random ? "\(o.batch) random triplets" : "\(o.classesPerBatch)×\(o.imagesPerClass) images, \(o.miner.rawValue) triplets"
+        let loss = o.softMargin ? "soft margin" : "margin \(o.margin)"
+        let optimizer = o.optimizer == .sgd ? "SGD momentum \(o.momentum)" : o.optimizer.rawValue + (o.optimizer == .adamw ? " wd \(o.weightDecay)" : "")
+        return "\(network), \(o.embeddingDimension)-d\(o.normalize || o.distance == .cosine ? " unit" : ""), \(batch), \(loss), \(o.distance.rawValue), \(optimizer) lr \(o.learningRate) \(o.schedule.rawValue)\(o.warmupSteps > 0 ? " warm-up \(o.warmupSteps)" : ""), augment \(o.augmentation), \(o.steps) steps"
     }
 }
 
@@ -110,7 +242,7 @@ final class TrainingLog {
         trimmed = !resuming
         let manager = FileManager.default
         if !resuming || !manager.fileExists(atPath: path) {
-            let header = jsonLines ? "" : "step,loss,active_fraction,mean_positive_distance,mean_negative_distance,learning_rate\n"
+            let header = jsonLines ? "" : "step,loss,active_fraction,mean_positive_distance,mean_negative_distance,learning_rate,val_precision_at_1,val_map_at_r\n"
             guard manager.createFile(atPath: path, contents: Data(header.utf8)) else {
                 throw ValidationError("cannot create the log file \(path)")
             }
@@ -123,9 +255,11 @@ final class TrainingLog {
     func append(_ step: TrainingStep) {
         if !trimmed { trimRows(from: step.step) }
         let s = step.statistics
+        let v = step.validation
+        let validation = v.map { ",\"val_precision_at_1\":\($0.precisionAt1),\"val_map_at_r\":\($0.mapAtR)" } ?? ""
         let line = jsonLines
-            ? "{\"step\":\(step.step),\"loss\":\(s.loss),\"active_fraction\":\(s.activeFraction),\"mean_positive_distance\":\(s.meanPositiveDistance),\"mean_negative_distance\":\(s.meanNegativeDistance),\"learning_rate\":\(step.learningRate)}\n"
-            : "\(step.step),\(s.loss),\(s.activeFraction),\(s.meanPositiveDistance),\(s.meanNegativeDistance),\(step.learningRate)\n"
+            ? "{\"step\":\(step.step),\"loss\":\(s.loss),\"active_fraction\":\(s.activeFraction),\"mean_positive_distance\":\(s.meanPositiveDistance),\"mean_negative_distance\":\(s.meanNegativeDistance),\"learning_rate\":\(step.learningRate)\(validation)}\n"
+            : "\(step.step),\(s.loss),\(s.activeFraction),\(s.meanPositiveDistance),\(s.meanNegativeDistance),\(step.learningRate),\(v.map { String($0.precisionAt1) } ?? ""),\(v.map { String($0.mapAtR) } ?? "")\n"
         handle.write(Data(line.utf8))
     }
 

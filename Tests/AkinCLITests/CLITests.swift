@@ -3,7 +3,9 @@ import Images
 import Tensors
 import Testing
 
-let smallTraining = ["--steps", "4", "--batch", "8", "--image-size", "12", "--embedding-dim", "8", "--checkpoint-every", "2"]
+// A flat learning rate: a cosine schedule depends on --steps, which the resume tests change.
+let smallTraining = ["--steps", "4", "--batch", "8", "--image-size", "12", "--embedding-dim", "8", "--checkpoint-every", "2",
+                     "--schedule", "constant"]
 
 @Suite("The akin command", .serialized)
 struct CLITests {
@@ -25,7 +27,7 @@ struct CLITests {
             #expect(train.errors.contains("skipped \(data)/") && train.errors.contains(name), "no report of \(name)")
         }
         #expect(train.errors.contains("skipped 3 of 33 files"))
-        #expect(train.errors.contains("triplets/s"))
+        #expect(train.errors.contains("images/s"))
         let log = try String(contentsOfFile: root + "/log.csv", encoding: .utf8).split(separator: "\n")
         #expect(log.count == 5 && log[0].hasPrefix("step,loss,active_fraction"))
 
@@ -69,12 +71,13 @@ struct CLITests {
             try FileManager.default.copyItem(atPath: data + "/" + name, toPath: train + "/" + name)
         }
         let plain = root + "/plain", model = root + "/model"
-        let trained = try CLI.run(["train", train, "--out", plain] + smallTraining)
+        let trained = try CLI.run(["train", train, "--out", model] + smallTraining)
         #expect(trained.status == 0, "\(trained.errors)")
-        // The model file records what it was trained on (written here by hand: the format's key).
-        var file = try SafeTensorsFile.read(from: plain)
-        file.metadata["akin.training_classes"] = #"["bar","column"]"#
-        try file.write(to: model)
+        // The model file records what it was trained on; a file from before that record has no key.
+        var file = try SafeTensorsFile.read(from: model)
+        #expect(file.metadata["akin.training_classes"] == #"["bar","column"]"#)
+        file.metadata["akin.training_classes"] = nil
+        try file.write(to: plain)
 
         func evaluate(_ arguments: [String]) throws -> [String: Any] {
             let r = try CLI.run(["eval", "--json"] + arguments)
