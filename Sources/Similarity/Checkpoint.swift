@@ -34,6 +34,8 @@ struct Checkpoint {
     /// The best validation so far and how many validations since it, so early stopping and
     /// "keep the best" carry over a resume.
     var bestValidation: ValidationResult?
+    /// Trained tensors that belong to the loss, not the model (class proxies), by name.
+    var lossParameters: [String: Tensor] = [:]
     var validationsWithoutImprovement = 0
 
     func write(to path: String) throws {
@@ -45,6 +47,7 @@ struct Checkpoint {
             Self.validationKey: String(decoding: try JSONEncoder.sorted.encode(ValidationProgress(best: bestValidation, withoutImprovement: validationsWithoutImprovement)), as: UTF8.self),
         ])
         for (name, tensor) in optimizer.stateTensors() { file.tensors[Self.optimizerPrefix + name] = tensor }
+        for (name, tensor) in lossParameters { file.tensors[name] = tensor }
         try file.write(to: path)
     }
 
@@ -74,10 +77,11 @@ struct Checkpoint {
             state[String(name.dropFirst(optimizerPrefix.count))] = tensor
         }
         try optimizer.restore(stateTensors: state, stepCount: step)
+        let lossParameters = file.tensors.filter { $0.key.hasPrefix("loss.") }
         let progress = file.metadata[validationKey].flatMap { try? JSONDecoder().decode(ValidationProgress.self, from: Data($0.utf8)) }
         return Checkpoint(model: model, optimizer: optimizer, generator: RandomGenerator(state: words), step: step,
                           options: options, datasetIdentity: dataset, bestValidation: progress?.best,
-                          validationsWithoutImprovement: progress?.withoutImprovement ?? 0)
+                          lossParameters: lossParameters, validationsWithoutImprovement: progress?.withoutImprovement ?? 0)
     }
 }
 

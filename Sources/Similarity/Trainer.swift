@@ -137,11 +137,22 @@ public final class Trainer {
         let classes: PKSampler?
         let tripletLoss: TripletLoss
         let minedLoss: MinedTripletLoss?
+        let proxyLoss: ProxySoftmaxLoss?
 
-        init(options: TrainingOptions, images: ImageSet) throws {
+        init(options: TrainingOptions, images: ImageSet, dimension: Int, restored: [String: Tensor]) throws {
             tripletLoss = TripletLoss(margin: options.margin, distance: options.distance)
+            if options.loss == .normalizedSoftmax {
+                // Its own generator, so adding the proxies changes no other random draw of the run.
+                var generator = RandomGenerator(seed: options.seed ^ 0x5052_4F58_5945_5321)
+                let loss = ProxySoftmaxLoss(classes: images.classNames.count, dimension: dimension, temperature: options.temperature,
+                                            margin: options.proxyMargin, generator: &generator)
+                if let saved = restored[loss.proxies.name], saved.shape == loss.proxies.value.shape { loss.proxies.value.copy(from: saved) }
+                proxyLoss = loss
+            } else {
+                proxyLoss = nil
+            }
             let mining: TripletMining? = switch options.miner {
-            case .random: nil
+            case .random: options.loss == .normalizedSoftmax ? .all : nil
             case .all: .all
             case .hard: .hard
             case .semiHard: .semiHard
@@ -162,7 +173,10 @@ public final class Trainer {
             if let classes { classes.sample(using: &generator, into: &indices) } else { random!.sample(batch: options.batch, using: &generator, into: &indices) }
         }
 
+        var parameters: [Parameter] { proxyLoss.map { [$0.proxies] } ?? [] }
+
         func evaluate(_ embeddings: Tensor, labels: [Int32], gradient: Tensor) -> TripletStatistics {
+            if let proxyLoss { return proxyLoss.evaluate(embeddings: embeddings, labels: labels, gradient: gradient) }
             if let minedLoss { return minedLoss.evaluate(embeddings: embeddings, labels: labels, gradient: gradient) }
             return tripletLoss.evaluate(embeddings: embeddings, gradient: gradient)
         }
@@ -174,8 +188,9 @@ public final class Trainer {
         var state = resume ? try resumed() : freshStart()
         let model = state.model, network = model.network, optimizer = state.optimizer
         model.trainingClasses = trainedClassNames
-        let parameters = network.parameters
-        let objective = try Objective(options: options, images: images)
+        let objective = try Objective(options: options, images: images, dimension: model.embeddingDimension, restored: state.lossParameters)
+        let parameters = network.parameters + objective.parameters
+        state.lossParameters = Dictionary(uniqueKeysWithValues: objective.parameters.map { ($0.name, $0.value) })
         let batch = Tensor(shape: [options.imagesPerStep] + model.architecture.inputShape)
         let gradient = Tensor(shape: [options.imagesPerStep, model.embeddingDimension])
         var indices: [Int] = [], labels: [Int32] = []

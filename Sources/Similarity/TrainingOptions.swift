@@ -13,6 +13,13 @@ public enum MinerKind: String, Codable, Sendable, CaseIterable {
     case semiHard = "semi-hard"
 }
 
+/// What the batch's embeddings are scored by: triplets (formed at random or mined), or a
+/// normalised softmax over learned class proxies.
+public enum LossKind: String, Codable, Sendable, CaseIterable {
+    case triplet
+    case normalizedSoftmax = "normalized-softmax"
+}
+
 /// A named set of defaults: `seed` reproduces the seed article, `default` is the recommended one.
 public enum Recipe: String, Codable, Sendable, CaseIterable {
     case `default`, seed
@@ -35,6 +42,11 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
     /// Unit-length embeddings before the loss (always so for the cosine distance).
     public var normalize = false
 
+    public var loss = LossKind.triplet
+    /// Normalised softmax: logits are cosines divided by this.
+    public var temperature: Float = 0.05
+    /// Normalised softmax: CosFace's additive margin on the true class's cosine (0: none).
+    public var proxyMargin: Float = 0
     public var margin: Float = 0.5
     public var distance: Distance = .l2
     public var miner = MinerKind.random
@@ -80,7 +92,7 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
     }
 
     /// Images the network sees in one step.
-    public var imagesPerStep: Int { miner == .random ? 3 * batch : classesPerBatch * imagesPerClass }
+    public var imagesPerStep: Int { miner == .random && loss == .triplet ? 3 * batch : classesPerBatch * imagesPerClass }
 
     public var architecture: Architecture {
         switch backbone {

@@ -11,6 +11,7 @@ extension BackboneKind: ExpressibleByArgument {}
 extension MinerKind: ExpressibleByArgument {}
 extension LearningRateSchedule: ExpressibleByArgument {}
 extension Recipe: ExpressibleByArgument {}
+extension LossKind: ExpressibleByArgument {}
 
 struct Train: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -35,6 +36,9 @@ struct Train: ParsableCommand {
     @Option(help: "ResNet blocks per stage (e.g. 1,1,1).") var blocks: String?
     @Option(help: "Size of the embedding.") var embeddingDim: Int?
     @Flag(inversion: .prefixedNo, help: "Unit-length embeddings before the loss (always with --distance cosine).") var normalize: Bool?
+    @Option(help: "triplet, or normalized-softmax (learned class proxies).") var loss: LossKind?
+    @Option(help: "Normalized softmax: temperature of the cosine logits.") var temperature: Float?
+    @Option(help: "Normalized softmax: CosFace's additive margin on the true class (0: none).") var proxyMargin: Float?
     @Option(help: "Triplet margin.") var margin: Float?
     @Option(help: "Distance inside the loss: l2 or cosine.") var distance: Distance?
     @Option(help: "Triplets: random (the seed's), all (batch-all), hard (batch-hard) or semi-hard.") var miner: MinerKind?
@@ -85,6 +89,7 @@ struct Train: ParsableCommand {
         if let channels, channels != 1 && channels != 3 { throw ValidationError("--channels must be 1 or 3, not \(channels)") }
         if let lr { guard lr > 0, lr.isFinite else { throw ValidationError("--lr must be a positive number") } }
         if let margin, margin < 0 { throw ValidationError("--margin must not be negative") }
+        if let temperature, !(temperature > 0) { throw ValidationError("--temperature must be positive, like 0.05") }
         if let valSplit, !(valSplit > 0 && valSplit < 1) { throw ValidationError("--val-split must be between 0 and 1, like 0.1") }
         if valSplit != nil && valClasses != nil { throw ValidationError("give --val-split or --val-classes, not both") }
         if let widths {
@@ -112,6 +117,9 @@ struct Train: ParsableCommand {
         guard o.widths.count == o.blocks.count else { throw ValidationError("--blocks needs one entry per stage of --widths \(o.widths)") }
         if let embeddingDim { o.embeddingDimension = embeddingDim }
         if let normalize { o.normalize = normalize }
+        if let loss { o.loss = loss }
+        if let temperature { o.temperature = temperature }
+        if let proxyMargin { o.proxyMargin = proxyMargin }
         if let margin { o.margin = margin }
         if let distance { o.distance = distance }
         if let miner { o.miner = miner }
@@ -164,7 +172,7 @@ struct Train: ParsableCommand {
             (images, held) = (split.training, split.validation)
             Console.note("validation: \(held!.count) images of held-out classes \(split.heldOut.joined(separator: ", "))")
         }
-        if options.miner != .random {
+        if options.miner != .random || options.loss == .normalizedSoftmax {
             let trainable = Set(images.labels).count
             if options.classesPerBatch > trainable {
                 Console.note("only \(trainable) classes to train on: \(trainable) classes per batch instead of \(options.classesPerBatch)")
@@ -222,8 +230,10 @@ struct Train: ParsableCommand {
 
     static func summary(_ o: TrainingOptions) -> String {
         let network = o.backbone == .resnet ? "resnet \(o.widths.map(String.init).joined(separator: "-")) × \(o.blocks.map(String.init).joined(separator: "-"))" : "seed network"
-        let batch = o.miner == .random ? "\(o.batch) random triplets" : "\(o.classesPerBatch)×\(o.imagesPerClass) images, \(o.miner.rawValue) triplets"
-        let loss = o.softMargin ? "soft margin" : "margin \(o.margin)"
+        let batch = o.loss == .normalizedSoftmax ? "\(o.classesPerBatch)×\(o.imagesPerClass) images"
+            : o.miner == .random ? "\(o.batch) random triplets" : "\(o.classesPerBatch)×\(o.imagesPerClass) images, \(o.miner.rawValue) triplets"
+        let loss = o.loss == .normalizedSoftmax ? "normalized softmax T \(o.temperature)\(o.proxyMargin > 0 ? " margin \(o.proxyMargin)" : "")"
+            : o.softMargin ? "soft margin" : "margin \(o.margin)"
         let optimizer = o.optimizer == .sgd ? "SGD momentum \(o.momentum)" : o.optimizer.rawValue + (o.optimizer == .adamw ? " wd \(o.weightDecay)" : "")
         return "\(network), \(o.embeddingDimension)-d\(o.normalize || o.distance == .cosine ? " unit" : ""), \(batch), \(loss), \(o.distance.rawValue), \(optimizer) lr \(o.learningRate) \(o.schedule.rawValue)\(o.warmupSteps > 0 ? " warm-up \(o.warmupSteps)" : ""), augment \(o.augmentation), \(o.steps) steps"
     }

@@ -1,0 +1,62 @@
+import Foundation
+import Images
+import Similarity
+import Tensors
+import Testing
+
+@Suite("Normalised softmax over class proxies")
+struct ProxySoftmaxLossTests {
+    func fixture(margin: Float) -> (ProxySoftmaxLoss, Tensor, [Int32]) {
+        var generator = RandomGenerator(seed: 12)
+        let loss = ProxySoftmaxLoss(classes: 4, dimension: 5, temperature: 0.3, margin: margin, generator: &generator)
+        let embeddings = Tensor(shape: [7, 5])
+        for i in 0..<embeddings.count { embeddings[i] = generator.nextFloat() * 2 - 1 }
+        return (loss, embeddings, [0, 1, 2, 3, 1, 2, 0])
+    }
+
+    @Test(arguments: [Float(0), 0.2])
+    func matchesReferenceAndFiniteDifferences(margin: Float) {
+        let (loss, embeddings, labels) = fixture(margin: margin)
+        let gradient = Tensor(shape: embeddings.shape)
+        let value = loss.evaluate(embeddings: embeddings, labels: labels, gradient: gradient).loss
+        func reference() -> Double {
+            ReferenceProxySoftmaxLoss.loss(embeddings: embeddings.array, proxies: loss.proxies.value.array, labels: labels,
+                                           dimension: 5, temperature: 0.3, margin: Double(margin))
+        }
+        #expect(abs(Double(value) - reference()) < 1e-5)
+        let h: Float = 1e-3
+        for (tensor, analytic) in [(embeddings, gradient.array), (loss.proxies.value, loss.proxies.gradient.array)] {
+            for i in 0..<tensor.count {
+                let saved = tensor[i]
+                tensor[i] = saved + h
+                let plus = reference()
+                tensor[i] = saved - h
+                let minus = reference()
+                tensor[i] = saved
+                let numeric: Double = (plus - minus) / Double(2 * h)
+                let difference: Double = abs(numeric - Double(analytic[i])), allowed: Double = 2e-3 * max(1, abs(numeric))
+                #expect(difference < allowed, "element \(i): \(numeric) vs \(analytic[i])")
+            }
+        }
+    }
+
+    @Test func trainingWithProxiesSeparatesClassesAndResumesExactly() throws {
+        let images = syntheticImages()
+        var options = minedOptions(steps: 30)
+        options.loss = .normalizedSoftmax
+        options.temperature = 0.1
+        options.schedule = .constant
+        let whole = temporaryPath("proxy-whole"), split = temporaryPath("proxy-split")
+        defer { for p in [whole, split] { try? FileManager.default.removeItem(atPath: p) } }
+        var losses: [Float] = []
+        let a = try Trainer(options: options, images: images, checkpointPath: whole).run(resume: false) { losses.append($0.statistics.loss) }
+        let first: Float = losses.prefix(5).reduce(0, +), last: Float = losses.suffix(5).reduce(0, +)
+        #expect(last < 0.5 * first, "loss \(first / 5) → \(last / 5)")
+        var half = options
+        half.steps = 15
+        var resumed: [Float] = []
+        _ = try Trainer(options: half, images: images, checkpointPath: split).run(resume: false) { resumed.append($0.statistics.loss) }
+        let b = try Trainer(options: options, images: images, checkpointPath: split).run(resume: true) { resumed.append($0.statistics.loss) }
+        #expect(resumed == losses && a.fingerprint == b.fingerprint, "the proxies and their optimizer state come back from the checkpoint")
+    }
+}
