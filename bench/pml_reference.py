@@ -193,8 +193,12 @@ def warmup_cosine(steps, warmup):
 
 # ---- training and embedding -------------------------------------------------------------------
 
-def make_loss(args):
+def make_loss(args, classes):
     from pytorch_metric_learning import losses, miners, reducers
+    if args.loss == "normalized-softmax":
+        # Akin's --loss normalized-softmax: cosine logits over learned class proxies / temperature.
+        return losses.NormalizedSoftmaxLoss(num_classes=classes, embedding_size=args.embedding_dim,
+                                            temperature=args.temperature), None
     # The default reducer, asked to record how many triplets passed (had a loss > 0).
     loss = losses.TripletMarginLoss(margin=args.margin, reducer=reducers.AvgNonZeroReducer(collect_stats=True))
     if args.miner == "all":
@@ -210,8 +214,8 @@ def train(args, images, labels, mean, std, log):
     from pytorch_metric_learning.utils import loss_and_miner_utils as lmu
     torch.manual_seed(args.seed)
     model = ResNetEmbedding(args.widths, args.blocks, args.embedding_dim).to(memory_format=args.memory_format)
-    loss_fn, miner = make_loss(args)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
+    loss_fn, miner = make_loss(args, int(labels.max()) + 1)
+    optimizer = torch.optim.AdamW(list(model.parameters()) + list(loss_fn.parameters()), lr=args.lr, weight_decay=args.weight_decay)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, warmup_cosine(args.steps, args.warmup_steps))
     generator = torch.Generator().manual_seed(args.seed)
     classes = len(torch.unique(labels))
@@ -232,8 +236,9 @@ def train(args, images, labels, mean, std, log):
         data_seconds += time.perf_counter() - data_started
 
         embeddings = model(x)
-        triplets = miner(embeddings, y) if miner else lmu.get_all_triplets_indices(y)
-        loss = loss_fn(embeddings, y, triplets)
+        proxies = args.loss == "normalized-softmax"
+        triplets = None if proxies else miner(embeddings, y) if miner else lmu.get_all_triplets_indices(y)
+        loss = loss_fn(embeddings, y) if proxies else loss_fn(embeddings, y, triplets)
         lr = optimizer.param_groups[0]["lr"]
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
@@ -243,8 +248,8 @@ def train(args, images, labels, mean, std, log):
         value = loss.item()
         if not math.isfinite(value):
             sys.exit(f"step {step}: the loss is {value}; stopping")
-        offered = len(triplets[0])
-        active = loss_fn.reducer.num_past_filter / offered if offered else 0.0
+        offered = len(index) if proxies else len(triplets[0])
+        active = 1.0 if proxies else loss_fn.reducer.num_past_filter / offered if offered else 0.0
         # The reducer averages over active triplets only, so its value can rise while training
         # works (fewer, harder triplets stay active); the mean over all offered triplets falls.
         mean_over_offered = value * active
@@ -353,6 +358,8 @@ def main():
     recipe.add_argument("--embedding-dim", type=int, default=64)
     recipe.add_argument("--classes-per-batch", type=int, default=10, help="P")
     recipe.add_argument("--images-per-class", type=int, default=16, help="K")
+    recipe.add_argument("--loss", choices=["triplet", "normalized-softmax"], default="triplet")
+    recipe.add_argument("--temperature", type=float, default=0.05, help="normalized softmax")
     recipe.add_argument("--margin", type=float, default=0.2)
     recipe.add_argument("--miner", choices=["all", "hard", "semi-hard"], default="all")
     recipe.add_argument("--lr", type=float, default=1e-3)
@@ -411,7 +418,7 @@ def main():
         np.save(args.out_embeddings, vectors)
     metrics = score(vectors, test_labels.numpy(), args.threads)
     recipe = (f"resnet {','.join(map(str, args.widths))}×{','.join(map(str, args.blocks))} d{args.embedding_dim}, "
-              f"P{stats['classes_per_batch']}×K{args.images_per_class}, triplet {args.margin} {args.miner}, "
+              f"P{stats['classes_per_batch']}×K{args.images_per_class}, {'normalized softmax T ' + str(args.temperature) if args.loss == 'normalized-softmax' else f'triplet {args.margin} {args.miner}'}, "
               f"AdamW {args.lr:g} wd {args.weight_decay:g}, warm-up {args.warmup_steps} + cosine, "
               f"crop pad {args.crop_padding}{'' if args.no_flip else ' + flip'}")
     print(json.dumps({"side": "pytorch-pml", "recipe": recipe, "steps": args.steps, "seed": args.seed, "miner": args.miner,
