@@ -16,8 +16,9 @@ The recipe, exactly (Akin implements the same):
 - Input 1×28×28: pixels / 255, then standardised with one mean and one std measured over the
   training images (the classes trained on).
 - Augmentation of training images, per image: random crop 28×28 out of the image padded by 2
-  pixels of value 0 on every side (black, before standardisation; offsets uniform in 0…4), then a
-  horizontal flip with probability 0.5. Done on tensors per batch in the training thread.
+  pixels of value 0 on every side (black, before standardisation; offsets uniform in 0…4), and
+  with --flip (Akin: --flip; off by default in both) a horizontal flip with probability 0.5. Done
+  on tensors per batch in the training thread.
 - Network "resnet": conv3×3(1→32, stride 1, pad 1, no bias) → BN → ReLU; stages of basic blocks
   with widths 32, 64, 128 (one block each), the first stage stride 1 and the others stride 2 (on
   their first block). Basic block: conv3×3(stride s, pad 1, no bias) → BN → ReLU → conv3×3(pad 1,
@@ -230,7 +231,7 @@ def train(args, images, labels, mean, std, log):
         data_started = time.perf_counter()
         index = sampler()
         x = images[index].float().div_(255).unsqueeze(1)
-        x = augment(x, args.crop_padding, not args.no_flip, generator)
+        x = augment(x, args.crop_padding, args.flip, generator)
         x = ((x - mean) / std).contiguous(memory_format=args.memory_format)
         y = labels[index]
         data_seconds += time.perf_counter() - data_started
@@ -366,7 +367,7 @@ def main():
     recipe.add_argument("--weight-decay", type=float, default=1e-4)
     recipe.add_argument("--warmup-steps", type=int, default=100)
     recipe.add_argument("--crop-padding", type=int, default=2)
-    recipe.add_argument("--no-flip", action="store_true")
+    recipe.add_argument("--flip", action="store_true", help="random horizontal flips (Akin: --flip; off by default)")
     recipe.add_argument("--seed", type=int, default=0)
     parser.add_argument("--train-classes", type=class_list, default=list(range(10)), help="comma list of classes 0–9 to train on")
     parser.add_argument("--eval-classes", type=class_list, default=list(range(10)), help="test classes to evaluate on")
@@ -420,7 +421,7 @@ def main():
     recipe = (f"resnet {','.join(map(str, args.widths))}×{','.join(map(str, args.blocks))} d{args.embedding_dim}, "
               f"P{stats['classes_per_batch']}×K{args.images_per_class}, {'normalized softmax T ' + str(args.temperature) if args.loss == 'normalized-softmax' else f'triplet {args.margin} {args.miner}'}, "
               f"AdamW {args.lr:g} wd {args.weight_decay:g}, warm-up {args.warmup_steps} + cosine, "
-              f"crop pad {args.crop_padding}{'' if args.no_flip else ' + flip'}")
+              f"crop pad {args.crop_padding}{' + flip' if args.flip else ''}")
     print(json.dumps({"side": "pytorch-pml", "recipe": recipe, "steps": args.steps, "seed": args.seed, "miner": args.miner,
                       "train_classes": args.train_classes, "eval_classes": args.eval_classes, **stats,
                       "embed_images_per_second": len(test_images) / embed_seconds, **metrics,
