@@ -199,6 +199,29 @@ struct CLITests {
         #expect(wrong.errors.contains("not with this model"))
     }
 
+    @Test func validationOnHeldOutClassesKeepsTheBestModel() throws {
+        let root = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        try makeDataset(at: root + "/data")
+        var options = smallTraining
+        options[1] = "6"
+        let r = try CLI.run(["train", root + "/data", "--out", root + "/m", "--log", root + "/log.csv", "--val-classes", "1",
+                             "--val-every", "2", "--loss", "normalized-softmax"] + options)
+        #expect(r.status == 0, "\(r.errors)")
+        #expect(r.errors.contains("validation: 10 images of held-out classes"))
+        #expect(r.errors.contains("step 2 validation: P@1") && r.errors.contains("step 6 validation: P@1"))
+        #expect(r.errors.contains("(the best by validation MAP@R)"))
+        let rows = try String(contentsOfFile: root + "/log.csv", encoding: .utf8).split(separator: "\n")
+        #expect(rows.count == 7 && rows[0].hasSuffix("val_precision_at_1,val_map_at_r"))
+        #expect(!rows[2].hasSuffix(",,") && rows[1].hasSuffix(",,"), "validation figures only on the steps that ran it")
+        // The model knows which two classes it saw, so eval reports the held-out one as unseen.
+        let eval = try CLI.run(["eval", "--model", root + "/m", "--json", root + "/data"])
+        let report = try JSONSerialization.jsonObject(with: Data(eval.output.utf8)) as! [String: Any]
+        #expect((report["unseen"] as? [String: Any])?["queries"] as? Int == 10)
+        let bad = try CLI.run(["train", root + "/data", "--out", root + "/n", "--val-classes", "2"] + smallTraining)
+        #expect(bad.status != 0 && bad.errors.contains("--val-classes must leave at least two classes"))
+    }
+
     @Test func unusableDataIsRefusedBeforeAnyWork() throws {
         let root = try temporaryFolder()
         defer { try? FileManager.default.removeItem(atPath: root) }
