@@ -14,16 +14,18 @@ extension ImageSet {
                         paths: indices.map { paths[$0] }, labels: indices.map { labels[$0] }, pixels: pixels)
     }
 
-    /// Holds out about `fraction` of every class's images (at least one from each class with three
-    /// or more, so each class stays trainable), chosen at random with `seed`.
+    /// Holds out about `fraction` of every class's images, chosen at random with `seed`: at least two
+    /// from each class of four or more (a held-out image needs another of its class to be scored),
+    /// none from smaller classes (they stay trainable).
     public func splitByImage(fraction: Double, seed: UInt64) -> (training: ImageSet, validation: ImageSet) {
-        var generator = RandomGenerator(seed: seed)
+        // Its own stream: the run's seed also initialises the weights.
+        var generator = RandomGenerator(seed: seed ^ 0x5350_4C49_5420_4259)
         var members = [[Int]](repeating: [], count: classNames.count)
         for (index, label) in labels.enumerated() { members[Int(label)].append(index) }
         var training: [Int] = [], validation: [Int] = []
         for var list in members {
             list.shuffle(using: &generator)
-            let held = list.count >= 3 ? min(list.count - 2, max(1, Int((Double(list.count) * fraction).rounded()))) : 0
+            let held = list.count >= 4 ? min(list.count - 2, max(2, Int((Double(list.count) * fraction).rounded()))) : 0
             validation += list.prefix(held)
             training += list.dropFirst(held)
         }
@@ -33,7 +35,7 @@ extension ImageSet {
     /// Holds out `count` whole classes, chosen at random with `seed`: validation then measures
     /// what matters for unseen classes.
     public func splitByClass(count: Int, seed: UInt64) -> (training: ImageSet, validation: ImageSet, heldOut: [String]) {
-        var generator = RandomGenerator(seed: seed)
+        var generator = RandomGenerator(seed: seed ^ 0x5350_4C49_5420_4259)
         var order = Array(classNames.indices)
         order.shuffle(using: &generator)
         let held = Set(order.prefix(count))

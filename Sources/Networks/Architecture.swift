@@ -55,6 +55,28 @@ public struct Architecture: Codable, Equatable, Sendable {
 
     public var inputShape: [Int] { [inputChannels, inputSize, inputSize] }
 
+    /// Why this architecture cannot be built, or nil. Model files may come from another version or
+    /// another hand, so they are checked before any layer exists.
+    public var problem: String? {
+        guard inputChannels >= 1 && inputChannels <= 4, inputSize >= 1 else { return "input \(inputChannels)×\(inputSize)×\(inputSize)" }
+        for (index, layer) in layers.enumerated() {
+            switch layer {
+            case let .conv2d(filters, kernel) where filters < 1 || kernel < 1 || kernel % 2 == 0:
+                return "layer \(index): a convolution needs filters ≥ 1 and an odd kernel, not \(filters) and \(kernel)"
+            case let .dense(units) where units < 1:
+                return "layer \(index): a dense layer needs units ≥ 1, not \(units)"
+            case let .residual(stemWidth, stages):
+                if stemWidth < 8 || stemWidth % 8 != 0 { return "layer \(index): the ResNet stem width \(stemWidth) is not a positive multiple of 8" }
+                if stages.isEmpty { return "layer \(index): a ResNet needs a stage" }
+                for stage in stages where stage.width < 8 || stage.width % 8 != 0 || stage.blocks < 1 || !(1...2).contains(stage.stride) {
+                    return "layer \(index): a ResNet stage needs a width that is a multiple of 8, blocks ≥ 1 and stride 1 or 2, not \(stage)"
+                }
+            default: continue
+            }
+        }
+        return nil
+    }
+
     /// Builds the layers with zero weights; `initialize` or a model file fills them. By default
     /// each run of convolution (→ ReLU) (→ pool) layers becomes one `ConvolutionStack` in oneDNN's
     /// layouts; `fused: false` builds every layer on its own, as the reference.

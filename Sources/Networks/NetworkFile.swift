@@ -28,9 +28,14 @@ public enum NetworkFile {
         guard let json = file.metadata[architectureKey] else {
             throw NetworkFileError.notAModel(path: path, reason: "its metadata has no \(architectureKey)")
         }
-        do { return try JSONDecoder().decode(Architecture.self, from: Data(json.utf8)) } catch {
+        let architecture: Architecture
+        do { architecture = try JSONDecoder().decode(Architecture.self, from: Data(json.utf8)) } catch {
             throw NetworkFileError.notAModel(path: path, reason: "its architecture does not parse (\(error))")
         }
+        if let problem = architecture.problem {
+            throw NetworkFileError.notAModel(path: path, reason: "its architecture cannot be built: \(problem)")
+        }
+        return architecture
     }
 
     /// Copies the file's tensors into a network built from the same architecture.

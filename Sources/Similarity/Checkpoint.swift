@@ -37,6 +37,8 @@ struct Checkpoint {
     /// Trained tensors that belong to the loss, not the model (class proxies), by name.
     var lossParameters: [String: Tensor] = [:]
     var validationsWithoutImprovement = 0
+    /// Validation stopped improving for `--patience` validations: the run is over, not unfinished.
+    var stoppedEarly = false
 
     func write(to path: String) throws {
         var file = try model.fileContents(extraMetadata: [
@@ -44,7 +46,7 @@ struct Checkpoint {
             Self.generatorKey: generator.state.map { String($0, radix: 16) }.joined(separator: ","),
             Self.optionsKey: String(decoding: try JSONEncoder.sorted.encode(options), as: UTF8.self),
             Self.datasetKey: datasetIdentity,
-            Self.validationKey: String(decoding: try JSONEncoder.sorted.encode(ValidationProgress(best: bestValidation, withoutImprovement: validationsWithoutImprovement)), as: UTF8.self),
+            Self.validationKey: String(decoding: try JSONEncoder.sorted.encode(ValidationProgress(best: bestValidation, withoutImprovement: validationsWithoutImprovement, stoppedEarly: stoppedEarly)), as: UTF8.self),
         ])
         for (name, tensor) in optimizer.stateTensors() { file.tensors[Self.optimizerPrefix + name] = tensor }
         for (name, tensor) in lossParameters { file.tensors[name] = tensor }
@@ -81,13 +83,15 @@ struct Checkpoint {
         let progress = file.metadata[validationKey].flatMap { try? JSONDecoder().decode(ValidationProgress.self, from: Data($0.utf8)) }
         return Checkpoint(model: model, optimizer: optimizer, generator: RandomGenerator(state: words), step: step,
                           options: options, datasetIdentity: dataset, bestValidation: progress?.best,
-                          lossParameters: lossParameters, validationsWithoutImprovement: progress?.withoutImprovement ?? 0)
+                          lossParameters: lossParameters, validationsWithoutImprovement: progress?.withoutImprovement ?? 0,
+                          stoppedEarly: progress?.stoppedEarly ?? false)
     }
 }
 
 private struct ValidationProgress: Codable {
     var best: ValidationResult?
     var withoutImprovement: Int
+    var stoppedEarly: Bool?
 }
 
 extension Trainer {
@@ -95,7 +99,7 @@ extension Trainer {
     /// not finish; nil when there is no checkpoint or its run completed.
     public static func unfinishedRun(at path: String) -> (step: Int, steps: Int)? {
         guard FileManager.default.fileExists(atPath: path), let state = try? Checkpoint.read(from: path),
-              state.step < state.options.steps else { return nil }
+              state.step < state.options.steps, !state.stoppedEarly else { return nil }
         return (state.step, state.options.steps)
     }
 }

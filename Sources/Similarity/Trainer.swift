@@ -204,6 +204,11 @@ public final class Trainer {
             clock = now
         }
 
+        // A run that stopped early is finished: resuming it trains nothing more.
+        if state.stoppedEarly {
+            stoppedEarly = true
+            return model
+        }
         while state.step < options.steps {
             let started = DispatchTime.now().uptimeNanoseconds
             clock = started
@@ -241,14 +246,16 @@ public final class Trainer {
             }
             // The step is reported (and logged) before its checkpoint, so a crash in between
             // leaves no gap in the log of a resumed run.
-            // Collapse: negatives as close as positives, and both far inside the margin.
-            let scale = options.softMargin ? 1 : max(options.margin, 1e-3)
+            // Collapse: negatives as close as positives, and both far inside the margin (or, without
+            // one, far below the unit sphere's scale).
+            let scale = options.softMargin || options.loss == .normalizedSoftmax ? 1 : max(options.margin, 1e-3)
             let collapsed = statistics.meanNegativeDistance < 0.05 * scale
                 && statistics.meanNegativeDistance - statistics.meanPositiveDistance < 0.01 * scale
             onStep(TrainingStep(step: step, totalSteps: options.steps, statistics: statistics, learningRate: optimizer.learningRate,
                                 seconds: seconds, images: options.imagesPerStep, collapsed: collapsed, validation: result))
             clock = DispatchTime.now().uptimeNanoseconds
             let stopping = validation.map { v in v.patience.map { state.validationsWithoutImprovement >= $0 } ?? false } ?? false
+            state.stoppedEarly = stopping
             if step % max(1, options.checkpointEvery) == 0 || step == options.steps || stopping {
                 // Weights that overflowed are no checkpoint to come back to.
                 guard parameters.allSatisfy({ $0.value.buffer.allSatisfy(\.isFinite) }) else {

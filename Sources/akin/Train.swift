@@ -92,6 +92,18 @@ struct Train: ParsableCommand {
         if let temperature, !(temperature > 0) { throw ValidationError("--temperature must be positive, like 0.05") }
         if let valSplit, !(valSplit > 0 && valSplit < 1) { throw ValidationError("--val-split must be between 0 and 1, like 0.1") }
         if valSplit != nil && valClasses != nil { throw ValidationError("give --val-split or --val-classes, not both") }
+        if let patience, patience < 1 { throw ValidationError("--patience counts validations without improvement: at least 1, not \(patience)") }
+        if patience != nil && valSplit == nil && valClasses == nil { throw ValidationError("--patience needs a validation set: add --val-split or --val-classes") }
+        for (value, name) in [(momentum, "momentum"), (weightDecay, "weight-decay"), (proxyMargin, "proxy-margin"), (rotate, "rotate"),
+                              (scaleJitter, "scale-jitter"), (translate, "translate"), (brightness, "brightness"), (contrast, "contrast")] {
+            if let value, !(value >= 0) { throw ValidationError("--\(name) must not be negative, not \(value)") }
+        }
+        if noAugment && (cropPadding != nil || flip == true || rotate != nil || scaleJitter != nil || translate != nil || brightness != nil || contrast != nil) {
+            throw ValidationError("--no-augment turns every augmentation off; drop it or the augmentation options")
+        }
+        if let blocks, widths == nil, try Self.integers(blocks, "blocks").count != TrainingOptions(recipe: recipe).widths.count {
+            throw ValidationError("--blocks needs one entry per stage of the recipe's widths \(TrainingOptions(recipe: recipe).widths.map(String.init).joined(separator: ",")), or give --widths too")
+        }
         if let widths {
             let values = try Self.integers(widths, "widths")
             guard values.allSatisfy({ $0 % 8 == 0 }) else { throw ValidationError("--widths must be multiples of 8 (the convolution kernels work in blocks of 8 channels); got \(widths)") }
@@ -163,7 +175,10 @@ struct Train: ParsableCommand {
         var images = all, held: ImageSet?
         if let valSplit {
             (images, held) = all.splitByImage(fraction: valSplit, seed: seed)
-            Console.note("validation: \(held!.count) images held out (\(Int(valSplit * 100))% of each class)")
+            guard held!.count >= 2 else {
+                throw ValidationError("--val-split \(valSplit) holds out no image: only classes of 4 or more images give validation images (two at least, so each has another of its class to find). Use --val-classes, or more images.")
+            }
+            Console.note("validation: \(held!.count) images held out (about \(Int((valSplit * 100).rounded()))% of each class of 4 or more)")
         } else if let valClasses {
             guard valClasses >= 1, valClasses <= all.classNames.count - 2 else {
                 throw ValidationError("--val-classes must leave at least two classes to train on; the data has \(all.classNames.count)")
@@ -188,6 +203,9 @@ struct Train: ParsableCommand {
                 let vectors = model.embed(held, batchSize: 256)
                 let labels = held.labels.map(Int.init)
                 let report = RetrievalMetrics.evaluate(queries: vectors, queryLabels: labels, gallery: vectors, galleryLabels: labels, leaveOneOut: true)
+                guard report.queries > 0 else {
+                    throw ValidationError("the validation images have no two of one class, so nothing can be scored; use a larger --val-split or --val-classes")
+                }
                 return (report.precisionAt1, report.mapAtR)
             }
         }

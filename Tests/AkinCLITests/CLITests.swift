@@ -220,6 +220,8 @@ struct CLITests {
         #expect((report["unseen"] as? [String: Any])?["queries"] as? Int == 10)
         let bad = try CLI.run(["train", root + "/data", "--out", root + "/n", "--val-classes", "2"] + smallTraining)
         #expect(bad.status != 0 && bad.errors.contains("--val-classes must leave at least two classes"))
+        let noPatience = try CLI.run(["train", root + "/data", "--out", root + "/n", "--val-classes", "1", "--patience", "0"] + smallTraining)
+        #expect(noPatience.status != 0 && noPatience.errors.contains("--patience"))
     }
 
     @Test func unusableDataIsRefusedBeforeAnyWork() throws {

@@ -91,9 +91,28 @@ struct RecipeTrainingTests {
             if let v = step.validation { results.append(v) }
         }
         #expect(trainer.stoppedEarly && last == 8)
+        // The stop is the run's end: nothing unfinished to resume, and resuming trains nothing more.
+        #expect(Trainer.unfinishedRun(at: checkpoint) == nil)
+        let again = Trainer(options: minedOptions(steps: 40), images: images, checkpointPath: checkpoint)
+        again.validation = trainer.validation
+        var more = 0
+        _ = try again.run(resume: true) { _ in more += 1 }
+        #expect(more == 0 && again.stoppedEarly)
         #expect(results.map(\.improved) == [true, true, false, false])
         #expect(try EmbeddingModel.load(from: best).fingerprint == bestFingerprint)
         #expect(try SafeTensorsFile.read(from: checkpoint).metadata["akin.checkpoint.step"] == "8")
+    }
+
+    @Test func unbuildableArchitectureInAModelFileIsAClearError() throws {
+        let path = temporaryPath("odd-widths.safetensors")
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let model = try Trainer(options: minedOptions(steps: 1), images: syntheticImages(), checkpointPath: path + ".checkpoint").run(resume: false)
+        try model.save(to: path)
+        defer { try? FileManager.default.removeItem(atPath: path + ".checkpoint") }
+        var file = try SafeTensorsFile.read(from: path)
+        file.metadata["akin.architecture"] = file.metadata["akin.architecture"]!.replacingOccurrences(of: "\"width\":16", with: "\"width\":12")
+        try file.write(to: path)
+        #expect { try EmbeddingModel.load(from: path) } throws: { "\($0)".contains("multiple of 8") && "\($0)".contains(path) }
     }
 
     @Test func collapseIsReported() throws {
@@ -117,6 +136,9 @@ struct RecipeTrainingTests {
         let (training, validation) = images.splitByImage(fraction: 0.2, seed: 3)
         #expect(training.count == 24 && validation.count == 6)
         #expect(Set(validation.paths).isDisjoint(with: training.paths))
+        // Classes of three keep all their images: a lone held-out image would have nothing to find.
+        #expect(syntheticImages(perClass: 3).splitByImage(fraction: 0.5, seed: 3).validation.count == 0)
+        #expect(syntheticImages(perClass: 4).splitByImage(fraction: 0.1, seed: 3).validation.count == 6)
         let byClass = images.splitByClass(count: 1, seed: 3)
         #expect(byClass.validation.count == 10 && byClass.heldOut.count == 1)
         #expect(Set(byClass.validation.labels).count == 1 && !Set(byClass.training.labels).contains(byClass.validation.labels[0]))
