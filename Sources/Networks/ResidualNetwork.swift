@@ -14,7 +14,12 @@ public final class ResidualNetwork: ModeDependentLayer {
     public let weights: [Parameter], scales: [Parameter], shifts: [Parameter]
     public let runningMeans: [Parameter], runningVariances: [Parameter]
     private let buffersOfUnits: [NormalizedConvolutionBuffers]
-    private var kernel: ResidualNetworkKernel?
+    // One per mode, so a validation in the middle of training rebuilds neither.
+    private var trainingKernel: ResidualNetworkKernel?, inferenceKernel: ResidualNetworkKernel?
+    private var kernel: ResidualNetworkKernel? {
+        get { isTraining ? trainingKernel : inferenceKernel }
+        set { if isTraining { trainingKernel = newValue } else { inferenceKernel = newValue } }
+    }
     private var input: Tensor?
     private var output = ReusableTensor()
 
@@ -52,7 +57,7 @@ public final class ResidualNetwork: ModeDependentLayer {
         if let kernel, kernel.batch == shape[0], kernel.height == shape[2], kernel.width == shape[3], kernel.training == isTraining {
             return kernel
         }
-        kernel = nil  // release the old primitives and buffers before building the new ones
+        kernel = nil  // release this mode's old primitives and buffers before building the new ones
         let fresh = ResidualNetworkKernel(plan: plan, batch: shape[0], height: shape[2], width: shape[3],
                                           buffers: buffersOfUnits, training: isTraining)
         kernel = fresh
