@@ -233,6 +233,35 @@ func sameLayout(_ a: dnnl_memory_desc_t, _ b: dnnl_memory_desc_t) -> Bool {
     return dnnl_memory_desc_equal(&x, &y) != 0
 }
 
+/// One primitive with the memories bound to its arguments: the unit the fused kernels list.
+typealias DNNLStep = (primitive: DNNLPrimitive, arguments: [(Int32, DNNLMemory)])
+
+/// A step that copies `from` into `to`, converting the layout.
+func reorderStep(_ from: DNNLMemory, _ to: DNNLMemory) -> DNNLStep {
+    var pd: dnnl_primitive_desc_t?
+    var a = from.desc, b = to.desc
+    check(dnnl_reorder_primitive_desc_create(&pd, &a, sharedEngine, &b, sharedEngine, nil), "create a reorder")
+    return (DNNLPrimitive(pd, "a reorder"), [(DNNL_ARG_FROM, from), (DNNL_ARG_TO, to)])
+}
+
+/// A list of steps with their argument arrays built once, so running it allocates nothing.
+struct DNNLProgram {
+    private let steps: [(dnnl_primitive_t, [dnnl_exec_arg_t])]
+
+    init(_ list: [DNNLStep]) {
+        steps = list.map { step in (step.primitive.primitive, step.arguments.map { dnnl_exec_arg_t(arg: $0.0, memory: $0.1.memory) }) }
+    }
+
+    func run(on stream: dnnl_stream_t?) {
+        for (primitive, arguments) in steps {
+            arguments.withUnsafeBufferPointer { list in
+                check(dnnl_primitive_execute(primitive, stream, Int32(list.count), list.baseAddress), "run a primitive")
+            }
+        }
+        check(dnnl_stream_wait(stream), "wait for the stream")
+    }
+}
+
 /// Runs a chain of convolution stages on a fixed batch shape with every activation in the layout
 /// oneDNN prefers (blocked, e.g. nChw8c on AVX2): one reorder in at the input, one out at the
 /// output, ReLU fused into the convolution, pooling done by oneDNN with a workspace. Parameters
@@ -242,7 +271,7 @@ public final class ConvolutionStackKernel {
     public let stages: [ConvolutionStage]
     public let outputShape: [Int]
 
-    private typealias Step = (primitive: DNNLPrimitive, arguments: [(Int32, DNNLMemory)])
+    private typealias Step = DNNLStep
     private var stream: dnnl_stream_t?
     private var forwardSteps: [Step] = []
     private var backwardSteps: [Step] = []
@@ -269,12 +298,7 @@ public final class ConvolutionStackKernel {
         self.stages = stages
         check(dnnl_stream_create(&stream, sharedEngine, UInt32(dnnl_stream_default_flags.rawValue)), "create a stream")
 
-        func reorder(_ from: DNNLMemory, _ to: DNNLMemory) -> Step {
-            var pd: dnnl_primitive_desc_t?
-            var a = from.desc, b = to.desc
-            check(dnnl_reorder_primitive_desc_create(&pd, &a, sharedEngine, &b, sharedEngine, nil), "create a reorder")
-            return (DNNLPrimitive(pd, "a reorder"), [(DNNL_ARG_FROM, from), (DNNL_ARG_TO, to)])
-        }
+        let reorder = reorderStep
         func any(_ dims: [Int]) -> dnnl_memory_desc_t { plainLayout(dims, dnnl_format_tag_any) }
 
         plainInput = DNNLMemory(plainLayout([batch, inputChannels, height, width], dnnl_nchw), owning: false)
@@ -519,23 +543,11 @@ public final class ConvolutionStackKernel {
         for arena in arenas { arena.deallocate() }
     }
 
-    /// Each step's argument list, built once: a step allocates nothing.
-    private lazy var forwardArguments = steps(forwardSteps)
-    private lazy var backwardArguments = steps(backwardSteps)
-    private lazy var inputGradientArguments = steps(inputGradientSteps)
+    private lazy var forwardArguments = DNNLProgram(forwardSteps)
+    private lazy var backwardArguments = DNNLProgram(backwardSteps)
+    private lazy var inputGradientArguments = DNNLProgram(inputGradientSteps)
 
-    private func steps(_ list: [Step]) -> [(dnnl_primitive_t, [dnnl_exec_arg_t])] {
-        list.map { step in (step.primitive.primitive, step.arguments.map { dnnl_exec_arg_t(arg: $0.0, memory: $0.1.memory) }) }
-    }
-
-    private func execute(_ steps: [(dnnl_primitive_t, [dnnl_exec_arg_t])]) {
-        for (primitive, arguments) in steps {
-            arguments.withUnsafeBufferPointer { list in
-                check(dnnl_primitive_execute(primitive, stream, Int32(list.count), list.baseAddress), "run a primitive")
-            }
-        }
-        check(dnnl_stream_wait(stream), "wait for the stream")
-    }
+    private func execute(_ program: DNNLProgram) { program.run(on: stream) }
 
     /// input: plain NCHW; weights[i]: plain OIHW; output: plain NCHW of `outputShape`.
     public func forward(input: UnsafeMutablePointer<Float>, weights: [UnsafeMutablePointer<Float>],

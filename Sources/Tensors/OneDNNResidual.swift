@@ -42,7 +42,7 @@ public final class ResidualNetworkKernel {
     public private(set) var normalizedCounts: [Int] = []
     public var outputShape: [Int] { [batch, plan.outputChannels] }
 
-    private typealias Step = (primitive: DNNLPrimitive, arguments: [(Int32, DNNLMemory)])
+    private typealias Step = DNNLStep
     private var stream: dnnl_stream_t?
     private var forwardSteps: [Step] = []
     private var backwardSteps: [Step] = []
@@ -248,12 +248,7 @@ public final class ResidualNetworkKernel {
 
     deinit { dnnl_stream_destroy(stream) }
 
-    private func reorder(_ from: DNNLMemory, _ to: DNNLMemory) -> Step {
-        var pd: dnnl_primitive_desc_t?
-        var a = from.desc, b = to.desc
-        check(dnnl_reorder_primitive_desc_create(&pd, &a, sharedEngine, &b, sharedEngine, nil), "create a reorder")
-        return (DNNLPrimitive(pd, "a reorder"), [(DNNL_ARG_FROM, from), (DNNL_ARG_TO, to)])
-    }
+    private func reorder(_ from: DNNLMemory, _ to: DNNLMemory) -> Step { reorderStep(from, to) }
 
     private func reluAttributes() -> dnnl_primitive_attr_t? {
         var attributes: dnnl_primitive_attr_t?
@@ -352,21 +347,10 @@ public final class ResidualNetworkKernel {
         return inputGradient
     }
 
-    private lazy var forwardArguments = arguments(forwardSteps)
-    private lazy var backwardArguments = arguments(backwardSteps)
+    private lazy var forwardArguments = DNNLProgram(forwardSteps)
+    private lazy var backwardArguments = DNNLProgram(backwardSteps)
 
-    private func arguments(_ list: [Step]) -> [(dnnl_primitive_t, [dnnl_exec_arg_t])] {
-        list.map { step in (step.primitive.primitive, step.arguments.map { dnnl_exec_arg_t(arg: $0.0, memory: $0.1.memory) }) }
-    }
-
-    private func execute(_ steps: [(dnnl_primitive_t, [dnnl_exec_arg_t])]) {
-        for (primitive, arguments) in steps {
-            arguments.withUnsafeBufferPointer { list in
-                check(dnnl_primitive_execute(primitive, stream, Int32(list.count), list.baseAddress), "run a primitive")
-            }
-        }
-        check(dnnl_stream_wait(stream), "wait for the stream")
-    }
+    private func execute(_ program: DNNLProgram) { program.run(on: stream) }
 
     /// input: plain NCHW; output: plain [N, C], the globally pooled features.
     public func forward(input: UnsafeMutablePointer<Float>, output: UnsafeMutablePointer<Float>) {
