@@ -244,13 +244,13 @@ public final class Trainer {
             if let validation, step % max(1, validation.every) == 0 || step == options.steps {
                 result = try validate(model, step: step, state: &state, validation: validation)
             }
-            // The step is reported (and logged) before its checkpoint, so a crash in between
-            // leaves no gap in the log of a resumed run.
             // Collapse: negatives as close as positives, and both far inside the margin (or, without
             // one, far below the unit sphere's scale).
             let scale = options.softMargin || options.loss == .normalizedSoftmax ? 1 : max(options.margin, 1e-3)
             let collapsed = statistics.meanNegativeDistance < 0.05 * scale
                 && statistics.meanNegativeDistance - statistics.meanPositiveDistance < 0.01 * scale
+            // The step is reported (and logged) before its checkpoint, so a crash in between
+            // leaves no gap in the log of a resumed run.
             onStep(TrainingStep(step: step, totalSteps: options.steps, statistics: statistics, learningRate: optimizer.learningRate,
                                 seconds: seconds, images: options.imagesPerStep, collapsed: collapsed, validation: result))
             clock = DispatchTime.now().uptimeNanoseconds
