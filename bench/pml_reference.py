@@ -363,7 +363,7 @@ def main():
     recipe.add_argument("--temperature", type=float, default=0.05, help="normalized softmax")
     recipe.add_argument("--margin", type=float, default=0.2)
     recipe.add_argument("--miner", choices=["all", "hard", "semi-hard"], default="all")
-    recipe.add_argument("--lr", type=float, default=1e-3)
+    recipe.add_argument("--lr", type=float, default=3e-3)
     recipe.add_argument("--weight-decay", type=float, default=1e-4)
     recipe.add_argument("--warmup-steps", type=int, default=100)
     recipe.add_argument("--crop-padding", type=int, default=2)

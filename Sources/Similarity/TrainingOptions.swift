@@ -83,7 +83,8 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
         classesPerBatch = 10
         imagesPerClass = 16
         optimizer = .adamw
-        learningRate = 1e-3
+        // 3e-3 beat 1e-3 at 2000 steps on Fashion-MNIST: P@1 0.906 against 0.898, MAP@R 0.798 against 0.774.
+        learningRate = 3e-3
         weightDecay = 1e-4
         warmupSteps = 100
         schedule = .cosine
