@@ -121,18 +121,7 @@ public struct KMeans: Sendable {
         return sum
     }
 
-    static func squaredNorm(_ a: UnsafePointer<Float>, count: Int) -> Float {
-        var accumulator = SIMD8<Float>(repeating: 0)
-        var i = 0
-        while i + 8 <= count {
-            let v = UnsafeRawPointer(a + i).loadUnaligned(as: SIMD8<Float>.self)
-            accumulator += v * v
-            i += 8
-        }
-        var sum = accumulator.sum()
-        while i < count { sum += a[i] * a[i]; i += 1 }
-        return sum
-    }
+    static func squaredNorm(_ a: UnsafePointer<Float>, count: Int) -> Float { Elementwise.dot(a, a, count: count) }
 
     /// scikit-learn's `_tolerance`: the relative tolerance times the mean of the per-dimension variances.
     func absoluteTolerance(_ points: Tensor) -> Double {

@@ -152,20 +152,20 @@ public final class Trainer {
                 proxyLoss = nil
             }
             let mining: TripletMining? = switch options.miner {
-            case .random: options.loss == .normalizedSoftmax ? .all : nil
+            case .random: nil
             case .all: .all
             case .hard: .hard
             case .semiHard: .semiHard
             }
-            if let mining {
+            // The proxy loss needs whole classes in a batch but mines nothing.
+            minedLoss = proxyLoss == nil ? mining.map { MinedTripletLoss(margin: options.margin, distance: options.distance, mining: $0, softMargin: options.softMargin) } : nil
+            if mining != nil || proxyLoss != nil {
                 random = nil
                 classes = try PKSampler(labels: images.labels, classCount: images.classNames.count,
                                         classesPerBatch: options.classesPerBatch, imagesPerClass: options.imagesPerClass)
-                minedLoss = MinedTripletLoss(margin: options.margin, distance: options.distance, mining: mining, softMargin: options.softMargin)
             } else {
                 random = RandomTripletSampler(labels: images.labels, classCount: images.classNames.count)
                 classes = nil
-                minedLoss = nil
             }
         }
 
