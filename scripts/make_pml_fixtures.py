@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
-"""Regenerates Tests/SimilarityTests/Fixtures/pml_mining.json: mined triplet losses and their
-embedding gradients computed by pytorch-metric-learning itself, for MinedTripletLoss to match.
+"""Regenerates Tests/SimilarityTests/Fixtures/pml_mining.json (mined triplet losses) and
+pml_multi_similarity.json (MultiSimilarityLoss, with and without its MultiSimilarityMiner): losses and
+their embedding gradients computed by pytorch-metric-learning itself, for Akin's losses to match.
 
 Run from the repository root, with torch and pytorch-metric-learning installed, e.g.:
     ~/.cache/akin-bench/venv/bin/pip install pytorch-metric-learning
@@ -27,6 +28,8 @@ from pytorch_metric_learning import distances, losses, miners, reducers
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OUT = os.path.join(ROOT, "Tests", "SimilarityTests", "Fixtures", "pml_mining.json")
+MS_OUT = os.path.join(ROOT, "Tests", "SimilarityTests", "Fixtures", "pml_multi_similarity.json")
+MS_PARAMETERS = {"alpha": 2.0, "beta": 10.0, "base": 0.5, "epsilon": 0.1}
 
 B, D = 12, 5
 MARGINS = {"l2": 0.5, "cosine": 0.2}
@@ -172,5 +175,53 @@ def main():
               f"active={c['active']}/{c['triplets']}  ({c['source']})")
 
 
+def multi_similarity_cases():
+    """pml's MultiSimilarityLoss (cosine similarity), alone and after its MultiSimilarityMiner.
+    β is 10 rather than pml's 50 so that the tiny batch's negatives carry gradients a float32 check can see."""
+    p = MS_PARAMETERS
+    s = torch.nn.functional.normalize(torch.tensor(embeddings, dtype=torch.float64), dim=1)
+    s = (s @ s.T).numpy()
+    # The miner compares each pair with its anchor's hardest of the other kind ± ε: keep clear of the edges.
+    for a in range(B):
+        pos = [s[a, j] for j in range(B) if j != a and labels[j] == labels[a]]
+        neg = [s[a, j] for j in range(B) if labels[j] != labels[a]]
+        for v in pos:
+            assert abs(v - p["epsilon"] - max(neg)) > 1e-4, f"positive of {a} near the miner's edge"
+        for v in neg:
+            assert abs(v + p["epsilon"] - min(pos)) > 1e-4, f"negative of {a} near the miner's edge"
+    cases = []
+    for mined in (False, True):
+        e = torch.tensor(embeddings, dtype=torch.float64, requires_grad=True)
+        y = torch.tensor(labels)
+        loss_func = losses.MultiSimilarityLoss(alpha=p["alpha"], beta=p["beta"], base=p["base"])
+        if mined:
+            tuples = miners.MultiSimilarityMiner(epsilon=p["epsilon"])(e, y)
+            loss = loss_func(e, y, tuples)
+            pairs = sum(len(t) for t in (tuples[0], tuples[2]))
+        else:
+            loss = loss_func(e, y)
+            pairs = B * (B - 1)
+        loss.backward()
+        cases.append({"epsilon": p["epsilon"] if mined else None, "loss": loss.item(),
+                      "gradient": e.grad.flatten().tolist(), "pairs": int(pairs),
+                      "source": f"pml MultiSimilarityLoss(alpha={p['alpha']}, beta={p['beta']}, base={p['base']})"
+                                + (f" + MultiSimilarityMiner(epsilon={p['epsilon']})" if mined else "")})
+    return cases
+
+
+def write_multi_similarity():
+    cases = multi_similarity_cases()
+    fixture = {"batch": B, "dimension": D, "labels": labels.tolist(),
+               "embeddings": [float(v) for v in embeddings.flatten()],
+               "alpha": MS_PARAMETERS["alpha"], "beta": MS_PARAMETERS["beta"], "base": MS_PARAMETERS["base"],
+               "cases": cases}
+    with open(MS_OUT, "w") as f:
+        json.dump(fixture, f, indent=1)
+        f.write("\n")
+    for c in cases:
+        print(f"multi-similarity loss={c['loss']:.6f} pairs={c['pairs']}  ({c['source']})")
+
+
 if __name__ == "__main__":
     main()
+    write_multi_similarity()

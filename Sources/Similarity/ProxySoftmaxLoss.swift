@@ -25,7 +25,7 @@ public struct ProxySoftmaxLoss {
     public func evaluate(embeddings: Tensor, labels: [Int32], gradient: Tensor) -> TripletStatistics {
         let b = embeddings.shape[0], d = embeddings.shape[1], c = proxies.value.shape[0]
         precondition(labels.count == b && gradient.shape == embeddings.shape)
-        let e = Normalized(embeddings.pointer, rows: b, columns: d), w = Normalized(proxies.value.pointer, rows: c, columns: d)
+        let e = NormalizedRows(embeddings.pointer, rows: b, columns: d), w = NormalizedRows(proxies.value.pointer, rows: c, columns: d)
         defer { e.release(); w.release() }
         // cos[i, c] = ê_i · ŵ_c
         var cosines = [Float](repeating: 0, count: b * c)
@@ -66,38 +66,6 @@ public struct ProxySoftmaxLoss {
                                  meanPositiveDistance: Float(positive / Double(max(positives, 1))),
                                  meanNegativeDistance: Float(negative / Double(max(negatives, 1))), triplets: b)
     }
-}
-
-/// Rows scaled to unit length, remembering the norms for the backward pass.
-private struct Normalized {
-    let unit: UnsafeMutablePointer<Float>
-    let norms: [Float]
-    let rows: Int, columns: Int
-
-    init(_ x: UnsafePointer<Float>, rows: Int, columns: Int) {
-        self.rows = rows
-        self.columns = columns
-        unit = .allocate(capacity: rows * columns)
-        var norms = [Float](repeating: 0, count: rows)
-        for r in 0..<rows {
-            let row = x + r * columns
-            let norm = (Elementwise.dot(row, row, count: columns) + 1e-12).squareRoot()
-            norms[r] = norm
-            for j in 0..<columns { unit[r * columns + j] = row[j] / norm }
-        }
-        self.norms = norms
-    }
-
-    /// In place: ∂/∂x = (∂/∂x̂ − x̂ (x̂·∂/∂x̂)) / |x|.
-    func backward(_ g: UnsafeMutablePointer<Float>) {
-        for r in 0..<rows {
-            let u = unit + r * columns, row = g + r * columns
-            let projection = Elementwise.dot(u, row, count: columns)
-            for j in 0..<columns { row[j] = (row[j] - u[j] * projection) / norms[r] }
-        }
-    }
-
-    func release() { unit.deallocate() }
 }
 
 /// The same loss in plain Double loops, for tests.

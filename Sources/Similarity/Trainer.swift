@@ -138,6 +138,7 @@ public final class Trainer {
         let tripletLoss: TripletLoss
         let minedLoss: MinedTripletLoss?
         let proxyLoss: ProxySoftmaxLoss?
+        let multiSimilarityLoss: MultiSimilarityLoss?
 
         init(options: TrainingOptions, images: ImageSet, dimension: Int, restored: [String: Tensor]) throws {
             tripletLoss = TripletLoss(margin: options.margin, distance: options.distance)
@@ -151,15 +152,16 @@ public final class Trainer {
             } else {
                 proxyLoss = nil
             }
+            multiSimilarityLoss = options.loss == .multiSimilarity ? options.multiSimilarity : nil
             let mining: TripletMining? = switch options.miner {
             case .random: nil
             case .all: .all
             case .hard: .hard
             case .semiHard: .semiHard
             }
-            // The proxy loss needs whole classes in a batch but mines nothing.
-            minedLoss = proxyLoss == nil ? mining.map { MinedTripletLoss(margin: options.margin, distance: options.distance, mining: $0, softMargin: options.softMargin) } : nil
-            if mining != nil || proxyLoss != nil {
+            // The proxy and multi-similarity losses need whole classes in a batch but mine no triplets.
+            minedLoss = options.loss == .triplet ? mining.map { MinedTripletLoss(margin: options.margin, distance: options.distance, mining: $0, softMargin: options.softMargin) } : nil
+            if mining != nil || options.loss != .triplet {
                 random = nil
                 classes = try PKSampler(labels: images.labels, classCount: images.classNames.count,
                                         classesPerBatch: options.classesPerBatch, imagesPerClass: options.imagesPerClass)
@@ -177,6 +179,7 @@ public final class Trainer {
 
         func evaluate(_ embeddings: Tensor, labels: [Int32], gradient: Tensor) -> TripletStatistics {
             if let proxyLoss { return proxyLoss.evaluate(embeddings: embeddings, labels: labels, gradient: gradient) }
+            if let multiSimilarityLoss { return multiSimilarityLoss.evaluate(embeddings: embeddings, labels: labels, gradient: gradient) }
             if let minedLoss { return minedLoss.evaluate(embeddings: embeddings, labels: labels, gradient: gradient) }
             return tripletLoss.evaluate(embeddings: embeddings, gradient: gradient)
         }
@@ -246,7 +249,7 @@ public final class Trainer {
             }
             // Collapse: negatives as close as positives, and both far inside the margin (or, without
             // one, far below the unit sphere's scale).
-            let scale = options.softMargin || options.loss == .normalizedSoftmax ? 1 : max(options.margin, 1e-3)
+            let scale = options.softMargin || options.loss != .triplet ? 1 : max(options.margin, 1e-3)
             let collapsed = statistics.meanNegativeDistance < 0.05 * scale
                 && statistics.meanNegativeDistance - statistics.meanPositiveDistance < 0.01 * scale
             // The step is reported (and logged) before its checkpoint, so a crash in between

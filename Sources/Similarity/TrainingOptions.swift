@@ -18,6 +18,7 @@ public enum MinerKind: String, Codable, Sendable, CaseIterable {
 public enum LossKind: String, Codable, Sendable, CaseIterable {
     case triplet
     case normalizedSoftmax = "normalized-softmax"
+    case multiSimilarity = "multi-similarity"
 }
 
 /// A named set of defaults: `seed` reproduces the seed article, `default` is the recommended one.
@@ -47,6 +48,8 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
     public var temperature: Float = 0.05
     /// Normalised softmax: CosFace's additive margin on the true class's cosine (0: none).
     public var proxyMargin: Float = 0
+    /// Multi-similarity: the pair weights α and β, the similarity they pivot on, and the miner's ε.
+    public var multiSimilarity = MultiSimilarityLoss()
     public var margin: Float = 0.5
     public var distance: Distance = .l2
     public var miner = MinerKind.random

@@ -36,9 +36,13 @@ struct Train: ParsableCommand {
     @Option(help: "ResNet blocks per stage (e.g. 1,1,1).") var blocks: String?
     @Option(help: "Size of the embedding.") var embeddingDim: Int?
     @Flag(inversion: .prefixedNo, help: "Unit-length embeddings before the loss (always with --distance cosine).") var normalize: Bool?
-    @Option(help: "triplet, or normalized-softmax (learned class proxies).") var loss: LossKind?
+    @Option(help: "triplet, normalized-softmax (learned class proxies) or multi-similarity.") var loss: LossKind?
     @Option(help: "Normalized softmax: temperature of the cosine logits.") var temperature: Float?
     @Option(help: "Normalized softmax: CosFace's additive margin on the true class (0: none).") var proxyMargin: Float?
+    @Option(help: "Multi-similarity: weight α of positive pairs.") var msAlpha: Float?
+    @Option(help: "Multi-similarity: weight β of negative pairs.") var msBeta: Float?
+    @Option(help: "Multi-similarity: the cosine similarity the pair weights pivot on.") var msBase: Float?
+    @Option(help: "Multi-similarity: the miner's ε (2 keeps every pair).") var msEpsilon: Float?
     @Option(help: "Triplet margin.") var margin: Float?
     @Option(help: "Distance inside the loss: l2 or cosine.") var distance: Distance?
     @Option(help: "Triplets: random (the seed's), all (batch-all), hard (batch-hard) or semi-hard.") var miner: MinerKind?
@@ -90,11 +94,14 @@ struct Train: ParsableCommand {
         if let lr { guard lr > 0, lr.isFinite else { throw ValidationError("--lr must be a positive number") } }
         if let margin, margin < 0 { throw ValidationError("--margin must not be negative") }
         if let temperature, !(temperature > 0) { throw ValidationError("--temperature must be positive, like 0.05") }
+        for (value, name) in [(msAlpha, "ms-alpha"), (msBeta, "ms-beta")] {
+            if let value, !(value > 0) { throw ValidationError("--\(name) must be positive, not \(value)") }
+        }
         if let valSplit, !(valSplit > 0 && valSplit < 1) { throw ValidationError("--val-split must be between 0 and 1, like 0.1") }
         if valSplit != nil && valClasses != nil { throw ValidationError("give --val-split or --val-classes, not both") }
         if let patience, patience < 1 { throw ValidationError("--patience counts validations without improvement: at least 1, not \(patience)") }
         if patience != nil && valSplit == nil && valClasses == nil { throw ValidationError("--patience needs a validation set: add --val-split or --val-classes") }
-        for (value, name) in [(momentum, "momentum"), (weightDecay, "weight-decay"), (proxyMargin, "proxy-margin"), (rotate, "rotate"),
+        for (value, name) in [(momentum, "momentum"), (weightDecay, "weight-decay"), (proxyMargin, "proxy-margin"), (rotate, "rotate"), (msEpsilon, "ms-epsilon"),
                               (scaleJitter, "scale-jitter"), (translate, "translate"), (brightness, "brightness"), (contrast, "contrast")] {
             if let value, !(value >= 0) { throw ValidationError("--\(name) must not be negative, not \(value)") }
         }
@@ -132,6 +139,10 @@ struct Train: ParsableCommand {
         if let loss { o.loss = loss }
         if let temperature { o.temperature = temperature }
         if let proxyMargin { o.proxyMargin = proxyMargin }
+        if let msAlpha { o.multiSimilarity.alpha = msAlpha }
+        if let msBeta { o.multiSimilarity.beta = msBeta }
+        if let msBase { o.multiSimilarity.base = msBase }
+        if let msEpsilon { o.multiSimilarity.epsilon = msEpsilon }
         if let margin { o.margin = margin }
         if let distance { o.distance = distance }
         if let miner { o.miner = miner }
@@ -187,7 +198,7 @@ struct Train: ParsableCommand {
             (images, held) = (split.training, split.validation)
             Console.note("validation: \(held!.count) images of held-out classes \(split.heldOut.joined(separator: ", "))")
         }
-        if options.miner != .random || options.loss == .normalizedSoftmax {
+        if options.miner != .random || options.loss != .triplet {
             let trainable = Set(images.labels).count
             if options.classesPerBatch > trainable {
                 Console.note("only \(trainable) classes to train on: \(trainable) classes per batch instead of \(options.classesPerBatch)")
@@ -248,10 +259,14 @@ struct Train: ParsableCommand {
 
     static func summary(_ o: TrainingOptions) -> String {
         let network = o.backbone == .resnet ? "resnet \(o.widths.map(String.init).joined(separator: "-")) × \(o.blocks.map(String.init).joined(separator: "-"))" : "seed network"
-        let batch = o.loss == .normalizedSoftmax ? "\(o.classesPerBatch)×\(o.imagesPerClass) images"
+        let batch = o.loss != .triplet ? "\(o.classesPerBatch)×\(o.imagesPerClass) images"
             : o.miner == .random ? "\(o.batch) random triplets" : "\(o.classesPerBatch)×\(o.imagesPerClass) images, \(o.miner.rawValue) triplets"
-        let loss = o.loss == .normalizedSoftmax ? "normalized softmax T \(o.temperature)\(o.proxyMargin > 0 ? " margin \(o.proxyMargin)" : "")"
-            : o.softMargin ? "soft margin" : "margin \(o.margin)"
+        let ms = o.multiSimilarity
+        let loss = switch o.loss {
+        case .normalizedSoftmax: "normalized softmax T \(o.temperature)\(o.proxyMargin > 0 ? " margin \(o.proxyMargin)" : "")"
+        case .multiSimilarity: "multi-similarity α \(ms.alpha) β \(ms.beta) base \(ms.base)\(ms.epsilon.map { " miner ε \($0)" } ?? "")"
+        case .triplet: o.softMargin ? "soft margin" : "margin \(o.margin)"
+        }
         let optimizer = o.optimizer == .sgd ? "SGD momentum \(o.momentum)" : o.optimizer.rawValue + (o.optimizer == .adamw ? " wd \(o.weightDecay)" : "")
         return "\(network), \(o.embeddingDimension)-d\(o.normalize || o.distance == .cosine ? " unit" : ""), \(batch), \(loss), \(o.distance.rawValue), \(optimizer) lr \(o.learningRate) \(o.schedule.rawValue)\(o.warmupSteps > 0 ? " warm-up \(o.warmupSteps)" : ""), augment \(o.augmentation), \(o.steps) steps"
     }
