@@ -200,6 +200,10 @@ def make_loss(args, classes):
         # Akin's --loss normalized-softmax: cosine logits over learned class proxies / temperature.
         return losses.NormalizedSoftmaxLoss(num_classes=classes, embedding_size=args.embedding_dim,
                                             temperature=args.temperature), None
+    if args.loss == "multi-similarity":
+        # Akin's --loss multi-similarity: pml's loss and miner with the same α, β, base and ε.
+        loss = losses.MultiSimilarityLoss(alpha=args.ms_alpha, beta=args.ms_beta, base=args.ms_base)
+        return loss, miners.MultiSimilarityMiner(epsilon=args.ms_epsilon)
     # The default reducer, asked to record how many triplets passed (had a loss > 0).
     loss = losses.TripletMarginLoss(margin=args.margin, reducer=reducers.AvgNonZeroReducer(collect_stats=True))
     if args.miner == "all":
@@ -238,6 +242,7 @@ def train(args, images, labels, mean, std, log):
 
         embeddings = model(x)
         proxies = args.loss == "normalized-softmax"
+        pairs = args.loss == "multi-similarity"
         triplets = None if proxies else miner(embeddings, y) if miner else lmu.get_all_triplets_indices(y)
         loss = loss_fn(embeddings, y) if proxies else loss_fn(embeddings, y, triplets)
         lr = optimizer.param_groups[0]["lr"]
@@ -249,11 +254,13 @@ def train(args, images, labels, mean, std, log):
         value = loss.item()
         if not math.isfinite(value):
             sys.exit(f"step {step}: the loss is {value}; stopping")
-        offered = len(index) if proxies else len(triplets[0])
-        active = 1.0 if proxies else loss_fn.reducer.num_past_filter / offered if offered else 0.0
+        # Multi-similarity: the share of the batch's pairs its miner kept (Akin logs the same).
+        offered = len(index) if proxies else len(index) * (len(index) - 1) if pairs else len(triplets[0])
+        active = 1.0 if proxies else (len(triplets[0]) + len(triplets[2])) / offered if pairs \
+            else loss_fn.reducer.num_past_filter / offered if offered else 0.0
         # The reducer averages over active triplets only, so its value can rise while training
         # works (fewer, harder triplets stay active); the mean over all offered triplets falls.
-        mean_over_offered = value * active
+        mean_over_offered = value if pairs else value * active
         losses_seen.append(mean_over_offered)
         if log:
             log.write(json.dumps({"step": step, "loss": value, "loss_over_offered": mean_over_offered, "active_fraction": active,
@@ -359,7 +366,11 @@ def main():
     recipe.add_argument("--embedding-dim", type=int, default=64)
     recipe.add_argument("--classes-per-batch", type=int, default=10, help="P")
     recipe.add_argument("--images-per-class", type=int, default=16, help="K")
-    recipe.add_argument("--loss", choices=["triplet", "normalized-softmax"], default="triplet")
+    recipe.add_argument("--loss", choices=["triplet", "normalized-softmax", "multi-similarity"], default="triplet")
+    recipe.add_argument("--ms-alpha", type=float, default=2.0, help="multi-similarity")
+    recipe.add_argument("--ms-beta", type=float, default=50.0, help="multi-similarity")
+    recipe.add_argument("--ms-base", type=float, default=0.5, help="multi-similarity")
+    recipe.add_argument("--ms-epsilon", type=float, default=0.1, help="multi-similarity miner")
     recipe.add_argument("--temperature", type=float, default=0.05, help="normalized softmax")
     recipe.add_argument("--margin", type=float, default=0.2)
     recipe.add_argument("--miner", choices=["all", "hard", "semi-hard"], default="all")
@@ -419,7 +430,7 @@ def main():
         np.save(args.out_embeddings, vectors)
     metrics = score(vectors, test_labels.numpy(), args.threads)
     recipe = (f"resnet {','.join(map(str, args.widths))}×{','.join(map(str, args.blocks))} d{args.embedding_dim}, "
-              f"P{stats['classes_per_batch']}×K{args.images_per_class}, {'normalized softmax T ' + str(args.temperature) if args.loss == 'normalized-softmax' else f'triplet {args.margin} {args.miner}'}, "
+              f"P{stats['classes_per_batch']}×K{args.images_per_class}, {'normalized softmax T ' + str(args.temperature) if args.loss == 'normalized-softmax' else f'multi-similarity α {args.ms_alpha} β {args.ms_beta} base {args.ms_base} ε {args.ms_epsilon}' if args.loss == 'multi-similarity' else f'triplet {args.margin} {args.miner}'}, "
               f"AdamW {args.lr:g} wd {args.weight_decay:g}, warm-up {args.warmup_steps} + cosine, "
               f"crop pad {args.crop_padding}{' + flip' if args.flip else ''}")
     print(json.dumps({"side": "pytorch-pml", "recipe": recipe, "steps": args.steps, "seed": args.seed, "miner": args.miner,
