@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
-"""Regenerates Tests/SimilarityTests/Fixtures/pml_mining.json (mined triplet losses) and
-pml_multi_similarity.json (MultiSimilarityLoss, with and without its MultiSimilarityMiner): losses and
+"""Regenerates Tests/SimilarityTests/Fixtures/pml_mining.json (mined triplet losses),
+pml_multi_similarity.json (MultiSimilarityLoss, with and without its MultiSimilarityMiner) and
+pml_ntxent.json (NTXentLoss, on pairs of views and on classes): losses and
 their embedding gradients computed by pytorch-metric-learning itself, for Akin's losses to match.
 
 Run from the repository root, with torch and pytorch-metric-learning installed, e.g.:
@@ -29,6 +30,7 @@ from pytorch_metric_learning import distances, losses, miners, reducers
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OUT = os.path.join(ROOT, "Tests", "SimilarityTests", "Fixtures", "pml_mining.json")
 MS_OUT = os.path.join(ROOT, "Tests", "SimilarityTests", "Fixtures", "pml_multi_similarity.json")
+NTXENT_OUT = os.path.join(ROOT, "Tests", "SimilarityTests", "Fixtures", "pml_ntxent.json")
 MS_PARAMETERS = {"alpha": 2.0, "beta": 10.0, "base": 0.5, "epsilon": 0.1}
 
 B, D = 12, 5
@@ -222,6 +224,24 @@ def write_multi_similarity():
         print(f"multi-similarity loss={c['loss']:.6f} pairs={c['pairs']}  ({c['source']})")
 
 
+def write_ntxent(temperature=0.2):
+    cases = []
+    for name, y in (("views", np.arange(B) // 2), ("classes", labels)):
+        e = torch.tensor(embeddings, dtype=torch.float64, requires_grad=True)
+        loss = losses.NTXentLoss(temperature=temperature)(e, torch.tensor(y))
+        loss.backward()
+        cases.append({"name": name, "labels": [int(v) for v in y], "loss": loss.item(), "gradient": e.grad.flatten().tolist()})
+    fixture = {"batch": B, "dimension": D, "temperature": temperature,
+               "embeddings": [float(v) for v in embeddings.flatten()], "cases": cases,
+               "source": f"pml NTXentLoss(temperature={temperature})"}
+    with open(NTXENT_OUT, "w") as f:
+        json.dump(fixture, f, indent=1)
+        f.write("\n")
+    for c in cases:
+        print(f"NT-Xent {c['name']:7} loss={c['loss']:.6f}")
+
+
 if __name__ == "__main__":
     main()
     write_multi_similarity()
+    write_ntxent()

@@ -139,6 +139,8 @@ public final class Trainer {
         let minedLoss: MinedTripletLoss?
         let proxyLoss: ProxySoftmaxLoss?
         let multiSimilarityLoss: MultiSimilarityLoss?
+        /// With its weight, the two views of each image (neighbours in the batch) and their gradient.
+        let instance: (loss: InstanceContrastiveLoss, weight: Float, labels: [Int32], gradient: Tensor)?
 
         init(options: TrainingOptions, images: ImageSet, dimension: Int, restored: [String: Tensor]) throws {
             tripletLoss = TripletLoss(margin: options.margin, distance: options.distance)
@@ -153,6 +155,16 @@ public final class Trainer {
                 proxyLoss = nil
             }
             multiSimilarityLoss = options.loss == .multiSimilarity ? options.multiSimilarity : nil
+            if options.instanceWeight > 0 {
+                guard options.imagesPerClass % 2 == 0, options.imagesPerClass >= 4, options.miner != .random || options.loss != .triplet else {
+                    throw TrainingOptionsError.instanceViews(imagesPerClass: options.imagesPerClass)
+                }
+                let size = options.imagesPerStep
+                instance = (InstanceContrastiveLoss(temperature: options.instanceTemperature), options.instanceWeight,
+                            (0..<size).map { Int32($0 / 2) }, Tensor(shape: [size, dimension]))
+            } else {
+                instance = nil
+            }
             let mining: TripletMining? = switch options.miner {
             case .random: nil
             case .all: .all
@@ -173,11 +185,28 @@ public final class Trainer {
 
         func sample(_ options: TrainingOptions, _ generator: inout RandomGenerator, into indices: inout [Int]) {
             if let classes { classes.sample(using: &generator, into: &indices) } else { random!.sample(batch: options.batch, using: &generator, into: &indices) }
+            guard instance != nil else { return }
+            // Two views: the first K/2 images of each class's K, each twice in a row.
+            let k = options.imagesPerClass
+            for start in stride(from: 0, to: indices.count, by: k) {
+                let chosen = indices[start..<(start + k / 2)]
+                for (offset, index) in chosen.enumerated() { indices[start + 2 * offset] = index; indices[start + 2 * offset + 1] = index }
+            }
         }
 
         var parameters: [Parameter] { proxyLoss.map { [$0.proxies] } ?? [] }
 
         func evaluate(_ embeddings: Tensor, labels: [Int32], gradient: Tensor) -> TripletStatistics {
+            var statistics = evaluateMain(embeddings, labels: labels, gradient: gradient)
+            if let instance {
+                let extra = instance.loss.evaluate(embeddings: embeddings, labels: instance.labels, gradient: instance.gradient)
+                Elementwise.addScaled(instance.gradient.pointer, scale: instance.weight, to: gradient.pointer, count: gradient.count)
+                statistics.loss += instance.weight * extra.loss
+            }
+            return statistics
+        }
+
+        private func evaluateMain(_ embeddings: Tensor, labels: [Int32], gradient: Tensor) -> TripletStatistics {
             if let proxyLoss { return proxyLoss.evaluate(embeddings: embeddings, labels: labels, gradient: gradient) }
             if let multiSimilarityLoss { return multiSimilarityLoss.evaluate(embeddings: embeddings, labels: labels, gradient: gradient) }
             if let minedLoss { return minedLoss.evaluate(embeddings: embeddings, labels: labels, gradient: gradient) }

@@ -21,6 +21,19 @@ public enum LossKind: String, Codable, Sendable, CaseIterable {
     case multiSimilarity = "multi-similarity"
 }
 
+/// Options that cannot train together.
+public enum TrainingOptionsError: Error, CustomStringConvertible, Equatable {
+    case instanceViews(imagesPerClass: Int)
+
+    public var description: String {
+        switch self {
+        case let .instanceViews(k):
+            return "--instance-weight needs P×K batches with an even --images-per-class of at least 4 (each class's K images are K/2 images seen twice); "
+                + "it is \(k)\(k % 2 == 1 ? ": make it even" : ""), or the miner is the seed's random triplets: pick --miner all, hard or semi-hard"
+        }
+    }
+}
+
 /// A named set of defaults: `seed` reproduces the seed article, `default` is the recommended one.
 public enum Recipe: String, Codable, Sendable, CaseIterable {
     case `default`, seed
@@ -50,6 +63,10 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
     public var proxyMargin: Float = 0
     /// Multi-similarity: the pair weights α and β, the similarity they pivot on, and the miner's ε.
     public var multiSimilarity = MultiSimilarityLoss()
+    /// Weight of the instance-contrastive (NT-Xent) term beside the main loss; above 0, each class's K
+    /// images in a batch are K/2 images seen twice, through two different augmentations.
+    public var instanceWeight: Float = 0
+    public var instanceTemperature: Float = 0.1
     public var margin: Float = 0.5
     public var distance: Distance = .l2
     public var miner = MinerKind.random

@@ -40,4 +40,17 @@ public enum Elementwise {
         while i < count { sum += a[i] * b[i]; i += 1 }
         return sum
     }
+
+    /// y += scale · x over n values.
+    public static func addScaled(_ x: UnsafePointer<Float>, scale: Float, to y: UnsafeMutablePointer<Float>, count: Int) {
+        let factor = SIMD8<Float>(repeating: scale)
+        var i = 0
+        while i + 8 <= count {
+            let vx = UnsafeRawPointer(x + i).loadUnaligned(as: SIMD8<Float>.self)
+            let vy = UnsafeRawPointer(y + i).loadUnaligned(as: SIMD8<Float>.self)
+            UnsafeMutableRawPointer(y + i).storeBytes(of: vy + factor * vx, as: SIMD8<Float>.self)
+            i += 8
+        }
+        while i < count { y[i] += scale * x[i]; i += 1 }
+    }
 }
