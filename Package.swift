@@ -9,6 +9,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
     ],
     targets: [
         // Debian's C libraries, reached through system-library targets.
@@ -23,7 +24,7 @@ let package = Package(
         .target(name: "Networks", dependencies: ["Tensors"]),
         .target(name: "Images", dependencies: ["Tensors", "CTurboJPEG", "CPNGShim", "CZlib"]),
         .target(name: "Similarity", dependencies: ["Tensors", "Networks", "Images"]),
-        .target(name: "Search", dependencies: ["Tensors"]),
+        .target(name: "Search", dependencies: ["Tensors", "CZlib", .product(name: "GRDB", package: "GRDB.swift")]),
         .target(name: "Evaluation", dependencies: ["Tensors", "Search"]),
         .executableTarget(name: "akin", dependencies: [
             "Tensors", "Networks", "Images", "Similarity", "Search", "Evaluation",
@@ -33,7 +34,7 @@ let package = Package(
         // The speed benchmark's Akin side (bench/speed.sh runs it beside PyTorch).
         .executableTarget(name: "akin-bench", dependencies: ["Tensors", "Networks", "Images", "Similarity"], path: "bench/AkinBench"),
 
-        .testTarget(name: "TensorsTests", dependencies: ["Tensors"]),
+        .testTarget(name: "TensorsTests", dependencies: ["Tensors", "TestSupport"], exclude: ["Fixtures"]),
         // Fixtures are read through #filePath (Tests/TestSupport/Fixture.swift), not bundled.
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "NetworksTests", dependencies: ["Networks", "Tensors", "TestSupport"], exclude: ["Fixtures"]),

@@ -4,7 +4,7 @@ retrieval quality is held to (bench/quality.sh runs both).
 
   pml_reference.py [--steps 2000] [--miner all|hard|semi-hard] [--train-classes 0,1,2,3,4,5]
                    [--eval-classes 6,7,8,9] [--out-embeddings test.npy] …
-  pml_reference.py --eval-embeddings gallery.safetensors|vectors.npy [--eval-labels labels.npy]
+  pml_reference.py --eval-embeddings gallery.akin|gallery.safetensors|vectors.npy [--eval-labels labels.npy]
   pml_reference.py --eval-pixels [--eval-classes …]
 
 Trains on the Fashion-MNIST train split (IDX files), then embeds the test split and scores it
@@ -327,18 +327,35 @@ def read_safetensors_gallery(path):
     names = json.loads(header.get("__metadata__", {}).get("akin.labels", "null") or "null")
     if names is None or len(names) != len(vectors):
         sys.exit(f"{path}: metadata 'akin.labels' is missing or does not have one label per vector")
-    # Folder names "0"…"9" (as bench/quality.sh imports them) keep their numbers; other names are numbered in sorted order.
+    return vectors, numbered(names)
+
+
+def numbered(names):
+    """Folder names "0"…"9" (as bench/quality.sh imports them) keep their numbers; other names are numbered in sorted order."""
     if all(n.isdigit() for n in names):
-        labels = np.array([int(n) for n in names])
-    else:
-        ids = {n: i for i, n in enumerate(sorted(set(names)))}
-        labels = np.array([ids[n] for n in names])
-    return vectors, labels
+        return np.array([int(n) for n in names])
+    ids = {n: i for i, n in enumerate(sorted(set(names)))}
+    return np.array([ids[n] for n in names])
+
+
+def read_sqlite_gallery(path):
+    """Akin's SQLite gallery (`akin embed`, `akin gallery`): table items (id, label, vector BLOB of float32), meta (dimension)."""
+    import sqlite3
+    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    meta = dict(db.execute("SELECT key, value FROM meta"))
+    if meta.get("format") != "akin-gallery-sqlite-1":
+        sys.exit(f"{path}: not an akin SQLite gallery (no akin-gallery-sqlite-1 format mark)")
+    d = int(meta["dimension"])
+    rows = db.execute("SELECT label, vector FROM items ORDER BY id").fetchall()
+    vectors = np.frombuffer(b"".join(r[1] for r in rows), dtype="<f4").reshape(len(rows), d).copy()
+    return vectors, numbered([r[0] for r in rows])
 
 
 def eval_embeddings(args):
-    if args.eval_embeddings.endswith(".safetensors"):
-        vectors, labels = read_safetensors_gallery(args.eval_embeddings)
+    with open(args.eval_embeddings, "rb") as f:
+        is_sqlite = f.read(16).startswith(b"SQLite format 3")
+    if is_sqlite or args.eval_embeddings.endswith(".safetensors"):
+        vectors, labels = (read_sqlite_gallery if is_sqlite else read_safetensors_gallery)(args.eval_embeddings)
         if args.eval_labels:
             labels = np.load(args.eval_labels)
     else:
@@ -389,7 +406,7 @@ def main():
     parser.add_argument("--out-embeddings", help="write the test embeddings here (.npy, rows in test-file order)")
     parser.add_argument("--log", help="one JSON line per training step to this file")
     parser.add_argument("--log-every", type=int, default=100, help="progress line every N steps (stderr)")
-    parser.add_argument("--eval-embeddings", help="score these embeddings instead of training (.npy, or an Akin gallery .safetensors)")
+    parser.add_argument("--eval-embeddings", help="score these embeddings instead of training (.npy, or an Akin gallery: SQLite, or the older .safetensors)")
     parser.add_argument("--eval-labels", help="labels (.npy) for --eval-embeddings; default: the gallery's, or the test split's for --eval-classes")
     parser.add_argument("--eval-pixels", action="store_true", help="score the raw-pixel baseline of --eval-classes instead of training")
     args = parser.parse_args()

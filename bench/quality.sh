@@ -91,8 +91,8 @@ akin_side() {  # variant, training folder, evaluation folder, folders to embedâ€
     | tee "$out-train.log" >&2 || return 1
   seconds=$(seconds_since "$start")
   "$akin" eval --model "$out.safetensors" --threads "$threads" --json "$eval_dir" > "$out-eval.json" || return 1
-  "$akin" embed --model "$out.safetensors" --threads "$threads" --out "$out-gallery.safetensors" "$@" || return 1
-  "$python" bench/pml_reference.py --threads "$threads" --eval-embeddings "$out-gallery.safetensors" > "$out-pml.json" || return 1
+  "$akin" embed --model "$out.safetensors" --threads "$threads" --out "$out-gallery.akin" --overwrite "$@" || return 1
+  "$python" bench/pml_reference.py --threads "$threads" --eval-embeddings "$out-gallery.akin" > "$out-pml.json" || return 1
   python3 bench/summarize_quality.py akin-record --variant "$variant" --steps "$steps" --command-seconds "$seconds" \
     --train-log "$out-train.log" --akin-eval "$out-eval.json" --pml-score "$out-pml.json" >> "$results"
 }

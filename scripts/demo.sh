@@ -26,7 +26,8 @@ echo "== raw pixels (the baseline) on the test split, leave-one-out"
 echo "== the trained model on the test split, leave-one-out"
 "$akin" eval --model "$out/model.safetensors" "$out/fashion-mnist/test"
 
-"$akin" embed --model "$out/model.safetensors" --out "$out/gallery.safetensors" "$out/fashion-mnist/test"
+"$akin" embed --model "$out/model.safetensors" --out "$out/gallery.akin" --overwrite "$out/fashion-mnist/test"
+"$akin" index build --gallery "$out/gallery.akin" --kind hnsw
 echo "== the 5 most similar test images to three queries"
-"$akin" search --model "$out/model.safetensors" --gallery "$out/gallery.safetensors" -k 5 \
+"$akin" search --model "$out/model.safetensors" --gallery "$out/gallery.akin" -k 5 \
   "$out/fashion-mnist/test/Sneaker/0009.png" "$out/fashion-mnist/test/Bag/0018.png" "$out/fashion-mnist/test/Dress/0013.png"

@@ -6,10 +6,11 @@ import Similarity
 
 struct Embed: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Embed images into a gallery file: each item's path, label (its folder's name) and unit-length vector.")
+        abstract: "Embed images into a new gallery (SQLite): each item's path, label (its folder's name) and unit-length vector.")
 
     @Option(help: "Model file from `akin train`.") var model: String
-    @Option(help: "Gallery file to write.") var out: String
+    @Option(help: "Gallery file to write (e.g. gallery.akin). Add to an existing one with `akin gallery add`.") var out: String
+    @Flag(help: "Replace an existing gallery at --out.") var overwrite = false
     @Option(help: "Images per batch.") var batchSize = 256
     @Option(help: "Compute threads (default: all cores).") var threads: Int?
     @Argument(help: "Folders (walked recursively) and image files.") var inputs: [String]
@@ -20,6 +21,7 @@ struct Embed: ParsableCommand {
 
     func run() throws {
         Akin.configureThreads(threads)
+        guard overwrite || !FileManager.default.fileExists(atPath: out) else { throw GalleryStoreError.exists(out) }
         let embedding = try EmbeddingModel.load(from: model)
         let (files, classNames) = try ImageLoading.collect(inputs)
         guard !files.isEmpty else { throw ValidationError("no .jpg, .jpeg or .png files in \(inputs.joined(separator: ", "))") }
@@ -27,10 +29,11 @@ struct Embed: ParsableCommand {
         let images = ImageLoading.load(files, classNames: classNames, imageSize: p.imageSize, channels: p.channels)
         guard images.count > 0 else { throw ValidationError("none of the \(files.count) files could be decoded") }
         let vectors = Embedding.run(embedding, images, batchSize: batchSize)
-        let gallery = Gallery(modelFingerprint: embedding.fingerprint, paths: images.paths,
-                              labels: images.labels.map { images.classNames[Int($0)] }, vectors: vectors)
-        try gallery.save(to: out)
-        Console.note("gallery of \(gallery.count) vectors (\(gallery.dimension)-d) written to \(out)")
+        let items = (0..<images.count).map { NewItem(path: images.paths[$0], label: images.classNames[Int(images.labels[$0])]) }
+        try GalleryStore.createWhole(at: out, overwrite: overwrite, dimension: vectors.shape[1], modelFingerprint: embedding.fingerprint) {
+            try $0.add(items, vectors: vectors.pointer)
+        }
+        Console.note("gallery of \(items.count) vectors (\(vectors.shape[1])-d) written to \(out)")
     }
 }
 

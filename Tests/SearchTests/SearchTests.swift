@@ -48,14 +48,25 @@ struct SearchTests {
         #expect(hits[0].map(\.index) == [0, 2, 3])
     }
 
-    @Test func galleryRoundTripsAndRefusesAnotherModel() throws {
-        let path = NSTemporaryDirectory() + "akin-\(UUID().uuidString).gallery"
-        defer { try? FileManager.default.removeItem(atPath: path) }
-        let gallery = Gallery(modelFingerprint: "abc", paths: ["x/1.png", "y/2.png"], labels: ["x", "y"], vectors: unitVectors(2, 3, seed: 4))
-        try gallery.save(to: path)
-        let loaded = try Gallery.load(from: path)
-        #expect(loaded.paths == gallery.paths && loaded.labels == gallery.labels && loaded.vectors.array == gallery.vectors.array)
-        try loaded.requireModel("abc", path: path)
-        #expect { try loaded.requireModel("def", path: path) } throws: { "\($0)".contains("not with this model") }
+    @Test func olderSafeTensorsGalleryConvertsToTheStore() throws {
+        let folder = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let vectors = unitVectors(2, 3, seed: 4)
+        let old = SafeTensorsGallery(modelFingerprint: "abc", paths: ["x/1.png", "y/2.png"], labels: ["x", "y"], vectors: vectors)
+        try old.save(to: folder + "/old.safetensors")
+        #expect { try GalleryStore.open(folder + "/old.safetensors") } throws: { "\($0)".contains("akin gallery convert") }
+        try SafeTensorsGallery.load(from: folder + "/old.safetensors").convert(to: folder + "/new.akin")
+        let store = try GalleryStore.open(folder + "/new.akin")
+        #expect(try store.items().map(\.path) == old.paths && store.items().map(\.label) == old.labels)
+        let stored = try store.allVectors().vectors
+        #expect(zip(stored.array, vectors.array).allSatisfy { abs($0 - $1) < 1e-6 })
+        try store.requireModel("abc")
+        #expect { try store.requireModel("def") } throws: { "\($0)".contains("not with this model") }
     }
+}
+
+func temporaryFolder() throws -> String {
+    let path = NSTemporaryDirectory() + "akin-search-\(UUID().uuidString)"
+    try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    return path
 }

@@ -1,0 +1,116 @@
+import Tensors
+
+/// Exact search, the reference every other index is measured against. A batch of queries meets
+/// the gallery through blocked BLAS matrix products (a block of queries against a tile of rows at a
+/// time, so the similarity buffer stays small for any gallery size); one query alone takes SIMD dot
+/// products. A heap per query keeps the best k (a partial sort).
+public final class FlatIndex: VectorIndex {
+    public static let kind = "flat"
+    public let dimension: Int
+    /// Row-major [count, dimension]; row r holds item rowIDs[r].
+    private(set) var vectors: [Float] = []
+    private(set) var rowIDs: [Int] = []
+    private var rowOf: [Int: Int] = [:]
+    /// Queries per matrix product and gallery rows per tile: 256 × 4096 floats is a 4 MB buffer.
+    var queryBlock = 256
+    var tileRows = 4096
+
+    public init(dimension: Int) {
+        self.dimension = dimension
+    }
+
+    public var count: Int { rowIDs.count }
+    public var ids: [Int] { rowIDs }
+
+    public func add(ids: [Int], vectors new: UnsafePointer<Float>) {
+        vectors.reserveCapacity(vectors.count + ids.count * dimension)
+        vectors.append(contentsOf: UnsafeBufferPointer(start: new, count: ids.count * dimension))
+        for id in ids {
+            precondition(rowOf[id] == nil, "item \(id) is already in the index")
+            rowOf[id] = rowIDs.count
+            rowIDs.append(id)
+        }
+    }
+
+    /// Moves the last row into each removed row's place, so rows stay contiguous.
+    public func remove(ids: [Int]) {
+        let d = dimension
+        for id in ids {
+            guard let row = rowOf.removeValue(forKey: id) else { continue }
+            let last = rowIDs.count - 1
+            if row != last {
+                vectors.withUnsafeMutableBufferPointer { v in
+                    (v.baseAddress! + row * d).update(from: v.baseAddress! + last * d, count: d)
+                }
+                rowIDs[row] = rowIDs[last]
+                rowOf[rowIDs[row]] = row
+            }
+            rowIDs.removeLast()
+            vectors.removeLast(d)
+        }
+    }
+
+    public func search(_ queries: Tensor, k: Int) -> [[SearchHit]] {
+        precondition(queries.shape.count == 2 && queries.shape[1] == dimension, "queries must be [Q, \(dimension)], got \(queries.shape)")
+        let q = queries.shape[0]
+        guard count > 0, k > 0 else { return Array(repeating: [], count: q) }
+        return q == 1 ? [searchOne(queries.pointer, k: k)] : searchBatch(queries, k: k)
+    }
+
+    private func searchOne(_ query: UnsafePointer<Float>, k: Int) -> [SearchHit] {
+        let d = dimension
+        var top = TopK(k: min(k, count))
+        vectors.withUnsafeBufferPointer { v in
+            for row in 0..<rowIDs.count {
+                top.offer(SearchHit(index: row, similarity: Elementwise.dot(query, v.baseAddress! + row * d, count: d)))
+            }
+        }
+        return top.sorted().map { SearchHit(index: rowIDs[$0.index], similarity: $0.similarity) }
+    }
+
+    private func searchBatch(_ queries: Tensor, k: Int) -> [[SearchHit]] {
+        let q = queries.shape[0], n = count, d = dimension
+        let block = min(queryBlock, q), tile = min(tileRows, n)
+        let similarities = Tensor(shape: [block, tile])
+        var results: [[SearchHit]] = []
+        results.reserveCapacity(q)
+        var tops = [TopK](repeating: TopK(k: min(k, n)), count: block)
+        vectors.withUnsafeBufferPointer { v in
+            var start = 0
+            while start < q {
+                let rows = min(block, q - start)
+                for i in 0..<rows { tops[i].reset() }
+                var first = 0
+                while first < n {
+                    let width = min(tile, n - first)
+                    gemm(transposeB: true, m: rows, n: width, k: d, a: queries.pointer + start * d,
+                         b: v.baseAddress! + first * d, c: similarities.pointer)
+                    for i in 0..<rows {
+                        let s = similarities.pointer + i * width
+                        for j in 0..<width { tops[i].offer(SearchHit(index: first + j, similarity: s[j])) }
+                    }
+                    first += width
+                }
+                for i in 0..<rows {
+                    results.append(tops[i].sorted().map { SearchHit(index: rowIDs[$0.index], similarity: $0.similarity) })
+                }
+                start += rows
+            }
+        }
+        return results
+    }
+
+    public func encode(into writer: inout BinaryWriter) {
+        writer.write(array: rowIDs.map(Int64.init))
+        writer.write(array: vectors)
+    }
+
+    public static func decode(from reader: inout BinaryReader, dimension: Int) throws -> FlatIndex {
+        let index = FlatIndex(dimension: dimension)
+        let ids = try reader.readArray(of: Int64.self).map(Int.init)
+        let vectors = try reader.readArray(of: Float.self)
+        guard vectors.count == ids.count * dimension, Set(ids).count == ids.count else { throw IndexFileError.truncated }
+        index.add(ids: ids, vectors: vectors)
+        return index
+    }
+}

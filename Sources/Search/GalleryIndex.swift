@@ -1,0 +1,89 @@
+import Foundation
+import Tensors
+
+/// What happened when a gallery's index was opened.
+public enum IndexOutcome: Sendable, Equatable {
+    /// The file matched the gallery as it is.
+    case loaded
+    /// The file was built before some adds or removes, which were applied to it and saved.
+    case caughtUp(added: Int, removed: Int)
+    /// The file was missing, damaged, of another gallery or built differently; a new index was built from the store and saved.
+    case rebuilt(reason: String)
+}
+
+/// Keeps an index file in step with its gallery: the gallery is the truth, the index a cache of it
+/// that is checked on every open and never trusted silently.
+public enum GalleryIndex {
+    /// Where a gallery's index lives: beside it.
+    public static func defaultPath(for galleryPath: String) -> String { galleryPath + ".index" }
+
+    /// Builds a new index of every item of the gallery; `progress(done, total)` as items go in.
+    public static func build(_ store: GalleryStore, settings: IndexSettings,
+                             progress: ((Int, Int) -> Void)? = nil) throws -> (index: any VectorIndex, state: GalleryState) {
+        let (ids, vectors, state) = try store.allVectors()
+        let index = try settings.makeIndex(dimension: store.info.dimension)
+        let d = store.info.dimension, chunk = 4096
+        var start = 0
+        progress?(0, ids.count)
+        while start < ids.count {
+            let end = min(start + chunk, ids.count)
+            index.add(ids: Array(ids[start..<end]), vectors: vectors.pointer + start * d)
+            start = end
+            progress?(start, ids.count)
+        }
+        return (index, state)
+    }
+
+    /// Opens the gallery's index at `path`, catching it up or rebuilding it (and saving the result)
+    /// when it does not match the gallery. A file that cannot be saved is reported through `note`, and the index still used.
+    public static func open(_ store: GalleryStore, settings: IndexSettings, path: String,
+                            progress: ((Int, Int) -> Void)? = nil, note: (String) -> Void = { _ in }) throws -> (index: any VectorIndex, outcome: IndexOutcome) {
+        var reason: String
+        do {
+            let (index, built) = try IndexFile.load(from: path)
+            let (ids, state) = try store.idsAndState()
+            if built.uuid != state.uuid {
+                reason = IndexFileError.otherGallery(path: path).description
+            } else if index.dimension != store.info.dimension || !settings.built(index) {
+                reason = "index file \(path) was built as another kind or with other settings than the gallery asks for"
+            } else if built.generation == state.generation && index.count == ids.count {
+                applySearchSettings(settings, to: index)
+                return (index, .loaded)
+            } else if let caughtUp = try catchUp(index, store: store, ids: ids) {
+                applySearchSettings(settings, to: index)
+                save(index, state: state, path: path, note: note)
+                return (index, .caughtUp(added: caughtUp.added, removed: caughtUp.removed))
+            } else {
+                reason = "the gallery changed while its index was being caught up"
+            }
+        } catch let error as IndexFileError {
+            reason = error.description
+        }
+        let (index, state) = try build(store, settings: settings, progress: progress)
+        applySearchSettings(settings, to: index)
+        save(index, state: state, path: path, note: note)
+        return (index, .rebuilt(reason: reason))
+    }
+
+    /// Applies the gallery's adds and removes since the index was built; nil if an item vanished meanwhile.
+    private static func catchUp(_ index: any VectorIndex, store: GalleryStore, ids: [Int]) throws -> (added: Int, removed: Int)? {
+        let indexed = Set(index.ids), current = Set(ids)
+        let added = ids.filter { !indexed.contains($0) }
+        let removed = indexed.filter { !current.contains($0) }
+        if !added.isEmpty {
+            guard let vectors = try store.vectors(ids: added) else { return nil }
+            index.add(ids: added, vectors: vectors.pointer)
+        }
+        index.remove(ids: Array(removed))
+        return (added.count, removed.count)
+    }
+
+    private static func applySearchSettings(_ settings: IndexSettings, to index: any VectorIndex) {
+        if let hnsw = index as? HNSWIndex, let ef = settings.efSearch { hnsw.parameters.efSearch = ef }
+    }
+
+    private static func save(_ index: any VectorIndex, state: GalleryState, path: String, note: (String) -> Void) {
+        do { try IndexFile.save(index, state: state, to: path) }
+        catch { note("the index was not saved (\(error)); it will be rebuilt next time") }
+    }
+}

@@ -1,0 +1,392 @@
+import Foundation
+import GRDB
+import Tensors
+
+/// How a gallery compares vectors. Both rank by a dot product; `cosine` stores and queries
+/// unit-length vectors, so the dot product is the cosine similarity.
+public enum GalleryDistance: String, Sendable, CaseIterable {
+    case cosine
+    case innerProduct = "inner-product"
+}
+
+/// What a gallery knows about itself: set once at creation, except the threshold.
+public struct GalleryInfo: Sendable, Equatable {
+    /// Fingerprint of the embedding model that made the vectors; nil for a gallery of vectors brought from elsewhere.
+    public var modelFingerprint: String?
+    public var dimension: Int
+    public var distance: GalleryDistance
+    /// Similarity under which a query's best hit is "no match" (`akin calibrate` stores it).
+    public var threshold: Float?
+    /// Identifies this gallery among others, so an index built from another gallery is never mistaken for this one's.
+    public var uuid: String
+}
+
+/// A gallery's state at one moment: which gallery, and how many changes it has seen. An index file
+/// records the state it was built from; any add or remove since makes it stale.
+public struct GalleryState: Sendable, Equatable {
+    public var uuid: String
+    public var generation: Int64
+}
+
+/// One item to add: where it came from, its class, and optional JSON metadata.
+public struct NewItem: Sendable {
+    public var path: String
+    public var label: String
+    public var metadata: String?
+
+    public init(path: String, label: String, metadata: String? = nil) {
+        self.path = path
+        self.label = label
+        self.metadata = metadata
+    }
+}
+
+/// A stored item, without its vector.
+public struct StoredItem: Sendable, Equatable {
+    /// 0-based, in insertion order, never reused after a removal.
+    public var id: Int
+    public var path: String
+    public var label: String
+    public var added: Date
+    public var metadata: String?
+}
+
+/// The gallery: an SQLite database (through GRDB) that is the source of truth for items and their
+/// vectors. WAL journal with full sync, and every add or remove one transaction, so a crash loses
+/// nothing that was acknowledged and leaves nothing half-added. Indexes are derived from it.
+public final class GalleryStore: @unchecked Sendable {
+    public static let format = "akin-gallery-sqlite-1"
+    public let path: String
+    public let info: GalleryInfo
+    private let database: DatabaseQueue
+
+    private static func configuration(readOnly: Bool) -> Configuration {
+        var configuration = Configuration()
+        configuration.readonly = readOnly
+        configuration.busyMode = .timeout(10)
+        configuration.prepareDatabase { db in
+            if !db.configuration.readonly {
+                try db.execute(sql: "PRAGMA journal_mode = WAL")
+            }
+            // Full sync: a transaction that returned is on disk, even through a power cut.
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+        }
+        return configuration
+    }
+
+    private init(path: String, database: DatabaseQueue, info: GalleryInfo) {
+        self.path = path
+        self.database = database
+        self.info = info
+    }
+
+    /// Makes a new, empty gallery. Refuses to overwrite an existing file.
+    public static func create(at path: String, dimension: Int, modelFingerprint: String?,
+                              distance: GalleryDistance = .cosine) throws -> GalleryStore {
+        guard dimension > 0 else { throw GalleryStoreError.badDimension(path: path, dimension: dimension) }
+        guard !FileManager.default.fileExists(atPath: path) else { throw GalleryStoreError.exists(path) }
+        let database: DatabaseQueue
+        do { database = try DatabaseQueue(path: path, configuration: configuration(readOnly: false)) }
+        catch { throw GalleryStoreError.cannotOpen(path: path, reason: "\(error)") }
+        let info = GalleryInfo(modelFingerprint: modelFingerprint, dimension: dimension, distance: distance,
+                               threshold: nil, uuid: UUID().uuidString)
+        try database.write { db in
+            try db.execute(sql: """
+                CREATE TABLE meta (key TEXT PRIMARY KEY NOT NULL, value TEXT NOT NULL);
+                CREATE TABLE items (
+                    id INTEGER PRIMARY KEY NOT NULL,
+                    path TEXT NOT NULL,
+                    label TEXT NOT NULL,
+                    vector BLOB NOT NULL,
+                    added REAL NOT NULL,
+                    metadata TEXT);
+                CREATE INDEX items_label ON items(label);
+                """)
+            let meta: [(String, String)] = [
+                ("format", format), ("dimension", String(dimension)), ("distance", distance.rawValue),
+                ("uuid", info.uuid), ("generation", "0"), ("next_id", "0"),
+            ] + (modelFingerprint.map { [("model", $0)] } ?? [])
+            for (key, value) in meta {
+                try db.execute(sql: "INSERT INTO meta (key, value) VALUES (?, ?)", arguments: [key, value])
+            }
+        }
+        return GalleryStore(path: path, database: database, info: info)
+    }
+
+    /// Makes a whole gallery at once (`akin embed`, conversions): it is filled under a temporary
+    /// name and renamed into place only when complete, so `path` never holds half a gallery. With
+    /// `overwrite`, a gallery already at `path` is replaced, and its index file removed.
+    public static func createWhole(at path: String, overwrite: Bool, dimension: Int, modelFingerprint: String?,
+                                   distance: GalleryDistance = .cosine, fill: (GalleryStore) throws -> Void) throws {
+        let manager = FileManager.default
+        guard overwrite || !manager.fileExists(atPath: path) else { throw GalleryStoreError.exists(path) }
+        let url = URL(fileURLWithPath: path)
+        let temporary = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())").path
+        let leftovers = { for suffix in ["", "-wal", "-shm", "-journal"] { try? manager.removeItem(atPath: temporary + suffix) } }
+        leftovers()
+        do {
+            let store = try create(at: temporary, dimension: dimension, modelFingerprint: modelFingerprint, distance: distance)
+            try fill(store)
+            try store.close()
+        } catch {
+            leftovers()
+            throw error
+        }
+        for suffix in ["-wal", "-shm", ".index"] { try? manager.removeItem(atPath: path + suffix) }
+        guard rename(temporary, path) == 0 else {
+            let reason = String(cString: strerror(errno))
+            leftovers()
+            throw GalleryStoreError.cannotOpen(path: path, reason: "cannot move the finished gallery into place: \(reason)")
+        }
+    }
+
+    /// Closes the database (a checkpoint folds the WAL back into the file); the store is unusable afterwards.
+    public func close() throws { try database.close() }
+
+    /// Opens an existing gallery; a file that is not one is refused with the reason.
+    public static func open(_ path: String, readOnly: Bool = false) throws -> GalleryStore {
+        guard FileManager.default.fileExists(atPath: path) else { throw GalleryStoreError.missing(path) }
+        if let head = FileHandle(forReadingAtPath: path).map({ handle in defer { try? handle.close() }; return handle.readData(ofLength: 16) }),
+           !head.starts(with: Data("SQLite format 3".utf8)) {
+            throw GalleryStoreError.notAGallery(path: path, reason: head.count >= 8 && SafeTensorsGallery.looksLike(head)
+                ? "it is an older safetensors gallery; convert it with `akin gallery convert \(path) --out NEW.akin`"
+                : "it is not an SQLite database")
+        }
+        let database: DatabaseQueue
+        do { database = try DatabaseQueue(path: path, configuration: configuration(readOnly: readOnly)) }
+        catch { throw GalleryStoreError.cannotOpen(path: path, reason: "\(error)") }
+        let meta: [String: String]
+        do {
+            meta = try database.read { db in
+                guard try db.tableExists("meta") && db.tableExists("items") else { return [:] }
+                return Dictionary(uniqueKeysWithValues: try Row.fetchAll(db, sql: "SELECT key, value FROM meta").map {
+                    ($0["key"] as String, $0["value"] as String)
+                })
+            }
+        } catch { throw GalleryStoreError.notAGallery(path: path, reason: "\(error)") }
+        guard meta["format"] == format else {
+            throw GalleryStoreError.notAGallery(path: path, reason: "it has no \(format) format mark")
+        }
+        guard let dimension = meta["dimension"].flatMap(Int.init), dimension > 0,
+              let distance = meta["distance"].flatMap(GalleryDistance.init(rawValue:)), let uuid = meta["uuid"]
+        else { throw GalleryStoreError.notAGallery(path: path, reason: "its dimension, distance or uuid is missing or unreadable") }
+        let info = GalleryInfo(modelFingerprint: meta["model"], dimension: dimension, distance: distance,
+                               threshold: meta["threshold"].flatMap(Float.init), uuid: uuid)
+        return GalleryStore(path: path, database: database, info: info)
+    }
+
+    /// Refuses a model other than the one that embedded this gallery (and any model for a gallery of
+    /// vectors brought from elsewhere, whose space no Akin model shares).
+    public func requireModel(_ fingerprint: String) throws {
+        guard info.modelFingerprint == fingerprint else {
+            throw GalleryStoreError.wrongModel(path: path, galleryModel: info.modelFingerprint, model: fingerprint)
+        }
+    }
+
+    // MARK: Changes
+
+    /// Adds items with their vectors ([count, dimension]) in one transaction; returns their ids.
+    /// Cosine galleries store the vectors scaled to unit length.
+    @discardableResult
+    public func add(_ items: [NewItem], vectors: UnsafePointer<Float>) throws -> [Int] {
+        let d = info.dimension
+        for (i, item) in items.enumerated() {
+            if let metadata = item.metadata, (try? JSONSerialization.jsonObject(with: Data(metadata.utf8), options: [.fragmentsAllowed])) == nil {
+                throw GalleryStoreError.badMetadata(item: i, reason: "not valid JSON")
+            }
+            for j in 0..<d where !vectors[i * d + j].isFinite {
+                throw GalleryStoreError.badVector(item: i, reason: "component \(j) is \(vectors[i * d + j])")
+            }
+            if info.distance == .cosine && Elementwise.dot(vectors + i * d, vectors + i * d, count: d) == 0 {
+                throw GalleryStoreError.badVector(item: i, reason: "it is all zeros, which has no direction for cosine similarity")
+            }
+        }
+        let now = Date().timeIntervalSince1970
+        return try database.write { db in
+            var next = try Self.metaInt(db, "next_id")
+            var ids: [Int] = []
+            ids.reserveCapacity(items.count)
+            let insert = try db.makeStatement(sql: "INSERT INTO items (id, path, label, vector, added, metadata) VALUES (?, ?, ?, ?, ?, ?)")
+            var row = [Float](repeating: 0, count: d)
+            for (i, item) in items.enumerated() {
+                row.withUnsafeMutableBufferPointer { buffer in
+                    buffer.baseAddress!.update(from: vectors + i * d, count: d)
+                    if info.distance == .cosine { VectorMath.normalize(buffer.baseAddress!, count: d) }
+                }
+                let blob = row.withUnsafeBytes { Data($0) }
+                try insert.execute(arguments: [next, item.path, item.label, blob, now, item.metadata])
+                ids.append(next)
+                next += 1
+            }
+            try Self.setMeta(db, "next_id", String(next))
+            try Self.bumpGeneration(db)
+            return ids
+        }
+    }
+
+    /// Removes items in one transaction; returns how many existed.
+    @discardableResult
+    public func remove(ids: [Int]) throws -> Int {
+        try database.write { db in
+            var removed = 0
+            let delete = try db.makeStatement(sql: "DELETE FROM items WHERE id = ?")
+            for id in ids {
+                try delete.execute(arguments: [id])
+                removed += db.changesCount
+            }
+            if removed > 0 { try Self.bumpGeneration(db) }
+            return removed
+        }
+    }
+
+    /// Stores the "no match" threshold for `search` (nil clears it).
+    public func setThreshold(_ threshold: Float?) throws {
+        try database.write { db in
+            if let threshold { try Self.setMeta(db, "threshold", String(threshold)) }
+            else { try db.execute(sql: "DELETE FROM meta WHERE key = 'threshold'") }
+        }
+    }
+
+    /// Records which index `search` should use (nil: exact search).
+    public func setIndexSettings(_ settings: IndexSettings?) throws {
+        try database.write { db in
+            if let settings {
+                try Self.setMeta(db, "index", String(decoding: try JSONEncoder().encode(settings), as: UTF8.self))
+            } else {
+                try db.execute(sql: "DELETE FROM meta WHERE key = 'index'")
+            }
+        }
+    }
+
+    // MARK: Reading
+
+    public var indexSettings: IndexSettings? {
+        get throws {
+            try database.read { db in
+                try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'index'")
+                    .flatMap { try? JSONDecoder().decode(IndexSettings.self, from: Data($0.utf8)) }
+            }
+        }
+    }
+
+    /// SQLite's own consistency check of the whole file ("ok" when sound).
+    public func integrityCheck() throws -> String {
+        try database.read { try String.fetchAll($0, sql: "PRAGMA integrity_check").joined(separator: "; ") }
+    }
+
+    /// SQLite's journal mode for this file ("wal").
+    public var journalMode: String {
+        get throws { try database.read { try String.fetchOne($0, sql: "PRAGMA journal_mode") ?? "" } }
+    }
+
+    /// Every item id with the state they were read at (one read transaction).
+    public func idsAndState() throws -> (ids: [Int], state: GalleryState) {
+        try database.read { db in
+            (try Int.fetchAll(db, sql: "SELECT id FROM items ORDER BY id"),
+             GalleryState(uuid: info.uuid, generation: Int64(try Self.metaInt(db, "generation"))))
+        }
+    }
+
+    /// The stored threshold as it is now (another process may have calibrated since opening).
+    public var threshold: Float? {
+        get throws { try database.read { db in try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'threshold'").flatMap(Float.init) } }
+    }
+
+    public var count: Int {
+        get throws { try database.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM items") ?? 0 } }
+    }
+
+    public var state: GalleryState {
+        get throws { try database.read { GalleryState(uuid: info.uuid, generation: Int64(try Self.metaInt($0, "generation"))) } }
+    }
+
+    /// Items in id order, `limit` at most, starting after `afterID`.
+    public func items(afterID: Int = -1, limit: Int = .max) throws -> [StoredItem] {
+        try database.read { db in
+            try Row.fetchAll(db, sql: "SELECT id, path, label, added, metadata FROM items WHERE id > ? ORDER BY id LIMIT ?",
+                             arguments: [afterID, Int64(min(limit, Int(Int64.max)))]).map(Self.item)
+        }
+    }
+
+    /// The items with these ids (missing ids are left out), keyed by id.
+    public func items(ids: [Int]) throws -> [Int: StoredItem] {
+        try database.read { db in
+            let select = try db.makeStatement(sql: "SELECT id, path, label, added, metadata FROM items WHERE id = ?")
+            var found: [Int: StoredItem] = [:]
+            for id in Set(ids) {
+                if let row = try Row.fetchOne(select, arguments: [id]) { found[id] = Self.item(row) }
+            }
+            return found
+        }
+    }
+
+    /// Every vector in id order, and the state they were read at (one read transaction, so the two agree).
+    public func allVectors(progress: ((Int, Int) -> Void)? = nil) throws -> (ids: [Int], vectors: Tensor, state: GalleryState) {
+        let d = info.dimension
+        return try database.read { db in
+            let n = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM items") ?? 0
+            let state = GalleryState(uuid: info.uuid, generation: Int64(try Self.metaInt(db, "generation")))
+            let vectors = Tensor(shape: [n, d])
+            var ids: [Int] = []
+            ids.reserveCapacity(n)
+            let rows = try Row.fetchCursor(db, sql: "SELECT id, vector FROM items ORDER BY id")
+            while let row = try rows.next() {
+                let blob: Data = row["vector"]
+                guard blob.count == d * MemoryLayout<Float>.size else {
+                    throw GalleryStoreError.notAGallery(path: path, reason: "item \(row["id"] as Int)'s vector has \(blob.count) bytes, not \(d * 4)")
+                }
+                blob.withUnsafeBytes { raw in
+                    (vectors.pointer + ids.count * d).update(from: raw.bindMemory(to: Float.self).baseAddress!, count: d)
+                }
+                ids.append(row["id"])
+                if ids.count % 65536 == 0 { progress?(ids.count, n) }
+            }
+            progress?(ids.count, n)
+            return (ids, vectors, state)
+        }
+    }
+
+    /// The vectors of these ids ([ids.count, D]); nil for an id not in the gallery.
+    public func vectors(ids: [Int]) throws -> Tensor? {
+        let d = info.dimension
+        return try database.read { db in
+            let out = Tensor(shape: [ids.count, d])
+            let select = try db.makeStatement(sql: "SELECT vector FROM items WHERE id = ?")
+            for (i, id) in ids.enumerated() {
+                guard let blob = try Data.fetchOne(select, arguments: [id]), blob.count == d * 4 else { return nil }
+                blob.withUnsafeBytes { (out.pointer + i * d).update(from: $0.bindMemory(to: Float.self).baseAddress!, count: d) }
+            }
+            return out
+        }
+    }
+
+    /// Item count per label, largest first.
+    public func labelCounts() throws -> [(label: String, count: Int)] {
+        try database.read { db in
+            try Row.fetchAll(db, sql: "SELECT label, COUNT(*) AS n FROM items GROUP BY label ORDER BY n DESC, label")
+                .map { ($0["label"], $0["n"]) }
+        }
+    }
+
+    // MARK: Helpers
+
+    private static func item(_ row: Row) -> StoredItem {
+        StoredItem(id: row["id"], path: row["path"], label: row["label"],
+                   added: Date(timeIntervalSince1970: row["added"]), metadata: row["metadata"])
+    }
+
+    private static func metaInt(_ db: Database, _ key: String) throws -> Int {
+        guard let text = try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = ?", arguments: [key]),
+              let value = Int(text) else { throw GalleryStoreError.notAGallery(path: db.description, reason: "meta \(key) is missing") }
+        return value
+    }
+
+    private static func setMeta(_ db: Database, _ key: String, _ value: String) throws {
+        try db.execute(sql: "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                       arguments: [key, value])
+    }
+
+    private static func bumpGeneration(_ db: Database) throws {
+        try setMeta(db, "generation", String(try metaInt(db, "generation") + 1))
+    }
+}

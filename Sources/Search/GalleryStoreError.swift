@@ -1,0 +1,32 @@
+/// What can go wrong with a gallery file, each saying what to do about it.
+public enum GalleryStoreError: Error, CustomStringConvertible {
+    case missing(String)
+    case exists(String)
+    case cannotOpen(path: String, reason: String)
+    case notAGallery(path: String, reason: String)
+    case badDimension(path: String, dimension: Int)
+    case wrongDimension(path: String, expected: Int, got: Int, what: String)
+    case wrongModel(path: String, galleryModel: String?, model: String)
+    case badVector(item: Int, reason: String)
+    case badMetadata(item: Int, reason: String)
+    case empty(String)
+
+    public var description: String {
+        switch self {
+        case let .missing(path): return "\(path) does not exist. Make a gallery with `akin embed` or `akin gallery create`."
+        case let .exists(path): return "\(path) already exists; remove it first, or add to it with `akin gallery add`."
+        case let .cannotOpen(path, reason): return "cannot open the gallery \(path): \(reason). Check the path and its permissions."
+        case let .notAGallery(path, reason): return "\(path) is not an akin gallery: \(reason)."
+        case let .badDimension(path, dimension): return "\(path): a gallery's dimension must be positive, got \(dimension)."
+        case let .wrongDimension(path, expected, got, what):
+            return "\(path) holds \(expected)-d vectors but \(what) are \(got)-d; use vectors of the gallery's size."
+        case let .wrongModel(path, gallery?, model):
+            return "\(path) was embedded with model \(gallery), not with this model (\(model)); vectors of different models cannot be compared. Re-embed the gallery with `akin embed --model …`, or search with the model that built it."
+        case let .wrongModel(path, nil, model):
+            return "\(path) holds vectors brought from elsewhere, not made by an akin model (this one is \(model)); search it with `--vectors`, or embed a gallery with this model."
+        case let .badVector(item, reason): return "vector \(item) cannot be added: \(reason). Nothing was added."
+        case let .badMetadata(item, reason): return "item \(item)'s metadata cannot be stored: \(reason). Nothing was added."
+        case let .empty(path): return "\(path) holds no items; add some with `akin gallery add` or `akin embed`."
+        }
+    }
+}

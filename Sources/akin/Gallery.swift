@@ -1,0 +1,215 @@
+import ArgumentParser
+import Foundation
+import Search
+import Similarity
+import Tensors
+
+struct GalleryCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "gallery",
+        abstract: "Make, change and inspect a gallery: an SQLite file of items (id, path, label, vector, time added, metadata).",
+        subcommands: [Create.self, Add.self, Remove.self, List.self, Stats.self, Convert.self])
+
+    struct Create: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Make an empty gallery, for a model's vectors or for D-dimensional vectors from elsewhere.")
+        @Option(help: "Gallery file to make.") var out: String
+        @Option(help: "Size of the vectors it will hold (for vectors brought from elsewhere).") var dim: Int?
+        @Option(help: "Model file from `akin train`: the gallery takes its embedding size and accepts only its vectors.") var model: String?
+        @Option(help: "cosine (vectors stored at unit length) or inner-product (stored as given).") var distance = "cosine"
+
+        func validate() throws {
+            guard (dim == nil) != (model == nil) else { throw ValidationError("give exactly one of --dim and --model") }
+            if let dim, dim <= 0 { throw ValidationError("--dim must be positive") }
+            guard GalleryDistance(rawValue: distance) != nil else {
+                throw ValidationError("--distance must be one of \(GalleryDistance.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+        }
+
+        func run() throws {
+            var dimension = dim ?? 0
+            var fingerprint: String?
+            if let model {
+                let embedding = try EmbeddingModel.load(from: model)
+                dimension = embedding.embeddingDimension
+                fingerprint = embedding.fingerprint
+            }
+            let store = try GalleryStore.create(at: out, dimension: dimension, modelFingerprint: fingerprint,
+                                                distance: GalleryDistance(rawValue: distance)!)
+            try store.close()
+            Console.note("empty \(dimension)-d \(distance) gallery written to \(out)")
+        }
+    }
+
+    struct Add: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Add vectors from a .npy file, or images embedded by the gallery's model, in one transaction.")
+        @Option(help: "Gallery file.") var gallery: String
+        @Option(help: "float32 .npy of shape [N, D]: one vector a row.") var vectors: String?
+        @Option(help: "Text file with one label a line, a line per row of --vectors.") var labels: String?
+        @Option(help: "Text file with one path or URI a line, a line per row of --vectors.") var paths: String?
+        @Option(help: "Model file that made the gallery, to add images.") var model: String?
+        @Option(help: "Images per batch (with --model).") var batchSize = 256
+        @Option(help: "Items per transaction, each acknowledged on standard output once it is on disk (default: all in one).") var transaction: Int?
+        @Option(help: "Compute threads (default: all cores).") var threads: Int?
+        @Argument(help: "Images or folders to embed and add (with --model).") var images: [String] = []
+
+        func validate() throws {
+            guard (vectors == nil) != (model == nil) else { throw ValidationError("give either --vectors FILE.npy, or --model MODEL and images") }
+            guard vectors == nil || images.isEmpty else { throw ValidationError("images are added with --model, not beside --vectors") }
+            guard model == nil || !images.isEmpty else { throw ValidationError("name the images or folders to add") }
+            guard model == nil || (labels == nil && paths == nil) else { throw ValidationError("--labels and --paths go with --vectors; images take theirs from their folders") }
+            if let transaction, transaction <= 0 { throw ValidationError("--transaction must be positive") }
+        }
+
+        func run() throws {
+            Akin.configureThreads(threads)
+            let store = try GalleryStore.open(gallery)
+            let (items, matrix) = try vectors != nil ? fromVectors(store) : fromImages(store)
+            let step = transaction ?? max(items.count, 1), d = store.info.dimension
+            var ids: [Int] = []
+            var start = 0
+            while start < items.count {
+                let end = min(start + step, items.count)
+                let added = try store.add(Array(items[start..<end]), vectors: matrix.pointer + start * d)
+                ids += added
+                if transaction != nil {
+                    // Printed only after the commit returned: a line here is a promise the items survive a crash.
+                    FileHandle.standardOutput.write(Data("added \(added.first!)…\(added.last!)\n".utf8))
+                }
+                start = end
+            }
+            Console.note("added \(ids.count) items (ids \(ids.first.map(String.init) ?? "-")…\(ids.last.map(String.init) ?? "-")); the gallery holds \(try store.count)")
+        }
+
+        private func fromVectors(_ store: GalleryStore) throws -> ([NewItem], Tensors.Tensor) {
+            let file = vectors!
+            let matrix = try NpyFile.read(from: file)
+            guard matrix.shape.count == 2 else { throw ValidationError("\(file) has shape \(matrix.shape); it must be [N, D]") }
+            guard matrix.shape[1] == store.info.dimension else {
+                throw GalleryStoreError.wrongDimension(path: gallery, expected: store.info.dimension, got: matrix.shape[1], what: "the rows of \(file)")
+            }
+            let n = matrix.shape[0]
+            let labelLines = try labels.map { try Lines.read($0, expected: n, what: "labels") } ?? Array(repeating: "", count: n)
+            let pathLines = try paths.map { try Lines.read($0, expected: n, what: "paths") } ?? (0..<n).map { "\(file)#\($0)" }
+            return (zip(pathLines, labelLines).map { NewItem(path: $0, label: $1) }, matrix)
+        }
+
+        private func fromImages(_ store: GalleryStore) throws -> ([NewItem], Tensors.Tensor) {
+            let embedding = try EmbeddingModel.load(from: model!)
+            try store.requireModel(embedding.fingerprint)
+            let (files, classNames) = try ImageLoading.collect(images)
+            guard !files.isEmpty else { throw ValidationError("no .jpg, .jpeg or .png files in \(images.joined(separator: ", "))") }
+            let p = embedding.preprocessing
+            let loaded = ImageLoading.load(files, classNames: classNames, imageSize: p.imageSize, channels: p.channels)
+            guard loaded.count > 0 else { throw ValidationError("none of the \(files.count) files could be decoded") }
+            let matrix = Embedding.run(embedding, loaded, batchSize: batchSize)
+            return ((0..<loaded.count).map { NewItem(path: loaded.paths[$0], label: loaded.classNames[Int(loaded.labels[$0])]) }, matrix)
+        }
+    }
+
+    struct Remove: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Remove items by id, in one transaction.")
+        @Option(help: "Gallery file.") var gallery: String
+        @Argument(help: "Item ids (as `akin gallery list` shows them).") var ids: [Int]
+
+        func run() throws {
+            let store = try GalleryStore.open(gallery)
+            let removed = try store.remove(ids: ids)
+            Console.note("removed \(removed) of \(ids.count) ids; the gallery holds \(try store.count)")
+        }
+    }
+
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List items: id, label, path, time added.")
+        @Option(help: "Gallery file.") var gallery: String
+        @Option(help: "Items at most.") var limit: Int?
+        @Flag(help: "A JSON array of {id, label, path, added, metadata}.") var json = false
+
+        func run() throws {
+            let store = try GalleryStore.open(gallery, readOnly: true)
+            let items = try store.items(limit: limit ?? .max)
+            if json {
+                let rows = items.map { ListedItem(id: $0.id, label: $0.label, path: $0.path, added: ISO8601DateFormatter().string(from: $0.added), metadata: $0.metadata) }
+                print(try JSONOutput.encode(rows))
+            } else {
+                for item in items { print("\(item.id)\t\(item.label)\t\(item.path)") }
+            }
+        }
+    }
+
+    struct Stats: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "What a gallery holds: size, model, distance, threshold, index, labels.")
+        @Option(help: "Gallery file.") var gallery: String
+
+        func run() throws {
+            let store = try GalleryStore.open(gallery, readOnly: true)
+            let info = store.info
+            let size = (try? FileManager.default.attributesOfItem(atPath: gallery)[.size] as? Int) ?? 0
+            print("items: \(try store.count)")
+            print("dimension: \(info.dimension)")
+            print("distance: \(info.distance.rawValue)")
+            print("model: \(info.modelFingerprint ?? "none (vectors brought from elsewhere)")")
+            print("threshold: \(try store.threshold.map { String($0) } ?? "none")")
+            print("generation: \(try store.state.generation)")
+            print("file bytes: \(size)")
+            if let settings = try store.indexSettings {
+                let indexPath = GalleryIndex.defaultPath(for: gallery)
+                let status: String
+                do {
+                    let (_, built) = try IndexFile.load(from: indexPath)
+                    status = built == (try store.state) ? "up to date" : "stale (search catches it up or rebuilds it)"
+                } catch { status = "\(error) (search rebuilds it)" }
+                print("index: \(settings.kind), \(indexPath): \(status)")
+            } else {
+                print("index: none (exact search); build one with `akin index build`")
+            }
+            let counts = try store.labelCounts()
+            print("labels: \(counts.count)")
+            for (label, count) in counts.prefix(20) { print("  \(label.isEmpty ? "(none)" : label): \(count)") }
+            if counts.count > 20 { print("  … \(counts.count - 20) more") }
+        }
+    }
+
+    struct Convert: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Convert an older safetensors gallery from `akin embed` into an SQLite gallery.")
+        @Argument(help: "The older gallery (.safetensors).") var input: String
+        @Option(help: "Gallery file to write.") var out: String
+        @Flag(help: "Replace an existing gallery at --out.") var overwrite = false
+
+        func run() throws {
+            let old = try SafeTensorsGallery.load(from: input)
+            try old.convert(to: out, overwrite: overwrite)
+            Console.note("converted \(old.count) items (\(old.dimension)-d) into \(out)")
+        }
+    }
+}
+
+struct ListedItem: Codable {
+    var id: Int
+    var label: String
+    var path: String
+    var added: String
+    var metadata: String?
+}
+
+/// Line-per-item text files (labels, paths).
+enum Lines {
+    static func read(_ path: String, expected: Int, what: String) throws -> [String] {
+        guard let data = FileManager.default.contents(atPath: path) else { throw ValidationError("cannot read \(what) file \(path)") }
+        var lines = String(decoding: data, as: UTF8.self).components(separatedBy: "\n")
+        if lines.last == "" { lines.removeLast() }
+        lines = lines.map { $0.hasSuffix("\r") ? String($0.dropLast()) : $0 }
+        guard lines.count == expected else {
+            throw ValidationError("\(path) has \(lines.count) \(what), one a line, but there are \(expected) vectors; give one line per row")
+        }
+        return lines
+    }
+}
+
+enum JSONOutput {
+    static func encode<T: Encodable>(_ value: T) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        return String(decoding: try encoder.encode(value), as: UTF8.self)
+    }
+}

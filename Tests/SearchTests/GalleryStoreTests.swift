@@ -1,0 +1,66 @@
+import Foundation
+import Search
+import Tensors
+import Testing
+
+@Suite("The SQLite gallery store")
+struct GalleryStoreTests {
+    @Test func addsRemovesAndReopens() throws {
+        let folder = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let path = folder + "/g.akin"
+        let store = try GalleryStore.create(at: path, dimension: 4, modelFingerprint: nil)
+        let before = try store.state
+        let ids = try store.add([NewItem(path: "a.png", label: "x", metadata: #"{"k": 1}"#), NewItem(path: "b.png", label: "y"),
+                                 NewItem(path: "c.png", label: "x")],
+                                vectors: [3, 0, 0, 4, 0, 2, 0, 0, 1, 1, 1, 1])
+        #expect(ids == [0, 1, 2])
+        #expect(try store.state.generation == before.generation + 1)
+        #expect(try store.remove(ids: [1, 7]) == 1)
+        let more = try store.add([NewItem(path: "d.png", label: "z")], vectors: [0, 0, 0, 1])
+        #expect(more == [3], "ids are never reused")
+
+        let reopened = try GalleryStore.open(path)
+        #expect(reopened.info.dimension == 4 && reopened.info.distance == .cosine && reopened.info.modelFingerprint == nil)
+        #expect(try reopened.count == 3)
+        let items = try reopened.items()
+        #expect(items.map(\.id) == [0, 2, 3] && items.map(\.label) == ["x", "x", "z"] && items[0].metadata == #"{"k": 1}"#)
+        let (storedIDs, vectors, state) = try reopened.allVectors()
+        #expect(storedIDs == [0, 2, 3] && state.generation == before.generation + 3)
+        // Cosine galleries keep unit vectors: (3, 0, 0, 4) / 5.
+        #expect(Array(vectors.array[0..<4]) == [0.6, 0, 0, 0.8])
+        #expect(try reopened.labelCounts().map(\.label) == ["x", "z"])
+        #expect(try reopened.journalMode == "wal")
+    }
+
+    @Test func refusesBadInputWithoutAddingAnything() throws {
+        let folder = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let store = try GalleryStore.create(at: folder + "/g.akin", dimension: 2, modelFingerprint: "m1")
+        #expect { try store.add([NewItem(path: "a", label: "x"), NewItem(path: "b", label: "x")], vectors: [1, 0, .nan, 1]) }
+            throws: { "\($0)".contains("vector 1") }
+        #expect { try store.add([NewItem(path: "a", label: "x")], vectors: [0, 0]) } throws: { "\($0)".contains("all zeros") }
+        #expect { try store.add([NewItem(path: "a", label: "x", metadata: "{oops")], vectors: [1, 0]) } throws: { "\($0)".contains("JSON") }
+        #expect(try store.count == 0)
+        #expect { try GalleryStore.create(at: folder + "/g.akin", dimension: 2, modelFingerprint: nil) } throws: { "\($0)".contains("already exists") }
+        #expect { try store.requireModel("m2") } throws: { "\($0)".contains("not with this model") }
+        try store.requireModel("m1")
+        try "not a database".write(toFile: folder + "/text.akin", atomically: true, encoding: .utf8)
+        #expect { try GalleryStore.open(folder + "/text.akin") } throws: { "\($0)".contains("not an SQLite database") }
+        #expect { try GalleryStore.open(folder + "/none.akin") } throws: { "\($0)".contains("does not exist") }
+    }
+
+    @Test func storesThresholdAndIndexSettings() throws {
+        let folder = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let store = try GalleryStore.create(at: folder + "/g.akin", dimension: 2, modelFingerprint: nil, distance: .innerProduct)
+        try store.setThreshold(0.75)
+        try store.setIndexSettings(IndexSettings(kind: "hnsw", m: 8, efSearch: 40))
+        let reopened = try GalleryStore.open(folder + "/g.akin")
+        #expect(reopened.info.threshold == 0.75 && reopened.info.distance == .innerProduct)
+        #expect(try reopened.indexSettings == IndexSettings(kind: "hnsw", m: 8, efSearch: 40))
+        // Inner-product galleries keep vectors as given.
+        try reopened.add([NewItem(path: "a", label: "x")], vectors: [3, 4])
+        #expect(try reopened.allVectors().vectors.array == [3, 4])
+    }
+}

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Akin's vector search against faiss (IndexFlatIP) and hnswlib, same data, same threads, one run:
+#   bench/search.sh [--data fmnist|synthetic] [--n 60000] [--queries 10000] [--threads 1]
+# fmnist: PCA-64 of the Fashion-MNIST pixels (60,000 train images the base, the 10,000 test images the
+# queries; Debian's dataset-fashion-mnist). synthetic: N Gaussian 64-d vectors, seed 0.
+# Reports recall@10 against exact search, build time, queries/s (a batch of all queries) and bytes per
+# vector, and the ratios Akin / reference. Installs faiss-cpu and hnswlib from PyPI into the cached
+# virtual environment (AKIN_BENCH_VENV, default ~/.cache/akin-bench/venv). Results: one JSON line per
+# measurement appended to bench/results/search-<time>.jsonl, and a table on standard output.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+data=fmnist n=60000 queries=10000 threads=1
+while [ $# -gt 0 ]; do
+  case $1 in
+    --data) data=${2:?--data needs fmnist or synthetic}; shift 2 ;;
+    --n) n=${2:?--n needs a number}; shift 2 ;;
+    --queries) queries=${2:?--queries needs a number}; shift 2 ;;
+    --threads) threads=${2:?--threads needs a number}; shift 2 ;;
+    -h|--help) sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "unknown option $1 (see --help)" >&2; exit 2 ;;
+  esac
+done
+
+venv=${AKIN_BENCH_VENV:-$HOME/.cache/akin-bench/venv}
+python=$venv/bin/python
+[ -x "$python" ] || python3 -m venv "$venv"
+"$python" -c "import faiss, hnswlib" 2>/dev/null || "$python" -m pip install faiss-cpu hnswlib
+swift build -c release --product akin
+stamp=$(date +%Y%m%d-%H%M%S)
+mkdir -p bench/results
+exec "$python" bench/search_bench.py --akin .build/release/akin --data "$data" --n "$n" --queries "$queries" \
+  --threads "$threads" --work "runs/search/$stamp" --results "bench/results/search-$stamp.jsonl"
