@@ -18,8 +18,8 @@ struct Train: ParsableCommand {
         abstract: "Train an embedding network on <DATA_DIR>/<class>/<image> and write the model file.",
         discussion: """
         --recipe default (the default): a small ResNet (32-64-128, one block each), 64-d unit-length embeddings, \
-        P×K batches of 10 classes × 16 images, batch-all triplet loss with margin 0.2 on L2 distance, AdamW (lr 3e-3, \
-        weight decay 1e-4) with 100 warm-up steps and cosine decay, random shifts of up to 2 pixels, 2000 steps. \
+        P×K batches of 10 classes × 16 images, batch-all triplet loss with margin 0.2 on L2 distance, AdamW (lr 6e-3, \
+        weight decay 1e-4) with 100 warm-up steps and cosine decay, no augmentation, 2000 steps. \
         --recipe seed: the seed article's 5-convolution network, 28-d, 512 random triplets a step, margin 0.5, \
         SGD with Nesterov momentum 0.99, lr 0.01, 2000 steps. Any option below overrides the recipe's value.
         """)
