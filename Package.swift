@@ -4,7 +4,7 @@ import PackageDescription
 let package = Package(
     name: "Akin",
     products: [
-        .library(name: "Akin", targets: ["Tensors", "Networks", "Images", "Similarity", "Search", "Evaluation"]),
+        .library(name: "Akin", targets: ["Tensors", "Networks", "Images", "Similarity", "Search", "Evaluation", "Projection", "Reports"]),
         .executable(name: "akin", targets: ["akin"]),
     ],
     dependencies: [
@@ -16,6 +16,10 @@ let package = Package(
         .systemLibrary(name: "CDNNL", path: "Sources/CDNNL"),
         .systemLibrary(name: "CTurboJPEG", path: "Sources/CTurboJPEG"),
         .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
+        // LAPACK, from the same libopenblas (Debian builds it in).
+        .systemLibrary(name: "CLAPACK", path: "Sources/CLAPACK"),
+        // FreeType, for the text of the PNG figures.
+        .systemLibrary(name: "CFreeType", path: "Sources/CFreeType", pkgConfig: "freetype2"),
         // libpng reports errors with longjmp; the shim keeps every libpng call in C so no jump crosses a Swift frame.
         .target(name: "CPNGShim", linkerSettings: [.linkedLibrary("png16")]),
 
@@ -25,6 +29,8 @@ let package = Package(
         .target(name: "Similarity", dependencies: ["Tensors", "Networks", "Images"]),
         .target(name: "Search", dependencies: ["Tensors"]),
         .target(name: "Evaluation", dependencies: ["Tensors", "Search"]),
+        .target(name: "Projection", dependencies: ["Tensors", "COpenBLAS", "CLAPACK"]),
+        .target(name: "Reports", dependencies: ["Images", "Evaluation", "CFreeType"]),
         .executableTarget(name: "akin", dependencies: [
             "Tensors", "Networks", "Images", "Similarity", "Search", "Evaluation",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -41,6 +47,7 @@ let package = Package(
         .testTarget(name: "SimilarityTests", dependencies: ["Similarity", "Networks", "Tensors", "Images", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "SearchTests", dependencies: ["Search", "Tensors"]),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Search", "Tensors", "TestSupport"], exclude: ["Fixtures"]),
+        .testTarget(name: "ProjectionTests", dependencies: ["Projection", "Tensors", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "AkinCLITests", dependencies: ["akin", "Images", "Tensors"]),
     ],
     swiftLanguageModes: [.v6]
