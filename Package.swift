@@ -32,12 +32,12 @@ let package = Package(
         .target(name: "Projection", dependencies: ["Tensors", "COpenBLAS", "CLAPACK"]),
         .target(name: "Reports", dependencies: ["Images", "Evaluation", "CFreeType"]),
         .executableTarget(name: "akin", dependencies: [
-            "Tensors", "Networks", "Images", "Similarity", "Search", "Evaluation",
+            "Tensors", "Networks", "Images", "Similarity", "Search", "Evaluation", "Projection", "Reports",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
         // The speed benchmark's Akin side (bench/speed.sh runs it beside PyTorch).
-        .executableTarget(name: "akin-bench", dependencies: ["Tensors", "Networks", "Images", "Similarity"], path: "bench/AkinBench"),
+        .executableTarget(name: "akin-bench", dependencies: ["Tensors", "Networks", "Images", "Similarity", "Projection"], path: "bench/AkinBench"),
 
         .testTarget(name: "TensorsTests", dependencies: ["Tensors"]),
         // Fixtures are read through #filePath (Tests/TestSupport/Fixture.swift), not bundled.
@@ -48,6 +48,7 @@ let package = Package(
         .testTarget(name: "SearchTests", dependencies: ["Search", "Tensors"]),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Search", "Tensors", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "ProjectionTests", dependencies: ["Projection", "Tensors", "TestSupport"], exclude: ["Fixtures"]),
+        .testTarget(name: "ReportsTests", dependencies: ["Reports", "Images"]),
         .testTarget(name: "AkinCLITests", dependencies: ["akin", "Images", "Tensors"]),
     ],
     swiftLanguageModes: [.v6]

@@ -19,11 +19,12 @@ enum Markup {
         return out
     }
 
-    /// A JSON string literal, safe inside a <script> element (no "</" can close it).
+    /// A JSON string literal, safe inside a <script> element: no "<" at all, so neither "</script>"
+    /// nor "<!--" can change how the browser parses the script.
     static func jsonString(_ text: String) -> String {
         let data = try! JSONEncoder().encode([text])
         let array = String(decoding: data, as: UTF8.self)
-        return String(array.dropFirst().dropLast()).replacingOccurrences(of: "</", with: "<\\/")
+        return String(array.dropFirst().dropLast()).replacingOccurrences(of: "<", with: "\\u003c")
     }
 
     /// Coordinates with two decimals: plenty for screen pixels, and short.
