@@ -49,7 +49,7 @@ let package = Package(
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Search", "Tensors", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "ProjectionTests", dependencies: ["Projection", "Tensors", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "ReportsTests", dependencies: ["Reports", "Images"]),
-        .testTarget(name: "AkinCLITests", dependencies: ["akin", "Images", "Tensors"]),
+        .testTarget(name: "AkinCLITests", dependencies: ["akin", "Images", "Tensors", "Search"]),
     ],
     swiftLanguageModes: [.v6]
 )

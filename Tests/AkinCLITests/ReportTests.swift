@@ -72,12 +72,34 @@ struct ReportTests {
         #expect(html.components(separatedBy: "<tr class=\"").count - 1 == 6)
         for title in ["loss", "fraction of active triplets", "mean distances", "learning rate"] { #expect(html.contains(">\(title)</text>")) }
         // Similarity 0.9999 is out of reach for most queries: they are marked.
-        #expect(html.contains("no match"))
+        #expect(html.contains("<div class=\"no-match-label\">no match</div>"))
         for (name, minimumWidth) in [("map-tsne.png", 900), ("map-pca.png", 900), ("grid.png", 300)] {
             let image = try ImageDecoder.decodeFile(report + "/" + name, channels: 3)
             #expect(image.width >= minimumWidth, "\(name) is \(image.width) wide")
             #expect(Set(image.pixels).count > 20, "\(name) looks blank")
         }
+    }
+
+    @Test func fromAGalleryWithAQueryFolder() throws {
+        let root = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        try makeDataset(at: root + "/data", perClass: 8)
+        try makeDataset(at: root + "/queries", perClass: 2, seed: 9)
+        let train = try CLI.run(["train", root + "/data", "--out", root + "/m.safetensors"] + smallTraining)
+        #expect(train.status == 0, "\(train.errors)")
+        let embed = try CLI.run(["embed", "--model", root + "/m.safetensors", "--out", root + "/g.safetensors", root + "/data"])
+        #expect(embed.status == 0, "\(embed.errors)")
+        let result = try CLI.run(["report", "--model", root + "/m.safetensors", "--out", root + "/r", "--gallery", root + "/g.safetensors",
+                                  "--queries", root + "/queries", "--grid-queries", "4", "--tsne-iterations", "100"])
+        #expect(result.status == 0, "\(result.errors)")
+        let html = try String(contentsOfFile: root + "/r/index.html", encoding: .utf8)
+        #expect(html.contains("The 6 images of \(root)/queries searching the 24 of \(root)/g.safetensors."))
+        // Four query rows, each with ten results; no training log was given.
+        #expect(html.components(separatedBy: "<tr class=\"match\">").count - 1 == 4)
+        #expect(html.components(separatedBy: "<figure class=\"same\"").count + html.components(separatedBy: "<figure class=\"other\"").count - 2 == 40)
+        #expect(html.contains("No training log given"))
+        // Without a threshold nothing is marked.
+        #expect(!html.contains("class=\"no-match-label\""))
     }
 
     @Test func refusesBadInputWithClearErrors() throws {
