@@ -4,7 +4,7 @@ import PackageDescription
 let package = Package(
     name: "Akin",
     products: [
-        .library(name: "Akin", targets: ["Tensors", "Networks", "Images", "Similarity", "Search", "Evaluation"]),
+        .library(name: "Akin", targets: ["Tensors", "Networks", "Images", "Similarity", "Search", "Evaluation", "Projection", "Reports"]),
         .executable(name: "akin", targets: ["akin"]),
     ],
     dependencies: [
@@ -17,6 +17,10 @@ let package = Package(
         .systemLibrary(name: "CDNNL", path: "Sources/CDNNL"),
         .systemLibrary(name: "CTurboJPEG", path: "Sources/CTurboJPEG"),
         .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
+        // LAPACK, from the same libopenblas (Debian builds it in).
+        .systemLibrary(name: "CLAPACK", path: "Sources/CLAPACK"),
+        // FreeType, for the text of the PNG figures.
+        .systemLibrary(name: "CFreeType", path: "Sources/CFreeType", pkgConfig: "freetype2"),
         // libpng reports errors with longjmp; the shim keeps every libpng call in C so no jump crosses a Swift frame.
         .target(name: "CPNGShim", linkerSettings: [.linkedLibrary("png16")]),
 
@@ -26,13 +30,15 @@ let package = Package(
         .target(name: "Similarity", dependencies: ["Tensors", "Networks", "Images"]),
         .target(name: "Search", dependencies: ["Tensors", "CZlib", .product(name: "GRDB", package: "GRDB.swift")]),
         .target(name: "Evaluation", dependencies: ["Tensors", "Search"]),
+        .target(name: "Projection", dependencies: ["Tensors", "COpenBLAS", "CLAPACK"]),
+        .target(name: "Reports", dependencies: ["Images", "Evaluation", "CFreeType"]),
         .executableTarget(name: "akin", dependencies: [
-            "Tensors", "Networks", "Images", "Similarity", "Search", "Evaluation",
+            "Tensors", "Networks", "Images", "Similarity", "Search", "Evaluation", "Projection", "Reports",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
         // The speed benchmark's Akin side (bench/speed.sh runs it beside PyTorch).
-        .executableTarget(name: "akin-bench", dependencies: ["Tensors", "Networks", "Images", "Similarity"], path: "bench/AkinBench"),
+        .executableTarget(name: "akin-bench", dependencies: ["Tensors", "Networks", "Images", "Similarity", "Projection"], path: "bench/AkinBench"),
 
         .testTarget(name: "TensorsTests", dependencies: ["Tensors", "TestSupport"], exclude: ["Fixtures"]),
         // Fixtures are read through #filePath (Tests/TestSupport/Fixture.swift), not bundled.
@@ -42,7 +48,9 @@ let package = Package(
         .testTarget(name: "SimilarityTests", dependencies: ["Similarity", "Networks", "Tensors", "Images", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "SearchTests", dependencies: ["Search", "Tensors"]),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Search", "Tensors", "TestSupport"], exclude: ["Fixtures"]),
-        .testTarget(name: "AkinCLITests", dependencies: ["akin", "Images", "Tensors"]),
+        .testTarget(name: "ProjectionTests", dependencies: ["Projection", "Tensors", "TestSupport"], exclude: ["Fixtures"]),
+        .testTarget(name: "ReportsTests", dependencies: ["Reports", "Images"]),
+        .testTarget(name: "AkinCLITests", dependencies: ["akin", "Images", "Tensors", "Search"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -77,6 +77,8 @@ public final class Trainer {
     public var validation: Validation?
     /// Whether the last run stopped before `options.steps` because validation stopped improving.
     public private(set) var stoppedEarly = false
+    /// The network being trained, once `run` has started: `onStep` may read its parameters (weight histograms).
+    public private(set) var trainingNetwork: Sequential?
 
     public init(options: TrainingOptions, images: ImageSet, checkpointPath: String) {
         self.options = options
@@ -219,6 +221,7 @@ public final class Trainer {
     public func run(resume: Bool, onStep: (TrainingStep) -> Void = { _ in }) throws -> EmbeddingModel {
         var state = resume ? try resumed() : freshStart()
         let model = state.model, network = model.network, optimizer = state.optimizer
+        trainingNetwork = network
         model.trainingClasses = trainedClassNames
         let objective = try Objective(options: options, images: images, dimension: model.embeddingDimension, restored: state.lossParameters)
         let parameters = network.parameters + objective.parameters

@@ -75,6 +75,9 @@ struct Train: ParsableCommand {
     @Flag(help: "Start afresh even though an unfinished run's checkpoint is there.") var overwrite = false
     @Option(help: "Seed for initialisation, sampling, augmentation and validation splits.") var seed: UInt64 = 0
     @Option(help: "Write one row per step to this file: CSV, or JSON lines if it ends in .jsonl.") var log: String?
+    @Option(help: "Write TensorBoard event files into this folder (scalars, weight histograms).") var logdir: String?
+    @Option(help: "With --logdir: scalars every N steps.") var scalarsEvery = 10
+    @Option(help: "With --logdir: weight histograms every N steps.") var histogramsEvery = 100
     @Option(help: "Compute threads (default: all cores).") var threads: Int?
     @Flag(help: "Print where the time went: each stage of a step and each layer.") var profile = false
 
@@ -91,6 +94,7 @@ struct Train: ParsableCommand {
                               (embeddingDim, "embedding-dim"), (Optional(imageSize), "image-size"), (Optional(valEvery), "val-every")] {
             if let value, value <= 0 { throw ValidationError("--\(name) must be positive, not \(value)") }
         }
+        if scalarsEvery <= 0 || histogramsEvery <= 0 { throw ValidationError("--scalars-every and --histograms-every must be positive") }
         if let imagesPerClass, imagesPerClass < 2 { throw ValidationError("--images-per-class must be at least 2 (an anchor needs a positive)") }
         if let channels, channels != 1 && channels != 3 { throw ValidationError("--channels must be 1 or 3, not \(channels)") }
         if let lr { guard lr > 0, lr.isFinite else { throw ValidationError("--lr must be a positive number") } }
@@ -225,6 +229,7 @@ struct Train: ParsableCommand {
             }
         }
         let logWriter = try log.map { try TrainingLog(path: $0, resuming: resume) }
+        let board = try logdir.map { try TensorBoardLog(directory: $0, scalarsEvery: scalarsEvery, histogramsEvery: histogramsEvery) }
         let perStep = options.imagesPerStep
         let bar = ProgressBar("training", total: options.steps, unit: "images", unitsPerStep: perStep, plainInterval: 10)
         let started = Date()
@@ -248,7 +253,9 @@ struct Train: ParsableCommand {
                 Console.note(String(format: "warning: step %d: the embedding has collapsed (mean distance %.4f to positives, %.4f to negatives, loss %.3f at the margin). Lower --lr, use --miner all or semi-hard, or a larger --margin.", step.step, s.meanPositiveDistance, s.meanNegativeDistance, s.loss))
             }
             logWriter?.append(step)
+            board?.append(step, parameters: trainer.trainingNetwork?.parameters ?? [])
         }
+        board?.close()
         if held == nil { try model.save(to: out) }
         let elapsed = Date().timeIntervalSince(started)
         let trained = firstStep.map { lastStep - $0 + 1 } ?? 0

@@ -1,0 +1,206 @@
+import ArgumentParser
+import Evaluation
+import Foundation
+import Images
+import Projection
+import Reports
+import Search
+import Similarity
+import Tensors
+
+struct Report: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Write an HTML report of a model: training curves, retrieval metrics, PCA and t-SNE maps, a retrieval grid.",
+        discussion: """
+            OUT/index.html is self-contained (thumbnails inline, no network needed to view it); OUT/map-tsne.png, \
+            OUT/map-pca.png and OUT/grid.png are the figures as images. The images come from --data (a folder of \
+            <class>/<image>, embedded now) or --gallery (a file from `akin embed`, its images read again for thumbnails). \
+            Without --queries, the metrics are leave-one-out over those images and the grid's queries are drawn from them \
+            (each searching all the others); with --queries, that folder's images query them.
+            """)
+
+    @Option(help: "Model file from `akin train`.") var model: String
+    @Option(help: "Folder to write the report into (created if needed).") var out: String
+    @Option(help: "Gallery file from `akin embed`, made with --model.") var gallery: String?
+    @Option(help: "Folder of <class>/<image> to embed and show, instead of --gallery.") var data: String?
+    @Option(help: "Folder of <class>/<image> whose images query the gallery (default: queries drawn from it).") var queries: String?
+    @Option(help: "Training log (CSV or JSON lines) written by `akin train --log`, for the training curves.") var log: String?
+    @Option(help: "Points on the maps (a seeded sample of the gallery).") var sample = 2000
+    @Option(help: "Queries in the retrieval grid.") var gridQueries = 20
+    @Option(name: .short, help: "Results per query in the grid.") var k = 10
+    @Option(help: "A query whose best similarity is below this is marked \"no match\".") var threshold: Float?
+    @Option(help: "t-SNE perplexity (lowered to (N − 1) / 3 for small samples).") var perplexity: Double = 30
+    @Option(help: "t-SNE iterations.") var tsneIterations = 1000
+    @Option(help: "Seed for the map sample and the grid's queries.") var seed: UInt64 = 0
+    @Option(help: "Compute threads (default: all cores).") var threads: Int?
+
+    func validate() throws {
+        guard (gallery == nil) != (data == nil) else { throw ValidationError("give exactly one of --gallery and --data") }
+        guard sample >= 4 else { throw ValidationError("--sample must be at least 4 (t-SNE needs 4 points)") }
+        guard gridQueries >= 1, k >= 1 else { throw ValidationError("--grid-queries and -k must be positive") }
+        guard perplexity > 0, tsneIterations >= 1 else { throw ValidationError("--perplexity and --tsne-iterations must be positive") }
+    }
+
+    func run() throws {
+        Akin.configureThreads(threads)
+        let embedding = try EmbeddingModel.load(from: model)
+        let trainingLog = try log.map { try TrainingLogData.read(from: $0) }
+        let source = try data.map { try embed(folder: $0, embedding) } ?? galleryVectors(embedding)
+        let querySet = try queries.map { try embed(folder: $0, embedding) }
+        try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+
+        var classNames = Array(Set(source.classes)).sorted()
+        for name in Set(querySet?.classes ?? []).subtracting(classNames).sorted() { classNames.append(name) }
+        let classId = Dictionary(uniqueKeysWithValues: classNames.enumerated().map { ($1, $0) })
+        let galleryLabels = source.classes.map { classId[$0]! }
+
+        let metrics: RetrievalReport, metricsCaption: String
+        if let querySet {
+            metrics = RetrievalMetrics.evaluate(queries: querySet.vectors, queryLabels: querySet.classes.map { classId[$0]! },
+                                                gallery: source.vectors, galleryLabels: galleryLabels, leaveOneOut: false, classNames: classNames)
+            metricsCaption = "The \(querySet.paths.count) images of \(queries!) searching the \(source.paths.count) of \(source.origin)."
+        } else {
+            metrics = RetrievalMetrics.evaluate(queries: source.vectors, queryLabels: galleryLabels, gallery: source.vectors,
+                                                galleryLabels: galleryLabels, leaveOneOut: true, classNames: classNames)
+            metricsCaption = "Leave-one-out over the \(source.paths.count) images of \(source.origin): each searches all the others."
+        }
+
+        // Items: the gallery's first, then the queries'; only those shown get a thumbnail.
+        var items = zip(source.paths, source.classes).map { ReportItem(path: $0, className: $1, thumbnail: nil) }
+        let queryOffset = items.count
+        if let querySet { items += zip(querySet.paths, querySet.classes).map { ReportItem(path: $0, className: $1, thumbnail: nil) } }
+
+        var generator = RandomGenerator(seed: seed)
+        let mapRows = Self.sample(count: source.paths.count, keeping: sample, using: &generator)
+        let maps = try projections(of: source.vectors, rows: mapRows, labels: galleryLabels)
+
+        let grid = retrievalGrid(source: source, galleryLabels: galleryLabels, querySet: querySet, queryOffset: queryOffset,
+                                 classId: classId, using: &generator)
+        var shown = Set(mapRows)
+        for row in grid { shown.insert(row.query); for r in row.results { shown.insert(r.item) } }
+        loadThumbnails(&items, shown.sorted(), channels: embedding.preprocessing.channels)
+
+        let content = ReportContent(
+            title: "Akin report: \((model as NSString).lastPathComponent)",
+            subtitle: "\(embedding.embeddingDimension)-d embeddings of \(source.paths.count) images from \(source.origin); \(classNames.count) classes; written \(ISO8601DateFormatter().string(from: Date())).",
+            classNames: classNames, items: items, maps: maps, grid: grid, threshold: threshold, metrics: metrics,
+            metricsCaption: metricsCaption, trainingLog: trainingLog)
+        try write(Data(HTMLReport.page(content).utf8), "index.html")
+        for map in maps { try write(ImageEncoder.png(PNGFigures.map(map, classNames: classNames)), "map-\(map.id).png") }
+        try write(ImageEncoder.png(PNGFigures.grid(grid, items: items)), "grid.png")
+        Console.note("report written to \(out)/index.html (figures: map-tsne.png, map-pca.png, grid.png)")
+    }
+
+    /// Vectors with each one's path and class, and where they came from.
+    struct Embedded {
+        var vectors: Tensor
+        var paths: [String]
+        var classes: [String]
+        var origin: String
+    }
+
+    func embed(folder: String, _ embedding: EmbeddingModel) throws -> Embedded {
+        let folders = try ClassFolders.scan(folder, requireTrainable: false)
+        let p = embedding.preprocessing
+        let images = ImageLoading.load(folders.files, classNames: folders.classNames, imageSize: p.imageSize, channels: p.channels)
+        guard images.count > 0 else { throw DatasetError.nothingUsable(folder) }
+        return Embedded(vectors: Embedding.run(embedding, images, batchSize: 256), paths: images.paths,
+                        classes: images.labels.map { images.classNames[Int($0)] }, origin: folder)
+    }
+
+    func galleryVectors(_ embedding: EmbeddingModel) throws -> Embedded {
+        let store = try GalleryStore.open(gallery!, readOnly: true)
+        defer { try? store.close() }
+        try store.requireModel(embedding.fingerprint)
+        let (ids, vectors, _) = try store.allVectors()
+        guard !ids.isEmpty else { throw GalleryStoreError.empty(gallery!) }
+        let items = try store.items(ids: ids)
+        return Embedded(vectors: vectors, paths: ids.map { items[$0]?.path ?? "" }, classes: ids.map { items[$0]?.label ?? "" }, origin: gallery!)
+    }
+
+    /// `keeping` of `count` rows, chosen by a seeded shuffle, in ascending order.
+    static func sample(count: Int, keeping: Int, using generator: inout RandomGenerator) -> [Int] {
+        guard keeping < count else { return Array(0..<count) }
+        var rows = Array(0..<count)
+        for i in 0..<keeping { rows.swapAt(i, i + generator.nextInt(below: count - i)) }
+        return rows.prefix(keeping).sorted()
+    }
+
+    func projections(of vectors: Tensor, rows: [Int], labels: [Int]) throws -> [EmbeddingMap] {
+        let d = vectors.shape[1]
+        let x = Tensor(shape: [rows.count, d])
+        for (r, i) in rows.enumerated() { (x.pointer + r * d).update(from: vectors.pointer + i * d, count: d) }
+        let pca = try PCA.fit(x, components: min(2, d))
+        var pcaPoints = pca.project(x)
+        if d == 1 { pcaPoints = pcaPoints.flatMap { [$0, 0] } }
+        let ratio = pca.explainedVarianceRatio.map { String(format: "%.1f%%", $0 * 100) }.joined(separator: " + ")
+        let bar = ProgressBar("t-SNE", total: tsneIterations, unit: "iterations", plainInterval: 10)
+        let started = Date()
+        let tsne = try TSNE.embed(x, options: TSNEOptions(perplexity: perplexity, iterations: tsneIterations)) { done, _ in bar.update(done) }
+        let seconds = Date().timeIntervalSince(started)
+        Console.note(String(format: "t-SNE of %d points: %.1f s, KL divergence %.3f", rows.count, seconds, tsne.divergence))
+        let mapLabels = rows.map { labels[$0] }
+        return [
+            EmbeddingMap(id: "tsne", title: "t-SNE", caption: String(format: "%d points, perplexity %g, %d iterations (Barnes-Hut), KL divergence %.3f, %.1f s",
+                                                                 rows.count, tsne.perplexity, tsneIterations, tsne.divergence, seconds),
+                         points: tsne.points, items: rows, labels: mapLabels),
+            EmbeddingMap(id: "pca", title: "PCA", caption: "\(rows.count) points, the first two principal components (\(ratio) of the variance)",
+                         points: pcaPoints, items: rows, labels: mapLabels),
+        ]
+    }
+
+    /// The grid's queries: from --queries when given (spread over its images), else drawn from the
+    /// gallery in turn from each class; each gallery query skips itself among its results.
+    func retrievalGrid(source: Embedded, galleryLabels: [Int], querySet: Embedded?, queryOffset: Int,
+                       classId: [String: Int], using generator: inout RandomGenerator) -> [RetrievalRow] {
+        let d = source.vectors.shape[1]
+        let chosen: [Int]
+        if let querySet {
+            let n = querySet.paths.count
+            chosen = (0..<min(gridQueries, n)).map { $0 * n / min(gridQueries, n) }
+        } else {
+            var byClass: [Int: [Int]] = [:]
+            for (i, label) in galleryLabels.enumerated() { byClass[label, default: []].append(i) }
+            var pools = byClass.keys.sorted().map { label -> [Int] in
+                var rows = byClass[label]!
+                rows.shuffle(using: &generator)
+                return rows
+            }
+            var picked: [Int] = []
+            while picked.count < min(gridQueries, galleryLabels.count) {
+                for c in pools.indices where !pools[c].isEmpty && picked.count < gridQueries { picked.append(pools[c].removeFirst()) }
+            }
+            chosen = picked
+        }
+        let queryVectors = Tensor(shape: [chosen.count, d])
+        let vectorsOfQueries = querySet?.vectors ?? source.vectors
+        for (r, i) in chosen.enumerated() { (queryVectors.pointer + r * d).update(from: vectorsOfQueries.pointer + i * d, count: d) }
+        let hits = ExactIndex(vectors: source.vectors).search(queryVectors, k: k + (querySet == nil ? 1 : 0))
+        return chosen.enumerated().map { r, i in
+            let queryItem = querySet == nil ? i : queryOffset + i
+            let queryLabel = querySet.map { classId[$0.classes[i]]! } ?? galleryLabels[i]
+            let results = hits[r].filter { querySet != nil || $0.index != i }.prefix(k).map {
+                RetrievalRow.Result(item: $0.index, similarity: $0.similarity, sameClass: galleryLabels[$0.index] == queryLabel)
+            }
+            let match = threshold.map { (results.first?.similarity ?? -.infinity) >= $0 } ?? true
+            return RetrievalRow(query: queryItem, results: Array(results), match: match)
+        }
+    }
+
+    /// Reads the shown images again, at most 64 pixels a side; a file that fails keeps no thumbnail.
+    func loadThumbnails(_ items: inout [ReportItem], _ indices: [Int], channels: Int) {
+        var failed = 0
+        for i in indices {
+            guard let image = try? ImageDecoder.decodeFile(items[i].path, channels: channels) else { failed += 1; continue }
+            let scale = min(1, 64 / Double(max(image.width, image.height)))
+            items[i].thumbnail = scale < 1
+                ? Resize.resize(image, width: max(1, Int(Double(image.width) * scale)), height: max(1, Int(Double(image.height) * scale)))
+                : image
+        }
+        if failed > 0 { Console.note("\(failed) images could not be read again for their thumbnails; they are shown blank") }
+    }
+
+    func write(_ data: Data, _ name: String) throws {
+        try AtomicFile.write(data, to: (out as NSString).appendingPathComponent(name), durable: false)
+    }
+}
