@@ -20,8 +20,7 @@ public struct InstanceContrastiveLoss: Sendable {
         precondition(labels.count == b && gradient.shape == embeddings.shape)
         let e = NormalizedRows(embeddings.pointer, rows: b, columns: d)
         defer { e.release() }
-        var similarities = [Float](repeating: 0, count: b * b)
-        similarities.withUnsafeMutableBufferPointer { gemm(transposeB: true, m: b, n: b, k: d, a: e.unit, b: e.unit, c: $0.baseAddress!) }
+        let similarities = e.similarities()
         var positivePairs = 0
         for i in 0..<b { for j in 0..<b where j != i && labels[j] == labels[i] { positivePairs += 1 } }
         var weights = [Float](repeating: 0, count: b * b)
@@ -54,15 +53,9 @@ public struct InstanceContrastiveLoss: Sendable {
                         }
                     }
                 }
-                for i in 0..<b { for j in (i + 1)..<b {
-                    let both = w[i * b + j] + w[j * b + i]
-                    w[i * b + j] = both
-                    w[j * b + i] = both
-                } }
             }
         }
-        weights.withUnsafeBufferPointer { gemm(m: b, n: d, k: b, a: $0.baseAddress!, b: e.unit, c: gradient.pointer) }
-        e.backward(gradient.pointer)
+        e.backward(similarityGradient: &weights, into: gradient.pointer)
         return TripletStatistics(loss: Float(total) * share, activeFraction: Float(missed) * share,
                                  meanPositiveDistance: Float(positiveDistance / Double(max(positivePairs, 1))),
                                  meanNegativeDistance: Float(negativeDistance / Double(max(negatives, 1))), triplets: positivePairs)

@@ -30,9 +30,8 @@ public struct MultiSimilarityLoss: Codable, Equatable, Sendable {
         precondition(labels.count == b && gradient.shape == embeddings.shape)
         let e = NormalizedRows(embeddings.pointer, rows: b, columns: d)
         defer { e.release() }
-        var similarities = [Float](repeating: 0, count: b * b)
-        similarities.withUnsafeMutableBufferPointer { gemm(transposeB: true, m: b, n: b, k: d, a: e.unit, b: e.unit, c: $0.baseAddress!) }
-        // weights[i, j] = ∂loss/∂s_ij as anchor i sees the pair; s_ij = s_ji, so both halves add up below.
+        let similarities = e.similarities()
+        // weights[i, j] = ∂loss/∂s_ij as anchor i sees the pair.
         var weights = [Float](repeating: 0, count: b * b)
         var total = 0.0, kept = 0, pairs = 0
         var positiveDistance = 0.0, negativeDistance = 0.0, positives = 0, negatives = 0
@@ -78,16 +77,9 @@ public struct MultiSimilarityLoss: Codable, Equatable, Sendable {
                         for j in 0..<b where keeps(j) { w[row + j] *= factor }
                     }
                 }
-                for i in 0..<b { for j in (i + 1)..<b {
-                    let both = w[i * b + j] + w[j * b + i]
-                    w[i * b + j] = both
-                    w[j * b + i] = both
-                } }
             }
         }
-        // ∂loss/∂ê_i = Σ_j (w_ij + w_ji) ê_j, then back through the normalisation.
-        weights.withUnsafeBufferPointer { gemm(m: b, n: d, k: b, a: $0.baseAddress!, b: e.unit, c: gradient.pointer) }
-        e.backward(gradient.pointer)
+        e.backward(similarityGradient: &weights, into: gradient.pointer)
         return TripletStatistics(loss: Float(total / Double(b)), activeFraction: Float(kept) / Float(max(pairs, 1)),
                                  meanPositiveDistance: Float(positiveDistance / Double(max(positives, 1))),
                                  meanNegativeDistance: Float(negativeDistance / Double(max(negatives, 1))), triplets: kept)
