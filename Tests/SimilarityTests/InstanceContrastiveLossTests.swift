@@ -18,18 +18,7 @@ struct InstanceContrastiveLossTests {
             ReferenceInstanceContrastiveLoss.loss(embeddings: embeddings.array, labels: labels, dimension: 5, temperature: 0.2)
         }
         #expect(abs(Double(value) - reference()) < 1e-5 * max(1, reference()))
-        let h: Float = 1e-3
-        let analytic = gradient.array
-        for i in 0..<embeddings.count {
-            let saved = embeddings[i]
-            embeddings[i] = saved + h
-            let plus = reference()
-            embeddings[i] = saved - h
-            let minus = reference()
-            embeddings[i] = saved
-            let numeric = (plus - minus) / Double(2 * h)
-            #expect(abs(numeric - Double(analytic[i])) < 2e-3 * max(1, abs(numeric)), "element \(i): \(numeric) vs \(analytic[i])")
-        }
+        expectMatchesFiniteDifferences(embeddings, analytic: gradient.array, reference: reference)
     }
 
     /// pytorch-metric-learning's NTXentLoss (scripts/make_pml_fixtures.py).

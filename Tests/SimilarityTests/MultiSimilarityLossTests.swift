@@ -22,18 +22,7 @@ struct MultiSimilarityLossTests {
         }
         #expect(abs(Double(statistics.loss) - reference()) < 1e-5)
         #expect(epsilon == nil ? statistics.activeFraction == 1 : statistics.activeFraction < 1)
-        let h: Float = 1e-3
-        let analytic = gradient.array
-        for i in 0..<embeddings.count {
-            let saved = embeddings[i]
-            embeddings[i] = saved + h
-            let plus = reference()
-            embeddings[i] = saved - h
-            let minus = reference()
-            embeddings[i] = saved
-            let numeric = (plus - minus) / Double(2 * h)
-            #expect(abs(numeric - Double(analytic[i])) < 2e-3 * max(1, abs(numeric)), "element \(i): \(numeric) vs \(analytic[i])")
-        }
+        expectMatchesFiniteDifferences(embeddings, analytic: gradient.array, reference: reference)
     }
 
     /// pytorch-metric-learning's MultiSimilarityLoss, alone and after its MultiSimilarityMiner
