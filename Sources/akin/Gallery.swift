@@ -83,11 +83,7 @@ struct GalleryCommand: ParsableCommand {
 
         private func fromVectors(_ store: GalleryStore) throws -> ([NewItem], Tensors.Tensor) {
             let file = vectors!
-            let matrix = try NpyFile.read(from: file)
-            guard matrix.shape.count == 2 else { throw ValidationError("\(file) has shape \(matrix.shape); it must be [N, D]") }
-            guard matrix.shape[1] == store.info.dimension else {
-                throw GalleryStoreError.wrongDimension(path: gallery, expected: store.info.dimension, got: matrix.shape[1], what: "the rows of \(file)")
-            }
+            let matrix = try readMatrix(file, rows: "N", matching: store, gallery: gallery)
             let n = matrix.shape[0]
             let labelLines = try labels.map { try Lines.read($0, expected: n, what: "labels") } ?? Array(repeating: "", count: n)
             let pathLines = try paths.map { try Lines.read($0, expected: n, what: "paths") } ?? (0..<n).map { "\(file)#\($0)" }
@@ -212,4 +208,14 @@ enum JSONOutput {
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         return String(decoding: try encoder.encode(value), as: UTF8.self)
     }
+}
+
+/// A float32 .npy file of vectors, one a row, whose size must be the gallery's.
+func readMatrix(_ file: String, rows: String, matching store: GalleryStore, gallery: String) throws -> Tensors.Tensor {
+    let matrix = try NpyFile.read(from: file)
+    guard matrix.shape.count == 2 else { throw ValidationError("\(file) has shape \(matrix.shape); it must be [\(rows), D]") }
+    guard matrix.shape[1] == store.info.dimension else {
+        throw GalleryStoreError.wrongDimension(path: gallery, expected: store.info.dimension, got: matrix.shape[1], what: "the rows of \(file)")
+    }
+    return matrix
 }

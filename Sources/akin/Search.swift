@@ -86,11 +86,7 @@ struct Search: ParsableCommand {
 
     private func vectorQueries(_ store: GalleryStore) throws -> ([String], Tensors.Tensor) {
         let file = vectors!
-        let matrix = try NpyFile.read(from: file)
-        guard matrix.shape.count == 2 else { throw ValidationError("\(file) has shape \(matrix.shape); it must be [Q, D]") }
-        guard matrix.shape[1] == store.info.dimension else {
-            throw GalleryStoreError.wrongDimension(path: gallery, expected: store.info.dimension, got: matrix.shape[1], what: "the rows of \(file)")
-        }
+        let matrix = try readMatrix(file, rows: "Q", matching: store, gallery: gallery)
         let d = matrix.shape[1]
         if store.info.distance == .cosine {
             for row in 0..<matrix.shape[0] {

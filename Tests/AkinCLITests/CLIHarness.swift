@@ -18,9 +18,12 @@ enum CLI {
     }
 
     @discardableResult
-    static func run(_ arguments: [String]) throws -> CommandResult {
+    static func run(_ arguments: [String]) throws -> CommandResult { try capture(binary, arguments) }
+
+    /// Runs any program to its end and returns its status and both streams.
+    static func capture(_ executable: URL, _ arguments: [String]) throws -> CommandResult {
         let process = Process()
-        process.executableURL = binary
+        process.executableURL = executable
         process.arguments = arguments
         let out = Pipe(), err = Pipe()
         process.standardOutput = out

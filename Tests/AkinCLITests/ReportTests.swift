@@ -11,22 +11,11 @@ enum Chromium {
     /// Loads `page` headless and returns the DOM after its scripts ran, and every console message
     /// the page produced (Chromium logs them to stderr as `…:CONSOLE:…] "message", source: …`).
     static func load(_ page: String, profile: String, extra: [String] = []) throws -> (dom: String, console: [String]) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: path!)
-        process.arguments = ["--headless", "--disable-gpu", "--no-sandbox", "--user-data-dir=\(profile)", "--enable-logging=stderr", "--v=0",
-                             "--virtual-time-budget=5000"] + extra + ["--dump-dom", URL(fileURLWithPath: page).absoluteString]
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        nonisolated(unsafe) var errorData = Data()
-        let reader = Thread { errorData = err.fileHandleForReading.readDataToEndOfFile() }
-        reader.start()
-        let dom = out.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        while !reader.isFinished { usleep(1000) }
-        let console = String(decoding: errorData, as: UTF8.self).split(separator: "\n").filter { $0.contains(":CONSOLE") }.map(String.init)
-        return (String(decoding: dom, as: UTF8.self), console)
+        let result = try CLI.capture(URL(fileURLWithPath: path!),
+                                     ["--headless", "--disable-gpu", "--no-sandbox", "--user-data-dir=\(profile)", "--enable-logging=stderr", "--v=0",
+                                      "--virtual-time-budget=5000"] + extra + ["--dump-dom", URL(fileURLWithPath: page).absoluteString])
+        let console = result.errors.split(separator: "\n").filter { $0.contains(":CONSOLE") }.map(String.init)
+        return (result.output, console)
     }
 
     static func screenshot(_ page: String, to png: String, profile: String) throws -> Int32 {

@@ -24,19 +24,8 @@ struct ProxySoftmaxLossTests {
                                            dimension: 5, temperature: 0.3, margin: Double(margin))
         }
         #expect(abs(Double(value) - reference()) < 1e-5)
-        let h: Float = 1e-3
         for (tensor, analytic) in [(embeddings, gradient.array), (loss.proxies.value, loss.proxies.gradient.array)] {
-            for i in 0..<tensor.count {
-                let saved = tensor[i]
-                tensor[i] = saved + h
-                let plus = reference()
-                tensor[i] = saved - h
-                let minus = reference()
-                tensor[i] = saved
-                let numeric: Double = (plus - minus) / Double(2 * h)
-                let difference: Double = abs(numeric - Double(analytic[i])), allowed: Double = 2e-3 * max(1, abs(numeric))
-                #expect(difference < allowed, "element \(i): \(numeric) vs \(analytic[i])")
-            }
+            expectMatchesFiniteDifferences(tensor, analytic: analytic, reference: reference)
         }
     }
 
