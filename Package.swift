@@ -10,6 +10,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
     ],
     targets: [
         // Debian's C libraries, reached through system-library targets.
@@ -31,7 +32,7 @@ let package = Package(
         .target(name: "Search", dependencies: ["Tensors", "CZlib", .product(name: "GRDB", package: "GRDB.swift")]),
         .target(name: "Evaluation", dependencies: ["Tensors", "Search"]),
         .target(name: "Projection", dependencies: ["Tensors", "COpenBLAS", "CLAPACK"]),
-        .target(name: "Reports", dependencies: ["Images", "Evaluation", "CFreeType"]),
+        .target(name: "Reports", dependencies: ["Images", "Evaluation", "CFreeType", .product(name: "SwiftProtobuf", package: "swift-protobuf")]),
         .executableTarget(name: "akin", dependencies: [
             "Tensors", "Networks", "Images", "Similarity", "Search", "Evaluation", "Projection", "Reports",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),

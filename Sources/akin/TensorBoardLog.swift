@@ -8,6 +8,7 @@ import Similarity
 final class TensorBoardLog {
     private let writer: EventFileWriter
     private let scalarsEvery: Int, histogramsEvery: Int
+    private var started = false
 
     init(directory: String, scalarsEvery: Int, histogramsEvery: Int) throws {
         writer = try EventFileWriter(directory: directory)
@@ -17,6 +18,13 @@ final class TensorBoardLog {
     }
 
     func append(_ step: TrainingStep, parameters: [Parameter]) {
+        if !started {
+            // A resumed run repeats the steps after its checkpoint; the START at its first step makes
+            // TensorBoard drop what the interrupted run logged from there on (and, after --overwrite,
+            // everything an earlier run left in the folder).
+            writer.sessionStart(step: step.step)
+            started = true
+        }
         let last = step.step == step.totalSteps
         if step.step % scalarsEvery == 0 || step.step == 1 || last {
             let s = step.statistics

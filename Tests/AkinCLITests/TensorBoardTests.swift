@@ -89,4 +89,42 @@ struct TensorBoardTests {
             #expect(Float(last[2]) == tensor.array.min()! && Float(last[3]) == tensor.array.max()!, "\(tag) range")
         }
     }
+
+    @Test(.enabled(if: TensorBoardPython.path != nil || ProcessInfo.processInfo.environment["CI"] == "true",
+                   "no Python with tensorboard (pip install tensorboard, or set AKIN_TENSORBOARD_PYTHON): the event-file check is skipped"))
+    func resumedRunShowsEachStepOnce() throws {
+        #expect(TensorBoardPython.path != nil, "CI must install tensorboard into ~/.cache/akin-test/venv")
+        guard TensorBoardPython.path != nil else { return }
+        let root = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        try makeDataset(at: root + "/data")
+        func train(steps: String, _ extra: [String] = []) throws {
+            var options = smallTraining
+            options[1] = steps
+            let r = try CLI.run(["train", root + "/data", "--out", root + "/m.safetensors", "--log", root + "/log.csv", "--logdir", root + "/tb",
+                                 "--scalars-every", "1", "--histograms-every", "1", "--seed", "3"] + options + extra)
+            #expect(r.status == 0, "\(r.errors)")
+        }
+        // As in the CSV log's resume test: a run that logged step 3 and died before its next
+        // checkpoint, resumed from step 2, so the events of step 3 are written twice, in two files.
+        let checkpoint = root + "/m.safetensors.checkpoint"
+        try train(steps: "2")
+        try FileManager.default.copyItem(atPath: checkpoint, toPath: root + "/step2")
+        try train(steps: "3", ["--resume"])
+        try FileManager.default.removeItem(atPath: checkpoint)
+        try FileManager.default.moveItem(atPath: root + "/step2", toPath: checkpoint)
+        try train(steps: "4", ["--resume"])
+        let files = try FileManager.default.contentsOfDirectory(atPath: root + "/tb").filter { $0.contains("tfevents") }
+        #expect(files.count == 3, "one event file per run: \(files)")
+
+        let events = try TensorBoardPython.read(root + "/tb")
+        let scalars = try #require(events["scalars"] as? [String: [[Double]]], "EventAccumulator found no scalars: \(events)")
+        let rows = try String(contentsOfFile: root + "/log.csv", encoding: .utf8).split(separator: "\n").dropFirst().map { $0.split(separator: ",") }
+        let loss = try #require(scalars["loss"])
+        #expect(loss.map { Int($0[0]) } == [1, 2, 3, 4], "each step once, in order")
+        for point in loss { #expect(Float(point[1]) == Float(String(rows[Int(point[0]) - 1][1]))!) }
+        let histograms = try #require(events["histograms"] as? [String: [[Double]]])
+        #expect(!histograms.isEmpty)
+        for (tag, series) in histograms { #expect(series.map { Int($0[0]) } == [1, 2, 3, 4], "\(tag) steps") }
+    }
 }

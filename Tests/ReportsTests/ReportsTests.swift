@@ -105,22 +105,50 @@ final class EventFileTests: XCTestCase {
         XCTAssertEqual(CRC32C.checksum([UInt8](repeating: 0, count: 32)), 0x8A91_36AA)
     }
 
-    func testProtobufEncodingOfKnownFields() {
-        var w = ProtobufWriter()
-        w.int64(2, 300)
-        w.string(1, "ab")
-        w.float(2, 1)
-        XCTAssertEqual(w.bytes, [0x10, 0xAC, 0x02, 0x0A, 0x02, 0x61, 0x62, 0x15, 0x00, 0x00, 0x80, 0x3F])
+    func testProtobufEncodingOfKnownFields() throws {
+        var value = Tensorboard_Summary.Value()
+        value.tag = "ab"
+        value.simpleValue = 1
+        var event = Tensorboard_Event()
+        event.step = 300
+        event.summary.value = [value]
+        // step (field 2, varint 300), summary (field 5, 11 bytes): value (field 1, 9 bytes): tag "ab", simple_value 1.0f.
+        XCTAssertEqual(try event.serializedBytes() as [UInt8],
+                       [0x10, 0xAC, 0x02, 0x2A, 0x0B, 0x0A, 0x09, 0x0A, 0x02, 0x61, 0x62, 0x15, 0x00, 0x00, 0x80, 0x3F])
     }
 
-    func testHistogramCountsEveryValueOnce() {
-        let values: [Float] = [-1, 0, 0.5, 1, 2, 2, 3]
-        let h = values.withUnsafeBufferPointer { Histogram($0, buckets: 4) }
-        XCTAssertEqual(h.min, -1)
-        XCTAssertEqual(h.max, 3)
-        XCTAssertEqual(h.count, 7)
-        XCTAssertEqual(h.bucketLimits, [0, 1, 2, 3])
-        XCTAssertEqual(h.bucketCounts, [2, 2, 2, 1])  // (−∞,0]: −1, 0; (0,1]: 0.5, 1; (1,2]: 2, 2; (2,3]: 3
-        XCTAssertEqual(h.sum, 7.5)
+    func testDefaultBucketLimitsAreTensorFlows() {
+        let limits = Histogram.defaultLimits
+        XCTAssertEqual(limits.count, 1551)  // 774 powers of 1.1 from 1e-12 below 1e20, and the largest double, each side of 0
+        XCTAssertEqual(limits[775], 0)
+        XCTAssertEqual(limits[776], 1e-12)
+        XCTAssertEqual(limits[774], -1e-12)
+        XCTAssertEqual(limits.last, .greatestFiniteMagnitude)
+        XCTAssertEqual(limits.first, -.greatestFiniteMagnitude)
+        XCTAssertTrue(zip(limits, limits.dropFirst()).allSatisfy { $0 < $1 })
     }
+
+    func testHistogramPutsEachValueInItsBucket() throws {
+        let values: [Float] = [-1, 0, 0.5, 1, 2, 2, 3, 1e-30, -3e5]
+        let h = values.withUnsafeBufferPointer { Histogram($0) }
+        XCTAssertEqual(h.min, -3e5)
+        XCTAssertEqual(h.max, 3)
+        XCTAssertEqual(h.count, 9)
+        XCTAssertEqual(h.bucketCounts.reduce(0, +), 9)
+        XCTAssertEqual(h.sum, Double(values.reduce(0, +)), accuracy: 1e-9)
+        // The plain reference: a linear scan for the first default limit above each value.
+        let limits = Histogram.defaultLimits
+        var expected = [Double](repeating: 0, count: limits.count)
+        for v in values { expected[limits.firstIndex { $0 > Double(v) } ?? limits.count - 1] += 1 }
+        let reference = Histogram.collapsingEmptyRuns(limits: limits, counts: expected)
+        XCTAssertEqual(h.bucketLimits, reference.0)
+        XCTAssertEqual(h.bucketCounts, reference.1)
+        // 0 and 1e-30 share [0, 1e-12).
+        let zeroBucket = try XCTUnwrap(h.bucketLimits.firstIndex(of: 1e-12))
+        XCTAssertEqual(h.bucketCounts[zeroBucket], 2)
+        // Empty runs are collapsed: no two empty buckets in a row.
+        XCTAssertFalse(zip(h.bucketCounts, h.bucketCounts.dropFirst()).contains { $0 == 0 && $1 == 0 })
+        XCTAssertEqual(h.bucketLimits.last, .greatestFiniteMagnitude)
+    }
+
 }

@@ -1,7 +1,9 @@
 import Foundation
+import SwiftProtobuf
 
 /// Writes TensorBoard event files: TFRecords (length, masked CRC-32C of the length, the record,
-/// its masked CRC-32C) each holding one `Event` protocol buffer. Scalars go in as
+/// its masked CRC-32C) each holding one `Event` protocol buffer, encoded by swift-protobuf from
+/// protos/tensorboard (scripts/generate_protos.sh). Scalars go in as
 /// `Summary.Value.simple_value`, histograms as `HistogramProto`, which TensorBoard's readers
 /// (EventAccumulator, the scalars and histograms dashboards) understand.
 public final class EventFileWriter {
@@ -27,56 +29,67 @@ public final class EventFileWriter {
             throw .write(path: path, reason: "the file cannot be created; check the folder's permissions")
         }
         self.handle = handle
-        var event = ProtobufWriter()
-        event.double(1, now)
-        event.int64(2, 0)
-        event.string(3, "brain.Event:2")
-        record(event.bytes)
+        var event = Tensorboard_Event()
+        event.wallTime = now
+        event.fileVersion = "brain.Event:2"
+        record(event)
     }
 
     deinit { try? handle.close() }
 
     public func scalars(_ values: [(tag: String, value: Float)], step: Int, wallTime: Double = Date().timeIntervalSince1970) {
-        event(step: step, wallTime: wallTime) { summary in
-            for (tag, value) in values {
-                summary.message(1) { v in
-                    v.string(1, tag)
-                    v.float(2, value)
-                }
-            }
+        var summary = Tensorboard_Summary()
+        summary.value = values.map { tag, value in
+            var v = Tensorboard_Summary.Value()
+            v.tag = tag
+            v.simpleValue = value
+            return v
         }
+        event(step: step, wallTime: wallTime) { $0.summary = summary }
     }
 
     public func histogram(_ tag: String, _ histogram: Histogram, step: Int, wallTime: Double = Date().timeIntervalSince1970) {
-        event(step: step, wallTime: wallTime) { summary in
-            summary.message(1) { v in
-                v.string(1, tag)
-                v.message(5) { h in
-                    h.double(1, histogram.min)
-                    h.double(2, histogram.max)
-                    h.double(3, histogram.count)
-                    h.double(4, histogram.sum)
-                    h.double(5, histogram.sumOfSquares)
-                    h.packedDoubles(6, histogram.bucketLimits)
-                    h.packedDoubles(7, histogram.bucketCounts)
-                }
-            }
-        }
+        var proto = Tensorboard_HistogramProto()
+        proto.min = histogram.min
+        proto.max = histogram.max
+        proto.num = histogram.count
+        proto.sum = histogram.sum
+        proto.sumSquares = histogram.sumOfSquares
+        proto.bucketLimit = histogram.bucketLimits
+        proto.bucket = histogram.bucketCounts
+        var value = Tensorboard_Summary.Value()
+        value.tag = tag
+        value.histo = proto
+        var summary = Tensorboard_Summary()
+        summary.value = [value]
+        event(step: step, wallTime: wallTime) { $0.summary = summary }
+    }
+
+    /// Marks a (re)start at `step`. TensorBoard's readers then drop every event they hold at `step`
+    /// or later from earlier files of the run, so a run resumed from a checkpoint shows each step
+    /// once, from the resumed run, with no line running backwards.
+    public func sessionStart(step: Int, wallTime: Double = Date().timeIntervalSince1970) {
+        var log = Tensorboard_SessionLog()
+        log.status = .start
+        event(step: step, wallTime: wallTime) { $0.sessionLog = log }
     }
 
     /// Each record is written straight to the file (no buffer), so TensorBoard sees it while
     /// training goes on; this also pushes it to the disk.
     public func flush() { try? handle.synchronize() }
 
-    private func event(step: Int, wallTime: Double, summary build: (inout ProtobufWriter) -> Void) {
-        var event = ProtobufWriter()
-        event.double(1, wallTime)
-        event.int64(2, Int64(step))
-        event.message(5, build)
-        record(event.bytes)
+    private func event(step: Int, wallTime: Double, _ fill: (inout Tensorboard_Event) -> Void) {
+        var event = Tensorboard_Event()
+        event.wallTime = wallTime
+        event.step = Int64(step)
+        fill(&event)
+        record(event)
     }
 
-    private func record(_ data: [UInt8]) {
+    private func record(_ event: Tensorboard_Event) {
+        // Encoding fails only for proto2 messages missing required fields or for Any fields that
+        // cannot be transcoded; these proto3 messages have neither.
+        let data: [UInt8] = try! event.serializedBytes()
         var length = UInt64(data.count).littleEndian
         let lengthBytes = withUnsafeBytes(of: &length) { Array($0) }
         var out = lengthBytes
@@ -84,37 +97,5 @@ public final class EventFileWriter {
         out += data
         withUnsafeBytes(of: CRC32C.masked(data).littleEndian) { out += $0 }
         handle.write(Data(out))
-    }
-}
-
-/// A histogram of values as TensorBoard's HistogramProto holds it: bucket i counts the values in
-/// (bucketLimits[i − 1], bucketLimits[i]].
-public struct Histogram: Sendable, Equatable {
-    public var min: Double, max: Double, count: Double, sum: Double, sumOfSquares: Double
-    public var bucketLimits: [Double]
-    public var bucketCounts: [Double]
-
-    /// `buckets` equal-width buckets between the smallest and the largest value.
-    public init(_ values: UnsafeBufferPointer<Float>, buckets: Int = 30) {
-        var low = Double.infinity, high = -Double.infinity, sum = 0.0, squares = 0.0
-        for v in values {
-            let d = Double(v)
-            low = Swift.min(low, d); high = Swift.max(high, d); sum += d; squares += d * d
-        }
-        if values.isEmpty { low = 0; high = 0 }
-        let width = high > low ? (high - low) / Double(buckets) : 1
-        var counts = [Double](repeating: 0, count: buckets)
-        for v in values {
-            let b = Swift.min(buckets - 1, Swift.max(0, Int(((Double(v) - low) / width).rounded(.up)) - 1))
-            counts[b] += 1
-        }
-        self.min = low
-        self.max = high
-        count = Double(values.count)
-        self.sum = sum
-        sumOfSquares = squares
-        bucketLimits = (1...buckets).map { low + Double($0) * width }
-        bucketLimits[buckets - 1] = Swift.max(high, low + width * Double(buckets))
-        bucketCounts = counts
     }
 }
