@@ -16,13 +16,19 @@ public struct SparseAffinities: Sendable {
         let n = x.shape[0], k = min(n - 1, Int(3 * perplexity) + 1)
         let neighbours = NearestNeighbours.compute(x, k: k)
         var conditional = [Double](repeating: 0, count: n * k)
-        var distances = [Double](repeating: 0, count: k)
-        conditional.withUnsafeMutableBufferPointer { all in
-            distances.withUnsafeMutableBufferPointer { d in
-                for i in 0..<n {
-                    for j in 0..<k { d[j] = Double(neighbours.squaredDistances[i * k + j]) }
-                    Perplexity.calibrate(squaredDistances: UnsafeBufferPointer(d), perplexity: perplexity,
-                                         into: UnsafeMutableBufferPointer(rebasing: all[(i * k)..<((i + 1) * k)]))
+        // Each row's bisection is independent: rows are shared among the cores.
+        let workers = min(n, 2 * ProcessInfo.processInfo.activeProcessorCount)
+        neighbours.squaredDistances.withUnsafeBufferPointer { squared in
+            conditional.withUnsafeMutableBufferPointer { all in
+                let squared = SendableConstPointer(squared.baseAddress!), all = SendablePointer(all.baseAddress!)
+                DispatchQueue.concurrentPerform(iterations: workers) { w in
+                    let d = UnsafeMutableBufferPointer<Double>.allocate(capacity: k)
+                    defer { d.deallocate() }
+                    for i in stride(from: w, to: n, by: workers) {
+                        for j in 0..<k { d[j] = Double(squared.value[i * k + j]) }
+                        Perplexity.calibrate(squaredDistances: UnsafeBufferPointer(d), perplexity: perplexity,
+                                             into: UnsafeMutableBufferPointer(start: all.value + i * k, count: k))
+                    }
                 }
             }
         }

@@ -6,6 +6,7 @@ final class BarnesHutGradient {
     let affinities: SparseAffinities
     let theta: Double
     private let tree = QuadTree()
+    private var attraction: [Double] = []
 
     init(affinities: SparseAffinities, theta: Double) {
         self.affinities = affinities
@@ -13,47 +14,55 @@ final class BarnesHutGradient {
     }
 
     func compute(_ y: UnsafePointer<Double>, exaggeration: Double, into grad: UnsafeMutablePointer<Double>) {
+        _ = computeReturningZ(y, exaggeration: exaggeration, into: grad)
+    }
+
+    /// The gradient, and Z = Σᵢ≠ⱼ (1 + ‖yᵢ − yⱼ‖²)⁻¹ from the same walk (for the divergence).
+    /// Each worker takes rows in turn: the walk gives the repulsion and Z's share, the row of P the
+    /// attraction; only the sum of Z waits for every row.
+    func computeReturningZ(_ y: UnsafePointer<Double>, exaggeration: Double, into grad: UnsafeMutablePointer<Double>) -> Double {
         let n = affinities.count
         tree.build(y, count: n)
+        if attraction.count != 2 * n { attraction = [Double](repeating: 0, count: 2 * n) }
         let chunks = min(n, 64), theta = theta
         var zParts = [Double](repeating: 0, count: chunks)
-        let out = SendablePointer(grad), positions = SendableConstPointer(y)
+        let out = SendablePointer(grad), positions = SendableConstPointer(y), view = tree.view
+        affinities.rowStart.withUnsafeBufferPointer { start in
+        affinities.columns.withUnsafeBufferPointer { columns in
+        affinities.values.withUnsafeBufferPointer { values in
+        attraction.withUnsafeMutableBufferPointer { attraction in
         zParts.withUnsafeMutableBufferPointer { zb in
-            let z = SendablePointer(zb.baseAddress!)
-            tree.withView { view in
-                DispatchQueue.concurrentPerform(iterations: chunks) { c in
-                    let stack = UnsafeMutablePointer<Int32>.allocate(capacity: QuadTree.walkStackSize)
-                    defer { stack.deallocate() }
-                    var sum = 0.0
-                    for i in (c * n / chunks)..<((c + 1) * n / chunks) {
-                        let (fx, fy, zi) = view.repulsion(of: i, positions.value, theta: theta, stack: stack)
-                        out.value[2 * i] = fx; out.value[2 * i + 1] = fy
-                        sum += zi
+            let z = SendablePointer(zb.baseAddress!), pull = SendablePointer(attraction.baseAddress!)
+            let start = SendableConstPointer(start.baseAddress!), columns = SendableConstPointer(columns.baseAddress!)
+            let values = SendableConstPointer(values.baseAddress!)
+            DispatchQueue.concurrentPerform(iterations: chunks) { c in
+                let stack = UnsafeMutablePointer<Int32>.allocate(capacity: QuadTree.walkStackSize)
+                defer { stack.deallocate() }
+                let y = positions.value
+                var sum = 0.0
+                for i in (c * n / chunks)..<((c + 1) * n / chunks) {
+                    let (fx, fy, zi) = view.repulsion(of: i, y, theta: theta, stack: stack)
+                    out.value[2 * i] = fx; out.value[2 * i + 1] = fy
+                    sum += zi
+                    var ax = 0.0, ay = 0.0
+                    let xi = y[2 * i], yi = y[2 * i + 1]
+                    for e in start.value[i]..<start.value[i + 1] {
+                        let j = Int(columns.value[e])
+                        let dx = xi - y[2 * j], dy = yi - y[2 * j + 1]
+                        let w = values.value[e] / (1 + dx * dx + dy * dy)
+                        ax += w * dx; ay += w * dy
                     }
-                    z.value[c] = sum
+                    pull.value[2 * i] = exaggeration * ax; pull.value[2 * i + 1] = exaggeration * ay
                 }
+                z.value[c] = sum
             }
-        }
+        } } } } }
         let total = zParts.reduce(0, +)
         let inverseZ = 1 / max(total, Double.leastNormalMagnitude)
-        affinities.rowStart.withUnsafeBufferPointer { start in
-            affinities.columns.withUnsafeBufferPointer { columns in
-                affinities.values.withUnsafeBufferPointer { values in
-                    for i in 0..<n {
-                        var ax = 0.0, ay = 0.0
-                        let xi = y[2 * i], yi = y[2 * i + 1]
-                        for e in start[i]..<start[i + 1] {
-                            let j = Int(columns[e])
-                            let dx = xi - y[2 * j], dy = yi - y[2 * j + 1]
-                            let w = exaggeration * values[e] / (1 + dx * dx + dy * dy)
-                            ax += w * dx; ay += w * dy
-                        }
-                        grad[2 * i] = 4 * (ax - grad[2 * i] * inverseZ)
-                        grad[2 * i + 1] = 4 * (ay - grad[2 * i + 1] * inverseZ)
-                    }
-                }
-            }
+        attraction.withUnsafeBufferPointer { pull in
+            for c in 0..<(2 * n) { grad[c] = 4 * (pull[c] - grad[c] * inverseZ) }
         }
+        return total
     }
 
     /// KL(P‖Q) over P's non-zero entries, Z from the tree (so approximate when theta > 0).
@@ -63,14 +72,26 @@ final class BarnesHutGradient {
         let stack = UnsafeMutablePointer<Int32>.allocate(capacity: QuadTree.walkStackSize)
         defer { stack.deallocate() }
         var z = 0.0
-        tree.withView { view in for i in 0..<n { z += view.repulsion(of: i, y, theta: theta, stack: stack).2 } }
+        let view = tree.view
+        for i in 0..<n { z += view.repulsion(of: i, y, theta: theta, stack: stack).2 }
+        return divergence(y, z: z)
+    }
+
+    /// KL(P‖Q) for a Z already summed (by the gradient's walk over the same positions).
+    func divergence(_ y: UnsafePointer<Double>, z: Double) -> Double {
         var kl = 0.0
-        for i in 0..<n {
-            for e in affinities.rowStart[i]..<affinities.rowStart[i + 1] {
-                let j = Int(affinities.columns[e]), p = affinities.values[e]
-                let dx = y[2 * i] - y[2 * j], dy = y[2 * i + 1] - y[2 * j + 1]
-                let q = 1 / (1 + dx * dx + dy * dy) / z
-                if p > 0 { kl += p * log(max(p, Double.ulpOfOne) / max(q, Double.ulpOfOne)) }
+        affinities.rowStart.withUnsafeBufferPointer { start in
+            affinities.columns.withUnsafeBufferPointer { columns in
+                affinities.values.withUnsafeBufferPointer { values in
+                    for i in 0..<affinities.count {
+                        for e in start[i]..<start[i + 1] {
+                            let j = Int(columns[e]), p = values[e]
+                            let dx = y[2 * i] - y[2 * j], dy = y[2 * i + 1] - y[2 * j + 1]
+                            let q = 1 / (1 + dx * dx + dy * dy) / z
+                            if p > 0 { kl += p * log(max(p, Double.ulpOfOne) / max(q, Double.ulpOfOne)) }
+                        }
+                    }
+                }
             }
         }
         return kl

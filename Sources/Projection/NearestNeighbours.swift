@@ -20,19 +20,32 @@ public struct NearestNeighbours: Sendable {
         var distances = [Float](repeating: 0, count: n * k)
         let block = min(blockSize, n)
         let products = Tensor(shape: [block, n])
-        var heap = NearestHeap(k: k)
-        var start = 0
-        while start < n {
-            let rows = min(block, n - start)
-            gemm(transposeB: true, m: rows, n: n, k: d, a: x.pointer + start * d, b: x.pointer, c: products.pointer)
-            for r in 0..<rows {
-                let i = start + r, p = products.pointer + r * n
-                heap.reset()
-                for j in 0..<n where j != i { heap.offer(max(norms[i] + norms[j] - 2 * p[j], 0), Int32(j)) }
-                heap.drainSorted(into: &indices, &distances, at: i * k)
+        // The product is BLAS's (on its own threads); the heaps share the block's rows among the cores.
+        let workers = min(block, 2 * ProcessInfo.processInfo.activeProcessorCount)
+        var heaps = (0..<workers).map { _ in NearestHeap(k: k) }
+        norms.withUnsafeBufferPointer { normsBuffer in
+        indices.withUnsafeMutableBufferPointer { indicesBuffer in
+        distances.withUnsafeMutableBufferPointer { distancesBuffer in
+        heaps.withUnsafeMutableBufferPointer { heapsBuffer in
+            let norms = SendableConstPointer(normsBuffer.baseAddress!), heaps = SendablePointer(heapsBuffer.baseAddress!)
+            let outIndices = SendablePointer(indicesBuffer.baseAddress!), outDistances = SendablePointer(distancesBuffer.baseAddress!)
+            let productRows = SendableConstPointer(UnsafePointer(products.pointer))
+            var start = 0
+            while start < n {
+                let rows = min(block, n - start), first = start
+                gemm(transposeB: true, m: rows, n: n, k: d, a: x.pointer + start * d, b: x.pointer, c: products.pointer)
+                DispatchQueue.concurrentPerform(iterations: workers) { w in
+                    let heap = heaps.value + w
+                    for r in stride(from: w, to: rows, by: workers) {
+                        let i = first + r, p = productRows.value + r * n, ni = norms.value[i]
+                        heap.pointee.reset()
+                        for j in 0..<n where j != i { heap.pointee.offer(max(ni + norms.value[j] - 2 * p[j], 0), Int32(j)) }
+                        heap.pointee.drainSorted(into: outIndices.value + i * k, outDistances.value + i * k)
+                    }
+                }
+                start += rows
             }
-            start += rows
-        }
+        } } } }
         return NearestNeighbours(k: k, indices: indices, squaredDistances: distances)
     }
 }
@@ -88,10 +101,10 @@ struct NearestHeap {
     }
 
     /// Writes the kept pairs nearest first and empties the heap.
-    mutating func drainSorted(into outIndices: inout [Int32], _ outDistances: inout [Float], at offset: Int) {
+    mutating func drainSorted(into outIndices: UnsafeMutablePointer<Int32>, _ outDistances: UnsafeMutablePointer<Float>) {
         while count > 0 {
             let last = count - 1
-            outDistances[offset + last] = distances[0]; outIndices[offset + last] = indices[0]
+            outDistances[last] = distances[0]; outIndices[last] = indices[0]
             let (d, i) = (distances[last], indices[last])
             count = last
             if count > 0 { siftDown(d, i, size: count) }

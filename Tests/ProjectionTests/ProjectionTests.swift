@@ -158,6 +158,27 @@ final class TSNETests: XCTestCase {
         XCTAssertEqual(try TSNE.embed(x, options: options).points, try TSNE.embed(x, options: options).points)
     }
 
+    /// scikit-learn's early stop: checked every 50 iterations after the exaggeration phase, never in it.
+    func testStopsEarlyOnceTheGradientIsSmall() throws {
+        let (x, _) = Self.clusters(perCluster: 30, count: 3, dimension: 6, seed: 23)
+        var options = TSNEOptions(perplexity: 10, iterations: 1000)
+        options.exaggerationIterations = 100
+        options.minGradientNorm = .infinity  // any gradient is small enough: the first check stops
+        var asked = options
+        asked.minGradientNorm = 0
+        asked.iterations = 150
+        for (stopped, full) in [(try TSNE.embed(x, options: options), try TSNE.embed(x, options: asked)),
+                                (try TSNE.exact(x, options: options), try TSNE.exact(x, options: asked))] {
+            // The first check is after iteration 150; stopping there gives what asking for 150 gives.
+            XCTAssertEqual(stopped.iterations, 150)
+            XCTAssertEqual(full.iterations, 150)
+            XCTAssertEqual(stopped.points, full.points)
+        }
+        options.minGradientNorm = 0
+        options.iterations = 300
+        XCTAssertEqual(try TSNE.embed(x, options: options).iterations, 300, "no stop without a reason")
+    }
+
     func testTooFewPointsIsATypedError() {
         XCTAssertThrowsError(try TSNE.embed(Tensor(shape: [3, 2]))) {
             XCTAssertEqual($0 as? ProjectionError, .tooFewPoints(needed: 4, got: 3, method: "t-SNE"))
