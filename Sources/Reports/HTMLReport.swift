@@ -17,7 +17,9 @@ public enum HTMLReport {
 
         body += "<section id=\"retrieval-metrics\"><h2>Retrieval metrics</h2>"
         if let metrics = content.metrics {
-            body += "<p class=\"note\">\(Markup.escape(content.metricsCaption))</p>" + MetricsTable(report: metrics, classNames: content.classNames).html()
+            let table = MetricsTable(report: metrics, classNames: content.classNames, seen: content.seenMetrics,
+                                     unseen: content.unseenMetrics, trainingClasses: content.trainingClasses)
+            body += "<p class=\"note\">\(Markup.escape(content.metricsCaption))</p>" + table.html()
         } else {
             body += "<p class=\"note\">Not computed.</p>"
         }

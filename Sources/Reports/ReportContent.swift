@@ -73,6 +73,11 @@ public struct ReportContent: Sendable {
     public var threshold: Float?
     public var metrics: RetrievalReport?
     public var metricsCaption: String
+    /// The metrics over the classes the model was trained on and over the others, each searching
+    /// among its own classes only; nil when the model does not list its training classes or a side is empty.
+    public var seenMetrics: RetrievalReport?, unseenMetrics: RetrievalReport?
+    /// The model's training classes, when its file lists them: the per-class table marks them.
+    public var trainingClasses: Set<String>?
     public var trainingLog: TrainingLogData?
 
     public init(title: String, subtitle: String, classNames: [String], items: [ReportItem], maps: [EmbeddingMap],

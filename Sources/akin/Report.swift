@@ -54,16 +54,13 @@ struct Report: ParsableCommand {
         let classId = Dictionary(uniqueKeysWithValues: classNames.enumerated().map { ($1, $0) })
         let galleryLabels = source.classes.map { classId[$0]! }
 
-        let metrics: RetrievalReport, metricsCaption: String
-        if let querySet {
-            metrics = RetrievalMetrics.evaluate(queries: querySet.vectors, queryLabels: querySet.classes.map { classId[$0]! },
-                                                gallery: source.vectors, galleryLabels: galleryLabels, leaveOneOut: false, classNames: classNames)
-            metricsCaption = "The \(querySet.paths.count) images of \(queries!) searching the \(source.paths.count) of \(source.origin)."
-        } else {
-            metrics = RetrievalMetrics.evaluate(queries: source.vectors, queryLabels: galleryLabels, gallery: source.vectors,
-                                                galleryLabels: galleryLabels, leaveOneOut: true, classNames: classNames)
-            metricsCaption = "Leave-one-out over the \(source.paths.count) images of \(source.origin): each searches all the others."
-        }
+        // `akin eval`'s evaluation: all classes, and apart the classes seen and not seen in training.
+        let sourceVectors = LabelledVectors(vectors: source.vectors, classes: source.classes)
+        let evaluation = querySet.map { ClassSplitEvaluation(queries: LabelledVectors(vectors: $0.vectors, classes: $0.classes), gallery: sourceVectors) }
+            ?? ClassSplitEvaluation(queries: sourceVectors, gallery: nil)
+        let metrics = evaluation.reports(trainingClasses: embedding.trainingClasses)
+        let metricsCaption = querySet.map { "The \($0.paths.count) images of \(queries!) searching the \(source.paths.count) of \(source.origin)." }
+            ?? "Leave-one-out over the \(source.paths.count) images of \(source.origin): each searches all the others."
 
         // Items: the gallery's first, then the queries'; only those shown get a thumbnail.
         var items = zip(source.paths, source.classes).map { ReportItem(path: $0, className: $1, thumbnail: nil) }
@@ -80,11 +77,14 @@ struct Report: ParsableCommand {
         for row in grid { shown.insert(row.query); for r in row.results { shown.insert(r.item) } }
         loadThumbnails(&items, shown.sorted(), channels: embedding.preprocessing.channels)
 
-        let content = ReportContent(
+        var content = ReportContent(
             title: "Akin report: \((model as NSString).lastPathComponent)",
             subtitle: "\(embedding.embeddingDimension)-d embeddings of \(source.paths.count) images from \(source.origin); \(classNames.count) classes; written \(ISO8601DateFormatter().string(from: Date())).",
-            classNames: classNames, items: items, maps: maps, grid: grid, threshold: threshold, metrics: metrics,
+            classNames: classNames, items: items, maps: maps, grid: grid, threshold: threshold, metrics: metrics.all,
             metricsCaption: metricsCaption, trainingLog: trainingLog)
+        content.seenMetrics = metrics.seen
+        content.unseenMetrics = metrics.unseen
+        content.trainingClasses = embedding.trainingClasses.map(Set.init)
         try write(Data(HTMLReport.page(content).utf8), "index.html")
         for map in maps { try write(ImageEncoder.png(PNGFigures.map(map, classNames: classNames)), "map-\(map.id).png") }
         try write(ImageEncoder.png(PNGFigures.grid(grid, items: items)), "grid.png")

@@ -63,3 +63,15 @@ func temporaryFolder() throws -> String {
     try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
     return path
 }
+
+/// Trains to step 4 the way a crash leaves things: a run to step 2, one that goes on to log step 3
+/// but dies before its next checkpoint (its step-3 checkpoint is put back to step 2's), and a
+/// resume from step 2 to step 4 — so step 3 is logged twice. `train(steps, extra)` runs `akin train`.
+func trainThroughAnInterruption(checkpoint: String, _ train: (_ steps: String, _ extra: [String]) throws -> Void) throws {
+    try train("2", [])
+    try FileManager.default.copyItem(atPath: checkpoint, toPath: checkpoint + ".step2")
+    try train("3", ["--resume"])
+    try FileManager.default.removeItem(atPath: checkpoint)
+    try FileManager.default.moveItem(atPath: checkpoint + ".step2", toPath: checkpoint)
+    try train("4", ["--resume"])
+}

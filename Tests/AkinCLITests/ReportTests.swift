@@ -91,6 +91,32 @@ struct ReportTests {
         #expect(!html.contains("class=\"no-match-label\""))
     }
 
+    /// A model trained with a class held out: the metrics come as `akin eval` computes them, all
+    /// classes and apart the seen and unseen ones, and the per-class table says which were trained on.
+    @Test func metricsSplitBySeenAndUnseenClasses() throws {
+        let root = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        try makeDataset(at: root + "/data", perClass: 8)
+        let train = try CLI.run(["train", root + "/data", "--out", root + "/m.safetensors", "--val-classes", "1"] + smallTraining)
+        #expect(train.status == 0, "\(train.errors)")
+        let eval = try CLI.run(["eval", "--model", root + "/m.safetensors", "--json", root + "/data"])
+        #expect(eval.status == 0, "\(eval.errors)")
+        let reports = try #require(try JSONSerialization.jsonObject(with: Data(eval.output.utf8)) as? [String: Any])
+        let result = try CLI.run(["report", "--model", root + "/m.safetensors", "--out", root + "/r", "--data", root + "/data",
+                                  "--grid-queries", "2", "--tsne-iterations", "50"])
+        #expect(result.status == 0, "\(result.errors)")
+        let html = try String(contentsOfFile: root + "/r/index.html", encoding: .utf8)
+        for (key, name, classes) in [("all", "all", 3), ("seen", "seen in training", 2), ("unseen", "not seen in training", 1)] {
+            let part = try #require(reports[key] as? [String: Any], "akin eval --json has no \(key)")
+            let precision = try #require(part["precision_at_1"] as? Double, "\(part.keys.sorted())")
+            let queries = try #require(part["queries"] as? Int)
+            #expect(html.contains("<tr><td>\(name) (\(classes))</td><td>\(queries)</td><td>\(String(format: "%.4f", precision))</td>"),
+                    "\(name): \(queries) queries, P@1 \(precision) as akin eval has them")
+        }
+        #expect(html.contains("<th>trained on</th>"))
+        #expect(html.components(separatedBy: "<td>yes</td>").count - 1 == 2 && html.components(separatedBy: "<td>no</td>").count - 1 == 1)
+    }
+
     @Test func refusesBadInputWithClearErrors() throws {
         let root = try temporaryFolder()
         defer { try? FileManager.default.removeItem(atPath: root) }
