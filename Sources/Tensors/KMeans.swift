@@ -1,5 +1,3 @@
-import Tensors
-
 /// What a k-means run found.
 public struct KMeansResult {
     /// [k, D]: one row per cluster.

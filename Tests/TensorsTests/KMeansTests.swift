@@ -1,5 +1,4 @@
 import Foundation
-import Evaluation
 import Tensors
 import Testing
 
