@@ -28,7 +28,7 @@ let package = Package(
         .target(name: "Networks", dependencies: ["Tensors"]),
         .target(name: "Images", dependencies: ["Tensors", "CTurboJPEG", "CPNGShim", "CZlib"]),
         .target(name: "Similarity", dependencies: ["Tensors", "Networks", "Images"]),
-        .target(name: "Search", dependencies: ["Tensors", "CZlib", .product(name: "GRDB", package: "GRDB.swift")]),
+        .target(name: "Search", dependencies: ["Tensors", "COpenBLAS", "CZlib", .product(name: "GRDB", package: "GRDB.swift")]),
         .target(name: "Evaluation", dependencies: ["Tensors", "Search"]),
         .target(name: "Projection", dependencies: ["Tensors", "COpenBLAS", "CLAPACK"]),
         .target(name: "Reports", dependencies: ["Images", "Evaluation", "CFreeType"]),

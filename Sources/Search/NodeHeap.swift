@@ -1,60 +1,59 @@
 /// A binary max-heap of (key, node) pairs, the priority queues of graph search. A min-heap is
-/// this one with negated keys.
+/// this one with negated keys. Entries sit side by side, and a sift moves a hole instead of
+/// swapping, so a push or pop touches each level once.
 struct NodeHeap {
-    private(set) var keys: [Float] = []
-    private(set) var nodes: [Int32] = []
-
-    init(capacity: Int) {
-        keys.reserveCapacity(capacity)
-        nodes.reserveCapacity(capacity)
+    struct Entry {
+        var key: Float
+        var node: Int32
     }
 
-    var count: Int { keys.count }
-    var isEmpty: Bool { keys.isEmpty }
-    var topKey: Float { keys[0] }
-    var topNode: Int32 { nodes[0] }
+    private(set) var entries: [Entry] = []
 
-    mutating func removeAll() {
-        keys.removeAll(keepingCapacity: true)
-        nodes.removeAll(keepingCapacity: true)
-    }
+    init(capacity: Int) { entries.reserveCapacity(capacity) }
+
+    var count: Int { entries.count }
+    var isEmpty: Bool { entries.isEmpty }
+    var topKey: Float { entries[0].key }
+    var topNode: Int32 { entries[0].node }
+
+    mutating func removeAll() { entries.removeAll(keepingCapacity: true) }
 
     @inline(__always)
     mutating func push(_ key: Float, _ node: Int32) {
-        keys.append(key)
-        nodes.append(node)
-        var child = keys.count - 1
-        while child > 0 {
-            let parent = (child - 1) >> 1
-            guard keys[parent] < keys[child] else { break }
-            keys.swapAt(parent, child)
-            nodes.swapAt(parent, child)
-            child = parent
+        entries.append(Entry(key: key, node: node))
+        entries.withUnsafeMutableBufferPointer { e in
+            var child = e.count - 1
+            while child > 0 {
+                let parent = (child - 1) >> 1
+                guard e[parent].key < key else { break }
+                e[child] = e[parent]
+                child = parent
+            }
+            e[child] = Entry(key: key, node: node)
         }
     }
 
     @inline(__always)
     @discardableResult
     mutating func pop() -> (key: Float, node: Int32) {
-        let top = (keys[0], nodes[0])
-        let lastKey = keys.removeLast(), lastNode = nodes.removeLast()
-        if !keys.isEmpty {
-            keys[0] = lastKey
-            nodes[0] = lastNode
+        let top = entries[0]
+        let last = entries.removeLast()
+        entries.withUnsafeMutableBufferPointer { e in
+            let n = e.count
+            guard n > 0 else { return }
             var parent = 0
-            let n = keys.count
             while true {
-                let left = 2 * parent + 1, right = left + 1
-                var largest = parent
-                if left < n && keys[left] > keys[largest] { largest = left }
-                if right < n && keys[right] > keys[largest] { largest = right }
-                if largest == parent { break }
-                keys.swapAt(parent, largest)
-                nodes.swapAt(parent, largest)
-                parent = largest
+                let left = 2 * parent + 1
+                if left >= n { break }
+                var larger = left
+                if left + 1 < n && e[left + 1].key > e[left].key { larger = left + 1 }
+                guard e[larger].key > last.key else { break }
+                e[parent] = e[larger]
+                parent = larger
             }
+            e[parent] = last
         }
-        return top
+        return (top.key, top.node)
     }
 }
 
@@ -80,5 +79,19 @@ struct VisitedSet {
         if tags[Int(node)] == current { return false }
         tags[Int(node)] = current
         return true
+    }
+}
+
+/// What one graph search needs besides the graph, made once per batch of queries (or per thread)
+/// and reused, so a query allocates nothing but its answer.
+struct GraphSearchScratch {
+    var visited: VisitedSet
+    var candidates: NodeHeap
+    var results: NodeHeap
+
+    init(nodes: Int, ef: Int) {
+        visited = VisitedSet(count: nodes)
+        candidates = NodeHeap(capacity: 2 * ef)
+        results = NodeHeap(capacity: ef + 1)
     }
 }

@@ -1,3 +1,5 @@
+import Tensors
+
 extension KMeans {
     /// The same clustering in plain loops and Double arithmetic, each distance computed directly
     /// as Σ (x − c)²: the fast path's reference on small data. Seeding is shared (it is plain loops already).

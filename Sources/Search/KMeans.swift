@@ -1,3 +1,5 @@
+import Tensors
+
 /// What a k-means run found.
 public struct KMeansResult {
     /// [k, D]: one row per cluster.
