@@ -1,3 +1,4 @@
+import CPrefetch
 import Foundation
 import Tensors
 
@@ -12,7 +13,7 @@ public struct HNSWParameters: Sendable, Equatable {
     /// Seeds the layer draws, so the same items added in the same order build the same graph.
     public var seed: UInt64
 
-    public init(m: Int = 16, efConstruction: Int = 200, efSearch: Int = 96, seed: UInt64 = 42) {
+    public init(m: Int = 16, efConstruction: Int = 200, efSearch: Int = 64, seed: UInt64 = 42) {
         precondition(m >= 2 && efConstruction >= 1 && efSearch >= 1, "HNSW needs m ≥ 2, efConstruction ≥ 1, efSearch ≥ 1")
         self.m = m
         self.efConstruction = efConstruction
@@ -64,7 +65,7 @@ public final class HNSWIndex: VectorIndex {
     public func add(ids: [Int], vectors new: UnsafePointer<Float>) {
         let d = dimension
         vectors.reserveCapacity(vectors.count + ids.count * d)
-        var scratch = GraphSearchScratch(nodes: nodeIDs.count + ids.count, ef: parameters.efConstruction)
+        let scratch = GraphSearchScratch(nodes: nodeIDs.count + ids.count, ef: parameters.efConstruction, maxLinks: baseCapacity)
         for (i, id) in ids.enumerated() {
             precondition(nodeOf[id] == nil, "item \(id) is already in the index")
             let node = Int32(nodeIDs.count)
@@ -73,7 +74,7 @@ public final class HNSWIndex: VectorIndex {
             nodeOf[id] = node
             deleted.append(false)
             liveCount += 1
-            insert(node, scratch: &scratch)
+            insert(node, scratch: scratch)
         }
     }
 
@@ -93,7 +94,7 @@ public final class HNSWIndex: VectorIndex {
         return min(level, 32)
     }
 
-    private func insert(_ node: Int32, scratch: inout GraphSearchScratch) {
+    private func insert(_ node: Int32, scratch: GraphSearchScratch) {
         let level = drawLevel()
         levels.append(UInt8(level))
         base.append(contentsOf: repeatElement(0, count: baseStride))
@@ -116,8 +117,8 @@ public final class HNSWIndex: VectorIndex {
             }
             for l in stride(from: min(level, topLevel), through: 0, by: -1) {
                 searchLayer(q.baseAddress!, entry: current, entrySimilarity: currentSimilarity, ef: parameters.efConstruction,
-                            level: l, scratch: &scratch, returnDeleted: true)
-                let found = Self.drainBestFirst(&scratch.results)
+                            level: l, scratch: scratch, returnDeleted: true)
+                let found = Self.drainBestFirst(scratch.results)
                 let chosen = selectNeighbours(found, limit: parameters.m)
                 setLinks(node, level: l, chosen.map { $0.node })
                 for neighbour in chosen { link(neighbour.node, to: node, similarity: neighbour.similarity, level: l) }
@@ -196,18 +197,18 @@ public final class HNSWIndex: VectorIndex {
         guard liveCount > 0, k > 0 else { return Array(repeating: [], count: q) }
         let ef = max(parameters.efSearch, k)
         return QueryBatch.map(q) { rows in
-            var scratch = GraphSearchScratch(nodes: nodeIDs.count, ef: ef)
-            return rows.map { row in searchOne(queries.pointer + row * dimension, k: k, ef: ef, scratch: &scratch) }
+            let scratch = GraphSearchScratch(nodes: nodeIDs.count, ef: ef, maxLinks: baseCapacity)
+            return rows.map { row in searchOne(queries.pointer + row * dimension, k: k, ef: ef, scratch: scratch) }
         }
     }
 
-    private func searchOne(_ query: UnsafePointer<Float>, k: Int, ef: Int, scratch: inout GraphSearchScratch) -> [SearchHit] {
+    private func searchOne(_ query: UnsafePointer<Float>, k: Int, ef: Int, scratch: GraphSearchScratch) -> [SearchHit] {
         var current = entry
         var currentSimilarity = similarity(query, current)
         if topLevel > 0 {
             for l in stride(from: topLevel, to: 0, by: -1) { greedyStep(query, &current, &currentSimilarity, level: l) }
         }
-        searchLayer(query, entry: current, entrySimilarity: currentSimilarity, ef: ef, level: 0, scratch: &scratch, returnDeleted: false)
+        searchLayer(query, entry: current, entrySimilarity: currentSimilarity, ef: ef, level: 0, scratch: scratch, returnDeleted: false)
         // The results heap pops worst first; keep the best k, best first.
         while scratch.results.count > k { scratch.results.pop() }
         var hits = [SearchHit](repeating: SearchHit(index: 0, similarity: 0), count: scratch.results.count)
@@ -221,7 +222,7 @@ public final class HNSWIndex: VectorIndex {
     }
 
     /// The results heap emptied into an array, best first.
-    private static func drainBestFirst(_ results: inout NodeHeap) -> [(similarity: Float, node: Int32)] {
+    private static func drainBestFirst(_ results: NodeHeap) -> [(similarity: Float, node: Int32)] {
         var sorted = [(similarity: Float, node: Int32)](repeating: (0, 0), count: results.count)
         var i = sorted.count
         while !results.isEmpty {
@@ -256,34 +257,47 @@ public final class HNSWIndex: VectorIndex {
     /// so the root is the worst kept). Removed nodes are walked through but, unless `returnDeleted`,
     /// not kept (hnswlib's way).
     private func searchLayer(_ query: UnsafePointer<Float>, entry start: Int32, entrySimilarity: Float, ef: Int, level: Int,
-                             scratch: inout GraphSearchScratch, returnDeleted: Bool) {
-        scratch.visited.reset(count: nodeIDs.count)
-        scratch.candidates.removeAll()
-        scratch.results.removeAll()
+                             scratch: GraphSearchScratch, returnDeleted: Bool) {
+        // Local references: the loop then touches no reference counts.
+        let visited = scratch.visited, candidates = scratch.candidates, results = scratch.results, fresh = scratch.fresh
+        visited.reset(count: nodeIDs.count)
+        candidates.removeAll()
+        results.removeAll()
         let hasDeletions = !returnDeleted && liveCount < nodeIDs.count
-        _ = scratch.visited.insert(start)
-        scratch.candidates.push(entrySimilarity, start)
-        if returnDeleted || !deleted[Int(start)] { scratch.results.push(-entrySimilarity, start) }
-        var bound = scratch.results.isEmpty ? -Float.infinity : entrySimilarity
+        _ = visited.insert(start)
+        candidates.push(entrySimilarity, start)
+        if returnDeleted || !deleted[Int(start)] { results.push(-entrySimilarity, start) }
+        var bound = results.isEmpty ? -Float.infinity : entrySimilarity
         let d = dimension
         vectors.withUnsafeBufferPointer { v in
             base.withUnsafeBufferPointer { baseLinks in
-                while !scratch.candidates.isEmpty {
-                    let (candidateSimilarity, node) = scratch.candidates.pop()
-                    if candidateSimilarity < bound && (scratch.results.count == ef || !hasDeletions) { break }
+                while !candidates.isEmpty {
+                    let (candidateSimilarity, node) = candidates.pop()
+                    if candidateSimilarity < bound && (results.count == ef || !hasDeletions) { break }
+                    // First the neighbours not seen yet, asking for their vectors as they are found;
+                    // then their similarities, by which time the first vectors are on their way in.
+                    var freshCount = 0
                     withLinks(of: node, level: level, base: baseLinks) { links, neighbourCount in
                         for i in 0..<neighbourCount {
                             let neighbour = links[i]
-                            guard scratch.visited.insert(neighbour) else { continue }
-                            let s = VectorMath.dot(query, v.baseAddress! + Int(neighbour) * d, count: d)
-                            if scratch.results.count < ef || s > bound {
-                                scratch.candidates.push(s, neighbour)
-                                if !hasDeletions || !deleted[Int(neighbour)] {
-                                    scratch.results.push(-s, neighbour)
-                                    if scratch.results.count > ef { scratch.results.pop() }
-                                }
-                                if !scratch.results.isEmpty { bound = -scratch.results.topKey }
+                            guard visited.insert(neighbour) else { continue }
+                            let vector = v.baseAddress! + Int(neighbour) * d
+                            var line = 0
+                            while line < d { akin_prefetch(vector + line); line += 16 }
+                            fresh[freshCount] = neighbour
+                            freshCount += 1
+                        }
+                    }
+                    for i in 0..<freshCount {
+                        let neighbour = fresh[i]
+                        let s = VectorMath.dot(query, v.baseAddress! + Int(neighbour) * d, count: d)
+                        if results.count < ef || s > bound {
+                            candidates.push(s, neighbour)
+                            if !hasDeletions || !deleted[Int(neighbour)] {
+                                results.push(-s, neighbour)
+                                if results.count > ef { results.pop() }
                             }
+                            if !results.isEmpty { bound = -results.topKey }
                         }
                     }
                 }

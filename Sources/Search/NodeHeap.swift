@@ -1,46 +1,52 @@
 /// A binary max-heap of (key, node) pairs, the priority queues of graph search. A min-heap is
-/// this one with negated keys. Entries sit side by side, and a sift moves a hole instead of
-/// swapping, so a push or pop touches each level once.
-struct NodeHeap {
+/// this one with negated keys. Entries sit side by side in storage the heap owns (no array
+/// uniqueness or bounds checks in the hot loop), and a sift moves a hole instead of swapping.
+final class NodeHeap {
     struct Entry {
         var key: Float
         var node: Int32
     }
 
-    private(set) var entries: [Entry] = []
+    private var storage: UnsafeMutablePointer<Entry>
+    private var capacity: Int
+    private(set) var count = 0
 
-    init(capacity: Int) { entries.reserveCapacity(capacity) }
+    init(capacity: Int) {
+        self.capacity = max(capacity, 4)
+        storage = .allocate(capacity: self.capacity)
+    }
 
-    var count: Int { entries.count }
-    var isEmpty: Bool { entries.isEmpty }
-    var topKey: Float { entries[0].key }
-    var topNode: Int32 { entries[0].node }
+    deinit { storage.deallocate() }
 
-    mutating func removeAll() { entries.removeAll(keepingCapacity: true) }
+    var isEmpty: Bool { count == 0 }
+    var topKey: Float { storage[0].key }
+    var topNode: Int32 { storage[0].node }
+
+    func removeAll() { count = 0 }
 
     @inline(__always)
-    mutating func push(_ key: Float, _ node: Int32) {
-        entries.append(Entry(key: key, node: node))
-        entries.withUnsafeMutableBufferPointer { e in
-            var child = e.count - 1
-            while child > 0 {
-                let parent = (child - 1) >> 1
-                guard e[parent].key < key else { break }
-                e[child] = e[parent]
-                child = parent
-            }
-            e[child] = Entry(key: key, node: node)
+    func push(_ key: Float, _ node: Int32) {
+        if count == capacity { grow() }
+        let e = storage
+        var child = count
+        count += 1
+        while child > 0 {
+            let parent = (child - 1) >> 1
+            guard e[parent].key < key else { break }
+            e[child] = e[parent]
+            child = parent
         }
+        e[child] = Entry(key: key, node: node)
     }
 
     @inline(__always)
     @discardableResult
-    mutating func pop() -> (key: Float, node: Int32) {
-        let top = entries[0]
-        let last = entries.removeLast()
-        entries.withUnsafeMutableBufferPointer { e in
-            let n = e.count
-            guard n > 0 else { return }
+    func pop() -> (key: Float, node: Int32) {
+        let e = storage
+        let top = e[0]
+        count -= 1
+        let n = count, last = e[n]
+        if n > 0 {
             var parent = 0
             while true {
                 let left = 2 * parent + 1
@@ -55,27 +61,49 @@ struct NodeHeap {
         }
         return (top.key, top.node)
     }
+
+    private func grow() {
+        let bigger = UnsafeMutablePointer<Entry>.allocate(capacity: 2 * capacity)
+        bigger.moveInitialize(from: storage, count: count)
+        storage.deallocate()
+        storage = bigger
+        capacity *= 2
+    }
 }
 
 /// Marks which nodes one search has seen; a new search bumps the tag instead of clearing.
-struct VisitedSet {
-    private var tags: [UInt32]
+final class VisitedSet {
+    private var tags: UnsafeMutablePointer<UInt32>
+    private var capacity: Int
     private var current: UInt32 = 0
 
-    init(count: Int) { tags = [UInt32](repeating: 0, count: count) }
+    init(count: Int) {
+        capacity = max(count, 1)
+        tags = .allocate(capacity: capacity)
+        tags.initialize(repeating: 0, count: capacity)
+    }
 
-    mutating func reset(count: Int) {
-        if tags.count < count { tags.append(contentsOf: repeatElement(0, count: count - tags.count)) }
+    deinit { tags.deallocate() }
+
+    func reset(count: Int) {
+        if count > capacity {
+            let bigger = UnsafeMutablePointer<UInt32>.allocate(capacity: count)
+            bigger.initialize(repeating: 0, count: count)
+            bigger.update(from: tags, count: capacity)
+            tags.deallocate()
+            tags = bigger
+            capacity = count
+        }
         current &+= 1
         if current == 0 {
-            for i in tags.indices { tags[i] = 0 }
+            tags.update(repeating: 0, count: capacity)
             current = 1
         }
     }
 
     /// True the first time a node is seen in this search.
     @inline(__always)
-    mutating func insert(_ node: Int32) -> Bool {
+    func insert(_ node: Int32) -> Bool {
         if tags[Int(node)] == current { return false }
         tags[Int(node)] = current
         return true
@@ -84,14 +112,19 @@ struct VisitedSet {
 
 /// What one graph search needs besides the graph, made once per batch of queries (or per thread)
 /// and reused, so a query allocates nothing but its answer.
-struct GraphSearchScratch {
-    var visited: VisitedSet
-    var candidates: NodeHeap
-    var results: NodeHeap
+final class GraphSearchScratch {
+    let visited: VisitedSet
+    let candidates: NodeHeap
+    let results: NodeHeap
+    /// Unvisited neighbours of the node being expanded, gathered before their vectors are read.
+    let fresh: UnsafeMutablePointer<Int32>
 
-    init(nodes: Int, ef: Int) {
+    init(nodes: Int, ef: Int, maxLinks: Int) {
         visited = VisitedSet(count: nodes)
         candidates = NodeHeap(capacity: 2 * ef)
         results = NodeHeap(capacity: ef + 1)
+        fresh = .allocate(capacity: maxLinks)
     }
+
+    deinit { fresh.deallocate() }
 }
