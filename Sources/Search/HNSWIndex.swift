@@ -45,6 +45,7 @@ public final class HNSWIndex: VectorIndex {
     private var entry: Int32 = -1
     private var topLevel = -1
     private var liveCount = 0
+    private let scratchPool = ScratchPool()
 
     private var baseCapacity: Int { 2 * parameters.m }
     private var baseStride: Int { 2 * parameters.m + 1 }
@@ -197,7 +198,8 @@ public final class HNSWIndex: VectorIndex {
         guard liveCount > 0, k > 0 else { return Array(repeating: [], count: q) }
         let ef = max(parameters.efSearch, k)
         return QueryBatch.map(q) { rows in
-            let scratch = GraphSearchScratch(nodes: nodeIDs.count, ef: ef, maxLinks: baseCapacity)
+            let scratch = scratchPool.take(nodes: nodeIDs.count, ef: ef, maxLinks: baseCapacity)
+            defer { scratchPool.give(scratch) }
             return rows.map { row in searchOne(queries.pointer + row * dimension, k: k, ef: ef, scratch: scratch) }
         }
     }
@@ -300,6 +302,8 @@ public final class HNSWIndex: VectorIndex {
                             if !results.isEmpty { bound = -results.topKey }
                         }
                     }
+                    // The next node to expand: ask for its links now (hnswlib does the same).
+                    if level == 0 && !candidates.isEmpty { akin_prefetch(baseLinks.baseAddress! + Int(candidates.topNode) * baseStride) }
                 }
             }
         }

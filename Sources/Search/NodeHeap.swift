@@ -1,3 +1,5 @@
+import Foundation
+
 /// A binary max-heap of (key, node) pairs, the priority queues of graph search. A min-heap is
 /// this one with negated keys. Entries sit side by side in storage the heap owns (no array
 /// uniqueness or bounds checks in the hot loop), and a sift moves a hole instead of swapping.
@@ -127,4 +129,23 @@ final class GraphSearchScratch {
     }
 
     deinit { fresh.deallocate() }
+}
+
+/// Scratch spaces kept between searches, so a single query (a server's usual request) does not
+/// allocate and clear a visited set the size of the graph. Safe to use from several threads.
+final class ScratchPool: @unchecked Sendable {
+    private let lock = NSLock()
+    private var free: [GraphSearchScratch] = []
+
+    func take(nodes: Int, ef: Int, maxLinks: Int) -> GraphSearchScratch {
+        lock.lock()
+        defer { lock.unlock() }
+        return free.popLast() ?? GraphSearchScratch(nodes: nodes, ef: ef, maxLinks: maxLinks)
+    }
+
+    func give(_ scratch: GraphSearchScratch) {
+        lock.lock()
+        defer { lock.unlock() }
+        free.append(scratch)
+    }
 }
