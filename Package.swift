@@ -20,6 +20,8 @@ let package = Package(
         .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
         // LAPACK, from the same libopenblas (Debian builds it in).
         .systemLibrary(name: "CLAPACK", path: "Sources/CLAPACK"),
+        // The compiler's prefetch hint, which Swift cannot spell (a header only, nothing linked).
+        .systemLibrary(name: "CPrefetch", path: "Sources/CPrefetch"),
         // FreeType, for the text of the PNG figures.
         .systemLibrary(name: "CFreeType", path: "Sources/CFreeType", pkgConfig: "freetype2"),
         // libpng reports errors with longjmp; the shim keeps every libpng call in C so no jump crosses a Swift frame.
@@ -29,7 +31,7 @@ let package = Package(
         .target(name: "Networks", dependencies: ["Tensors"]),
         .target(name: "Images", dependencies: ["Tensors", "CTurboJPEG", "CPNGShim", "CZlib"]),
         .target(name: "Similarity", dependencies: ["Tensors", "Networks", "Images"]),
-        .target(name: "Search", dependencies: ["Tensors", "CZlib", .product(name: "GRDB", package: "GRDB.swift")]),
+        .target(name: "Search", dependencies: ["Tensors", "COpenBLAS", "CPrefetch", "CZlib", .product(name: "GRDB", package: "GRDB.swift")]),
         .target(name: "Evaluation", dependencies: ["Tensors", "Search"]),
         .target(name: "Projection", dependencies: ["Tensors", "COpenBLAS", "CLAPACK"]),
         .target(name: "Reports", dependencies: ["Images", "Evaluation", "CFreeType", .product(name: "SwiftProtobuf", package: "swift-protobuf")]),

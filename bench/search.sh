@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Akin's vector search against faiss (IndexFlatIP) and hnswlib, same data, same threads, one run:
-#   bench/search.sh [--data fmnist|synthetic] [--n 60000] [--queries 10000] [--threads 1]
+#   bench/search.sh [--data fmnist|synthetic] [--n 60000] [--queries 10000] [--threads 1] [--systems all|akin-hnsw,hnswlib,…]
 # fmnist: PCA-64 of the Fashion-MNIST pixels (60,000 train images the base, the 10,000 test images the
 # queries; Debian's dataset-fashion-mnist). synthetic: N Gaussian 64-d vectors, seed 0.
 # Reports recall@10 against exact search, build time, queries/s (a batch of all queries) and bytes per
@@ -10,13 +10,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-data=fmnist n=60000 queries=10000 threads=1
+data=fmnist n=60000 queries=10000 threads=1 systems=all
 while [ $# -gt 0 ]; do
   case $1 in
     --data) data=${2:?--data needs fmnist or synthetic}; shift 2 ;;
     --n) n=${2:?--n needs a number}; shift 2 ;;
     --queries) queries=${2:?--queries needs a number}; shift 2 ;;
     --threads) threads=${2:?--threads needs a number}; shift 2 ;;
+    --systems) systems=${2:?--systems needs a list}; shift 2 ;;
     -h|--help) sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
@@ -26,8 +27,8 @@ venv=${AKIN_BENCH_VENV:-$HOME/.cache/akin-bench/venv}
 python=$venv/bin/python
 [ -x "$python" ] || python3 -m venv "$venv"
 "$python" -c "import faiss, hnswlib" 2>/dev/null || "$python" -m pip install faiss-cpu hnswlib
-swift build -c release --product akin
+nice -n 10 swift build -c release -j 1 --product akin
 stamp=$(date +%Y%m%d-%H%M%S)
 mkdir -p bench/results
 exec "$python" bench/search_bench.py --akin .build/release/akin --data "$data" --n "$n" --queries "$queries" \
-  --threads "$threads" --work "runs/search/$stamp" --results "bench/results/search-$stamp.jsonl"
+  --threads "$threads" --systems "$systems" --work "runs/search/$stamp" --results "bench/results/search-$stamp.jsonl"

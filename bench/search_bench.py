@@ -59,13 +59,16 @@ def main():
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--work", required=True)
     p.add_argument("--results", required=True)
-    p.add_argument("--ef", default="16,32,64,96,128,192,256")
+    p.add_argument("--ef", default="16,20,24,32,48,64,96,128")
+    p.add_argument("--systems", default="all",
+                   help="comma list of faiss-hnsw, faiss-ivfpq, hnswlib, akin-flat, akin-hnsw, akin-sq8, akin-ivfpq (faiss Flat always runs: it is the truth)")
     args = p.parse_args()
     os.makedirs(args.work, exist_ok=True)
     import faiss
     import hnswlib
     faiss.omp_set_num_threads(args.threads)
 
+    wanted = lambda name: args.systems == "all" or name in args.systems.split(",")
     base, queries = make_data(args)
     n, d = base.shape
     rows = []
@@ -78,23 +81,58 @@ def main():
         rows.append(row)
         print(json.dumps(row), flush=True)
 
+    def timed(search, one_by_one):
+        """Queries/s of `search` over all queries: one call with the whole batch, or one call per query."""
+        started, cpu = time.perf_counter(), time.process_time()
+        if one_by_one:
+            found = np.concatenate([search(queries[i:i + 1]) for i in range(len(queries))])
+        else:
+            found = search(queries)
+        timed.cpu_qps = len(queries) / (time.process_time() - cpu)
+        return found, len(queries) / (time.perf_counter() - started)
+
+    def sweep(system, index, values, setter, search, built, per_vector, name, truth=None):
+        for value in values:
+            setter(value)
+            for mode in ["batch", "single"]:
+                found, qps = timed(search, mode == "single")
+                record(system, index, 1.0 if truth is None else recall(found, truth), qps, built, per_vector, mode=mode,
+                       queries_per_cpu_second=round(timed.cpu_qps, 1), **{name: value})
+                if truth is None:
+                    return found
+
     # faiss exact: the ground truth.
     flat = faiss.IndexFlatIP(d)
     started = time.perf_counter(); flat.add(base); built = time.perf_counter() - started
-    started = time.perf_counter(); _, truth = flat.search(queries, 10); seconds = time.perf_counter() - started
-    record("faiss", "IndexFlatIP", 1.0, len(queries) / seconds, built, 4 * d)
+    truth = sweep("faiss", "Flat", [0], lambda _: None, lambda q: flat.search(q, 10)[1], built, 4 * d, "setting")
+    if wanted("akin-flat"):
+        found, qps = timed(lambda q: flat.search(q, 10)[1], True)
+        record("faiss", "Flat", 1.0, qps, built, 4 * d, mode="single", setting=0, queries_per_cpu_second=round(timed.cpu_qps, 1))
 
-    # hnswlib, M 16, efConstruction 200.
-    h = hnswlib.Index(space="ip", dim=d)
-    h.init_index(max_elements=n, ef_construction=200, M=16, random_seed=100)
-    h.set_num_threads(args.threads)
-    started = time.perf_counter(); h.add_items(base, np.arange(n)); built = time.perf_counter() - started
-    # Level-0 links (2M + 1 ints) plus the vector, as hnswlib lays them out; upper levels are few.
+    # hnswlib and faiss HNSW, M 16, efConstruction 200.
+    efs = [int(e) for e in args.ef.split(",")]
+    # Level-0 links (2M + 1 ints), the vector and the label, as hnswlib lays them out; upper levels are few.
     per_vector = 4 * d + 4 * (2 * 16 + 1) + 8
-    for ef in [int(e) for e in args.ef.split(",")]:
-        h.set_ef(max(ef, 10))
-        started = time.perf_counter(); labels, _ = h.knn_query(queries, k=10); seconds = time.perf_counter() - started
-        record("hnswlib", "HNSW M16 efC200", recall(labels, truth), len(queries) / seconds, built, per_vector, ef_search=ef)
+    if wanted("hnswlib"):
+        h = hnswlib.Index(space="ip", dim=d)
+        h.init_index(max_elements=n, ef_construction=200, M=16, random_seed=100)
+        h.set_num_threads(args.threads)
+        started = time.perf_counter(); h.add_items(base, np.arange(n)); built = time.perf_counter() - started
+        sweep("hnswlib", "HNSW M16 efC200", efs, lambda ef: h.set_ef(max(ef, 10)), lambda q: h.knn_query(q, k=10)[0],
+              built, per_vector, "ef_search", truth)
+    if wanted("faiss-hnsw"):
+        fh = faiss.IndexHNSWFlat(d, 16, faiss.METRIC_INNER_PRODUCT)
+        fh.hnsw.efConstruction = 200
+        started = time.perf_counter(); fh.add(base); built = time.perf_counter() - started
+        sweep("faiss", "HNSW M16 efC200", efs, lambda ef: setattr(fh.hnsw, "efSearch", max(ef, 10)), lambda q: fh.search(q, 10)[1],
+              built, per_vector, "ef_search", truth)
+
+    # faiss IVF-PQ: 1024 cells, 32 one-byte codes (40 bytes an item with its id), no re-ranking.
+    if wanted("faiss-ivfpq"):
+        ivf = faiss.index_factory(d, "IVF1024,PQ32", faiss.METRIC_INNER_PRODUCT)
+        started = time.perf_counter(); ivf.train(base); ivf.add(base); built = time.perf_counter() - started
+        sweep("faiss", "IVF1024,PQ32", [8, 16, 32, 64, 128], lambda p: setattr(ivf, "nprobe", p), lambda q: ivf.search(q, 10)[1],
+              built, 32 + 8, "probe", truth)
 
     # Akin, through its command.
     gallery = os.path.join(args.work, "g.akin")
@@ -107,30 +145,48 @@ def main():
     run([akin, "gallery", "create", "--dim", str(d), "--out", gallery])
     run([akin, "gallery", "add", "--gallery", gallery, "--vectors", os.path.join(args.work, "base.npy")])
 
-    def akin_search(extra=()):
+    def akin_search(mode):
         done = run([akin, "search", "--gallery", gallery, "--vectors", os.path.join(args.work, "queries.npy"), "-k", "10",
-                    "--json", "--stats", *threads, *extra])
+                    "--json", "--stats", *threads, *(["--one-by-one"] if mode == "single" else [])])
         found = [[r["id"] for r in answer["results"]] for answer in json.loads(done.stdout)]
         qps = float(re.search(r"([0-9.]+) queries/s", done.stderr).group(1))
-        return recall(found, truth), qps
+        cpu_qps = float(re.search(r"([0-9.]+) queries per CPU second", done.stderr).group(1))
+        return recall(found, truth), qps, cpu_qps
 
     def build(kind, *options):
         done = run([akin, "index", "build", "--gallery", gallery, "--kind", kind, *options, *threads])
         match = re.search(r"built in ([0-9.]+) s.*\(([0-9.]+) per item\)", done.stderr)
-        return float(match.group(1)), float(match.group(2))
+        resident = re.search(r"resident: .*\(([0-9.]+) per item\)", done.stderr)
+        return float(match.group(1)), float(resident.group(1) if resident else match.group(2))
 
-    built, per_item = build("flat")
-    r, qps = akin_search()
-    record("akin", "flat", r, qps, built, per_item)
-    built, per_item = build("hnsw", "--m", "16", "--ef-construction", "200")
-    for ef in [int(e) for e in args.ef.split(",")]:
-        # efSearch is a search-time setting kept in the gallery's index record; changing it reuses the built graph.
+    def set_index(settings):
+        # Search-time settings live in the gallery's index record; changing them reuses the built index.
         db = sqlite3.connect(gallery)
-        db.execute("UPDATE meta SET value = ? WHERE key = 'index'",
-                   (json.dumps({"kind": "hnsw", "m": 16, "efConstruction": 200, "efSearch": ef}),))
+        db.execute("UPDATE meta SET value = ? WHERE key = 'index'", (json.dumps(settings),))
         db.commit(); db.close()
-        r, qps = akin_search()
-        record("akin", "HNSW M16 efC200", r, qps, built, per_item, ef_search=ef)
+
+    def akin_sweep(label, kind, settings_for, values, name, built, per_item):
+        for value in values:
+            set_index(settings_for(value))
+            for mode in ["batch", "single"]:
+                r, qps, cpu_qps = akin_search(mode)
+                record("akin", label, r, qps, built, per_item, mode=mode, queries_per_cpu_second=cpu_qps, **{name: value})
+
+    if wanted("akin-flat"):
+        built, per_item = build("flat")
+        akin_sweep("Flat", "flat", lambda _: {"kind": "flat"}, [0], "setting", built, per_item)
+    if wanted("akin-hnsw"):
+        built, per_item = build("hnsw", "--m", "16", "--ef-construction", "200")
+        akin_sweep("HNSW M16 efC200", "hnsw", lambda ef: {"kind": "hnsw", "m": 16, "efConstruction": 200, "efSearch": ef},
+                   efs, "ef_search", built, per_item)
+    if wanted("akin-sq8"):
+        built, per_item = build("sq8")
+        akin_sweep("SQ8 + re-rank", "sq8", lambda r: {"kind": "sq8", "rerank": r}, [16, 32, 64], "rerank", built, per_item)
+    if wanted("akin-ivfpq"):
+        built, per_item = build("ivfpq", "--lists", "1024", "--subquantizers", "32")
+        akin_sweep("IVF1024,PQ32 + re-rank", "ivfpq",
+                   lambda p: {"kind": "ivfpq", "lists": 1024, "subquantizers": 32, "probe": p[0], "rerank": p[1]},
+                   [(8, 64), (16, 64), (16, 128), (32, 128), (64, 256)], "probe_rerank", built, per_item)
 
     with open(args.results, "a") as f:
         for row in rows:
@@ -139,24 +195,35 @@ def main():
 
 
 def summarise(rows):
-    def best(system, index, floor):
-        good = [r for r in rows if r["system"] == system and r["index"] == index and r["recall_at_10"] >= floor]
-        return max(good, key=lambda r: r["queries_per_second"]) if good else None
+    def best(system, index, floor, mode, key="queries_per_cpu_second"):
+        good = [r for r in rows if r["system"] == system and r["index"] == index and r["recall_at_10"] >= floor and r["mode"] == mode]
+        return max(good, key=lambda r: r[key]) if good else None
+    setting = lambda r: next((str(r[key]) for key in ["ef_search", "probe", "rerank", "probe_rerank"] if key in r), "")
     print()
-    print("| system | index | ef | recall@10 | queries/s | build s | bytes/vector |")
-    print("|---|---|---|---|---|---|---|")
+    print("| system | index | setting | mode | recall@10 | queries/s (wall) | queries per CPU second | build s | bytes/vector |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for r in rows:
-        print(f"| {r['system']} | {r['index']} | {r.get('ef_search', '')} | {r['recall_at_10']:.4f} | {r['queries_per_second']:.0f} | "
-              f"{r['build_seconds']} | {r['bytes_per_vector']} |")
-    fa, aa = best("faiss", "IndexFlatIP", 0), best("akin", "flat", 0)
-    if fa and aa:
-        print(f"\nexact: Akin {aa['queries_per_second']:.0f} q/s, faiss {fa['queries_per_second']:.0f} q/s: "
-              f"{aa['queries_per_second'] / fa['queries_per_second']:.2f}×")
-    for floor in [0.99, 0.95]:
-        hb, ab = best("hnswlib", "HNSW M16 efC200", floor), best("akin", "HNSW M16 efC200", floor)
-        if hb and ab:
-            print(f"HNSW at recall@10 ≥ {floor}: Akin {ab['queries_per_second']:.0f} q/s (ef {ab['ef_search']}), "
-                  f"hnswlib {hb['queries_per_second']:.0f} q/s (ef {hb['ef_search']}): {ab['queries_per_second'] / hb['queries_per_second']:.2f}×")
+        print(f"| {r['system']} | {r['index']} | {setting(r)} | {r['mode']} | {r['recall_at_10']:.4f} | {r['queries_per_second']:.0f} | "
+              f"{r['queries_per_cpu_second']:.0f} | {r['build_seconds']} | {r['bytes_per_vector']} |")
+    print()
+    for mode in ["batch", "single"]:
+        pairs = [("exact", ("akin", "Flat"), ("faiss", "Flat"), 0),
+                 ("HNSW vs hnswlib", ("akin", "HNSW M16 efC200"), ("hnswlib", "HNSW M16 efC200"), 0.99),
+                 ("HNSW vs faiss HNSW", ("akin", "HNSW M16 efC200"), ("faiss", "HNSW M16 efC200"), 0.99),
+                 ("HNSW vs hnswlib", ("akin", "HNSW M16 efC200"), ("hnswlib", "HNSW M16 efC200"), 0.95)]
+        for name, ours, theirs, floor in pairs:
+            a, b = best(*ours, floor, mode), best(*theirs, floor, mode)
+            if a and b:
+                key = "queries_per_cpu_second"
+                print(f"{mode}, {name} at recall@10 ≥ {floor}, queries per CPU second: Akin {a[key]:.0f} ({setting(a)}), "
+                      f"{b['system']} {b[key]:.0f} ({setting(b)}): {a[key] / b[key]:.2f}×")
+    for label in ["SQ8 + re-rank", "IVF1024,PQ32 + re-rank"]:
+        a = best("akin", label, 0.95, "batch")
+        if a:
+            print(f"{label}: recall@10 {a['recall_at_10']:.4f} at {a['queries_per_second']:.0f} q/s, {a['bytes_per_vector']} bytes/vector resident")
+    f = max((r for r in rows if r["index"] == "IVF1024,PQ32"), key=lambda r: r["recall_at_10"], default=None)
+    if f:
+        print(f"faiss IVF1024,PQ32 best recall@10 {f['recall_at_10']:.4f} (probe {f['probe']}), {f['bytes_per_vector']} bytes/vector")
 
 
 if __name__ == "__main__":

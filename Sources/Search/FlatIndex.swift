@@ -21,6 +21,7 @@ public final class FlatIndex: VectorIndex {
 
     public var count: Int { rowIDs.count }
     public var ids: [Int] { rowIDs }
+    func row(of id: Int) -> Int? { rowOf[id] }
 
     public func add(ids: [Int], vectors new: UnsafePointer<Float>) {
         vectors.reserveCapacity(vectors.count + ids.count * dimension)
@@ -61,13 +62,20 @@ public final class FlatIndex: VectorIndex {
         let d = dimension
         var top = TopK(k: min(k, count))
         vectors.withUnsafeBufferPointer { v in
+            var bound = top.bound
             for row in 0..<rowIDs.count {
-                top.offer(SearchHit(index: row, similarity: Elementwise.dot(query, v.baseAddress! + row * d, count: d)))
+                let s = VectorMath.dot(query, v.baseAddress! + row * d, count: d)
+                if s >= bound {
+                    top.offer(SearchHit(index: row, similarity: s))
+                    bound = top.bound
+                }
             }
         }
         return top.sorted().map { SearchHit(index: rowIDs[$0.index], similarity: $0.similarity) }
     }
 
+    /// Blocks of queries against tiles of rows, one GEMM each; the rows of a block then feed their
+    /// heaps on all compute threads (the GEMM has its own).
     private func searchBatch(_ queries: Tensor, k: Int) -> [[SearchHit]] {
         let q = queries.shape[0], n = count, d = dimension
         let block = min(queryBlock, q), tile = min(tileRows, n)
@@ -75,6 +83,7 @@ public final class FlatIndex: VectorIndex {
         var results: [[SearchHit]] = []
         results.reserveCapacity(q)
         var tops = [TopK](repeating: TopK(k: min(k, n)), count: block)
+        let threads = max(1, min(QueryBatch.threads, block / 16))
         vectors.withUnsafeBufferPointer { v in
             var start = 0
             while start < q {
@@ -85,9 +94,23 @@ public final class FlatIndex: VectorIndex {
                     let width = min(tile, n - first)
                     gemm(transposeB: true, m: rows, n: width, k: d, a: queries.pointer + start * d,
                          b: v.baseAddress! + first * d, c: similarities.pointer)
-                    for i in 0..<rows {
-                        let s = similarities.pointer + i * width
-                        for j in 0..<width { tops[i].offer(SearchHit(index: first + j, similarity: s[j])) }
+                    tops.withUnsafeMutableBufferPointer { tops in
+                        let heaps = tops.baseAddress!, scores = similarities.pointer
+                        let feed = { (i: Int) in
+                            let s = scores + i * width
+                            var bound = heaps[i].bound
+                            for j in 0..<width where s[j] >= bound {
+                                heaps[i].offer(SearchHit(index: first + j, similarity: s[j]))
+                                bound = heaps[i].bound
+                            }
+                        }
+                        if threads > 1 && rows >= 2 * threads {
+                            QueryBatch.parallel(threads) { t in
+                                for i in (t * rows / threads)..<((t + 1) * rows / threads) { feed(i) }
+                            }
+                        } else {
+                            for i in 0..<rows { feed(i) }
+                        }
                     }
                     first += width
                 }

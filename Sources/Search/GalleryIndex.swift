@@ -25,12 +25,15 @@ public enum GalleryIndex {
         let d = store.info.dimension, chunk = 4096
         var start = 0
         progress?(0, ids.count)
+        // A quantiser learns from the whole gallery (a sample of it) before the first item goes in.
+        if let compressed = index as? any CompressedIndex, !ids.isEmpty { compressed.train(vectors.pointer, count: ids.count) }
         while start < ids.count {
             let end = min(start + chunk, ids.count)
             index.add(ids: Array(ids[start..<end]), vectors: vectors.pointer + start * d)
             start = end
             progress?(start, ids.count)
         }
+        settings.prepare(index, source: store)
         return (index, state)
     }
 
@@ -47,10 +50,10 @@ public enum GalleryIndex {
             } else if index.dimension != store.info.dimension || !settings.built(index) {
                 reason = "index file \(path) was built as another kind or with other settings than the gallery asks for"
             } else if built.generation == state.generation && index.count == ids.count {
-                applySearchSettings(settings, to: index)
+                settings.prepare(index, source: store)
                 return (index, .loaded)
             } else if let caughtUp = try catchUp(index, store: store, ids: ids) {
-                applySearchSettings(settings, to: index)
+                settings.prepare(index, source: store)
                 save(index, state: state, path: path, note: note)
                 return (index, .caughtUp(added: caughtUp.added, removed: caughtUp.removed))
             } else {
@@ -60,7 +63,7 @@ public enum GalleryIndex {
             reason = error.description
         }
         let (index, state) = try build(store, settings: settings, progress: progress)
-        applySearchSettings(settings, to: index)
+        settings.prepare(index, source: store)
         save(index, state: state, path: path, note: note)
         return (index, .rebuilt(reason: reason))
     }
@@ -76,10 +79,6 @@ public enum GalleryIndex {
         }
         index.remove(ids: Array(removed))
         return (added.count, removed.count)
-    }
-
-    private static func applySearchSettings(_ settings: IndexSettings, to index: any VectorIndex) {
-        if let hnsw = index as? HNSWIndex, let ef = settings.efSearch { hnsw.parameters.efSearch = ef }
     }
 
     private static func save(_ index: any VectorIndex, state: GalleryState, path: String, note: (String) -> Void) {

@@ -1,3 +1,4 @@
+import CPrefetch
 import Foundation
 import Tensors
 
@@ -12,7 +13,7 @@ public struct HNSWParameters: Sendable, Equatable {
     /// Seeds the layer draws, so the same items added in the same order build the same graph.
     public var seed: UInt64
 
-    public init(m: Int = 16, efConstruction: Int = 200, efSearch: Int = 96, seed: UInt64 = 42) {
+    public init(m: Int = 16, efConstruction: Int = 200, efSearch: Int = 64, seed: UInt64 = 42) {
         precondition(m >= 2 && efConstruction >= 1 && efSearch >= 1, "HNSW needs m ≥ 2, efConstruction ≥ 1, efSearch ≥ 1")
         self.m = m
         self.efConstruction = efConstruction
@@ -44,6 +45,7 @@ public final class HNSWIndex: VectorIndex {
     private var entry: Int32 = -1
     private var topLevel = -1
     private var liveCount = 0
+    private let scratchPool = ScratchPool()
 
     private var baseCapacity: Int { 2 * parameters.m }
     private var baseStride: Int { 2 * parameters.m + 1 }
@@ -64,7 +66,7 @@ public final class HNSWIndex: VectorIndex {
     public func add(ids: [Int], vectors new: UnsafePointer<Float>) {
         let d = dimension
         vectors.reserveCapacity(vectors.count + ids.count * d)
-        var visited = VisitedSet(count: nodeIDs.count + ids.count)
+        let scratch = GraphSearchScratch(nodes: nodeIDs.count + ids.count, ef: parameters.efConstruction, maxLinks: baseCapacity)
         for (i, id) in ids.enumerated() {
             precondition(nodeOf[id] == nil, "item \(id) is already in the index")
             let node = Int32(nodeIDs.count)
@@ -73,7 +75,7 @@ public final class HNSWIndex: VectorIndex {
             nodeOf[id] = node
             deleted.append(false)
             liveCount += 1
-            insert(node, visited: &visited)
+            insert(node, scratch: scratch)
         }
     }
 
@@ -93,7 +95,7 @@ public final class HNSWIndex: VectorIndex {
         return min(level, 32)
     }
 
-    private func insert(_ node: Int32, visited: inout VisitedSet) {
+    private func insert(_ node: Int32, scratch: GraphSearchScratch) {
         let level = drawLevel()
         levels.append(UInt8(level))
         base.append(contentsOf: repeatElement(0, count: baseStride))
@@ -115,8 +117,9 @@ public final class HNSWIndex: VectorIndex {
                 }
             }
             for l in stride(from: min(level, topLevel), through: 0, by: -1) {
-                let found = searchLayer(q.baseAddress!, entry: current, entrySimilarity: currentSimilarity, ef: parameters.efConstruction,
-                                        level: l, visited: &visited, returnDeleted: true)
+                searchLayer(q.baseAddress!, entry: current, entrySimilarity: currentSimilarity, ef: parameters.efConstruction,
+                            level: l, scratch: scratch, returnDeleted: true)
+                let found = Self.drainBestFirst(scratch.results)
                 let chosen = selectNeighbours(found, limit: parameters.m)
                 setLinks(node, level: l, chosen.map { $0.node })
                 for neighbour in chosen { link(neighbour.node, to: node, similarity: neighbour.similarity, level: l) }
@@ -193,18 +196,43 @@ public final class HNSWIndex: VectorIndex {
         precondition(queries.shape.count == 2 && queries.shape[1] == dimension, "queries must be [Q, \(dimension)], got \(queries.shape)")
         let q = queries.shape[0]
         guard liveCount > 0, k > 0 else { return Array(repeating: [], count: q) }
-        var visited = VisitedSet(count: nodeIDs.count)
-        return (0..<q).map { row in
-            let query = queries.pointer + row * dimension
-            var current = entry
-            var currentSimilarity = similarity(query, current)
-            if topLevel > 0 {
-                for l in stride(from: topLevel, to: 0, by: -1) { greedyStep(query, &current, &currentSimilarity, level: l) }
-            }
-            let found = searchLayer(query, entry: current, entrySimilarity: currentSimilarity, ef: max(parameters.efSearch, k),
-                                    level: 0, visited: &visited, returnDeleted: false)
-            return found.prefix(k).map { SearchHit(index: nodeIDs[Int($0.node)], similarity: $0.similarity) }
+        let ef = max(parameters.efSearch, k)
+        return QueryBatch.map(q) { rows in
+            let scratch = scratchPool.take(nodes: nodeIDs.count, ef: ef, maxLinks: baseCapacity)
+            defer { scratchPool.give(scratch) }
+            return rows.map { row in searchOne(queries.pointer + row * dimension, k: k, ef: ef, scratch: scratch) }
         }
+    }
+
+    private func searchOne(_ query: UnsafePointer<Float>, k: Int, ef: Int, scratch: GraphSearchScratch) -> [SearchHit] {
+        var current = entry
+        var currentSimilarity = similarity(query, current)
+        if topLevel > 0 {
+            for l in stride(from: topLevel, to: 0, by: -1) { greedyStep(query, &current, &currentSimilarity, level: l) }
+        }
+        searchLayer(query, entry: current, entrySimilarity: currentSimilarity, ef: ef, level: 0, scratch: scratch, returnDeleted: false)
+        // The results heap pops worst first; keep the best k, best first.
+        while scratch.results.count > k { scratch.results.pop() }
+        var hits = [SearchHit](repeating: SearchHit(index: 0, similarity: 0), count: scratch.results.count)
+        var i = hits.count
+        while !scratch.results.isEmpty {
+            let (key, node) = scratch.results.pop()
+            i -= 1
+            hits[i] = SearchHit(index: nodeIDs[Int(node)], similarity: -key)
+        }
+        return hits
+    }
+
+    /// The results heap emptied into an array, best first.
+    private static func drainBestFirst(_ results: NodeHeap) -> [(similarity: Float, node: Int32)] {
+        var sorted = [(similarity: Float, node: Int32)](repeating: (0, 0), count: results.count)
+        var i = sorted.count
+        while !results.isEmpty {
+            let (key, node) = results.pop()
+            i -= 1
+            sorted[i] = (-key, node)
+        }
+        return sorted
     }
 
     /// Moves to the most similar neighbour on `level` until none is more similar.
@@ -227,13 +255,16 @@ public final class HNSWIndex: VectorIndex {
         }
     }
 
-    /// Best-first search of one layer keeping the `ef` best; results best first. Removed nodes
-    /// are walked through but, unless `returnDeleted`, not kept (hnswlib's way).
+    /// Best-first search of one layer keeping the `ef` best in `scratch.results` (keyed by −similarity,
+    /// so the root is the worst kept). Removed nodes are walked through but, unless `returnDeleted`,
+    /// not kept (hnswlib's way).
     private func searchLayer(_ query: UnsafePointer<Float>, entry start: Int32, entrySimilarity: Float, ef: Int, level: Int,
-                             visited: inout VisitedSet, returnDeleted: Bool) -> [(similarity: Float, node: Int32)] {
+                             scratch: GraphSearchScratch, returnDeleted: Bool) {
+        // Local references: the loop then touches no reference counts.
+        let visited = scratch.visited, candidates = scratch.candidates, results = scratch.results, fresh = scratch.fresh
         visited.reset(count: nodeIDs.count)
-        var candidates = NodeHeap(capacity: ef * 2)
-        var results = NodeHeap(capacity: ef + 1) // keyed by −similarity: the root is the worst kept
+        candidates.removeAll()
+        results.removeAll()
         let hasDeletions = !returnDeleted && liveCount < nodeIDs.count
         _ = visited.insert(start)
         candidates.push(entrySimilarity, start)
@@ -245,45 +276,62 @@ public final class HNSWIndex: VectorIndex {
                 while !candidates.isEmpty {
                     let (candidateSimilarity, node) = candidates.pop()
                     if candidateSimilarity < bound && (results.count == ef || !hasDeletions) { break }
-                    // The base layer is read in place; upper layers (building only) through a copy.
-                    let start = Int(node) * baseStride
-                    let upperList: [Int32]? = level == 0 ? nil : links(of: node, level: level)
-                    let neighbourCount = upperList?.count ?? Int(baseLinks[start])
-                    for i in 0..<neighbourCount {
-                        let neighbour = upperList?[i] ?? baseLinks[start + 1 + i]
-                        guard visited.insert(neighbour) else { continue }
-                        let s = Elementwise.dot(query, v.baseAddress! + Int(neighbour) * d, count: d)
+                    // First the neighbours not seen yet, asking for their vectors as they are found;
+                    // then their similarities, by which time the first vectors are on their way in.
+                    var freshCount = 0
+                    withLinks(of: node, level: level, base: baseLinks) { links, neighbourCount in
+                        for i in 0..<neighbourCount {
+                            let neighbour = links[i]
+                            guard visited.insert(neighbour) else { continue }
+                            let vector = v.baseAddress! + Int(neighbour) * d
+                            var line = 0
+                            while line < d { akin_prefetch(vector + line); line += 16 }
+                            fresh[freshCount] = neighbour
+                            freshCount += 1
+                        }
+                    }
+                    for i in 0..<freshCount {
+                        let neighbour = fresh[i]
+                        let s = VectorMath.dot(query, v.baseAddress! + Int(neighbour) * d, count: d)
                         if results.count < ef || s > bound {
                             candidates.push(s, neighbour)
-                            if returnDeleted || !deleted[Int(neighbour)] {
+                            if !hasDeletions || !deleted[Int(neighbour)] {
                                 results.push(-s, neighbour)
                                 if results.count > ef { results.pop() }
                             }
                             if !results.isEmpty { bound = -results.topKey }
                         }
                     }
+                    // The next node to expand: ask for its links now (hnswlib does the same).
+                    if level == 0 && !candidates.isEmpty { akin_prefetch(baseLinks.baseAddress! + Int(candidates.topNode) * baseStride) }
                 }
             }
         }
-        var sorted: [(similarity: Float, node: Int32)] = []
-        sorted.reserveCapacity(results.count)
-        while !results.isEmpty {
-            let (key, node) = results.pop()
-            sorted.append((-key, node))
+    }
+
+    /// A node's neighbours on a level, read in place: the base layer from `base`, upper ones from the node's own list.
+    @inline(__always)
+    private func withLinks(of node: Int32, level: Int, base: UnsafeBufferPointer<Int32>, _ body: (UnsafePointer<Int32>, Int) -> Void) {
+        if level == 0 {
+            let start = Int(node) * baseStride
+            body(base.baseAddress! + start + 1, Int(base[start]))
+        } else {
+            upper[Int(node)].withUnsafeBufferPointer { list in
+                let start = (level - 1) * upperStride
+                body(list.baseAddress! + start + 1, Int(list[start]))
+            }
         }
-        sorted.reverse()
-        return sorted
     }
 
     @inline(__always)
     private func similarity(_ query: UnsafePointer<Float>, _ node: Int32) -> Float {
-        vectors.withUnsafeBufferPointer { Elementwise.dot(query, $0.baseAddress! + Int(node) * dimension, count: dimension) }
+        vectors.withUnsafeBufferPointer { VectorMath.dot(query, $0.baseAddress! + Int(node) * dimension, count: dimension) }
     }
 
     @inline(__always)
     private func similarity(_ a: Int32, _ b: Int32) -> Float {
         vectors.withUnsafeBufferPointer { v in
-            Elementwise.dot(v.baseAddress! + Int(a) * dimension, v.baseAddress! + Int(b) * dimension, count: dimension)
+            VectorMath.dot(v.baseAddress! + Int(a) * dimension, v.baseAddress! + Int(b) * dimension, count: dimension)
         }
     }
 

@@ -24,7 +24,7 @@ public enum IndexFileError: Error, CustomStringConvertible, Equatable {
 
 /// The kinds of index an index file can hold, found by name.
 public enum IndexKinds {
-    public static var all: [any VectorIndex.Type] { [FlatIndex.self, HNSWIndex.self] }
+    public static var all: [any VectorIndex.Type] { [FlatIndex.self, HNSWIndex.self, SQ8Index.self, IVFPQIndex.self] }
 
     public static func type(named kind: String) throws -> any VectorIndex.Type {
         guard let type = all.first(where: { $0.kind == kind }) else { throw IndexFileError.unknownKind(kind) }

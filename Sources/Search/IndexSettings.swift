@@ -7,13 +7,24 @@ public struct IndexSettings: Codable, Sendable, Equatable {
     public var efConstruction: Int?
     public var efSearch: Int?
     public var seed: UInt64?
+    /// IVF-PQ: coarse cells, sub-quantisers (bytes per code) and cells searched per query.
+    public var lists: Int?
+    public var subquantizers: Int?
+    public var probe: Int?
+    /// sq8 and IVF-PQ: candidates re-ranked with exact vectors per query.
+    public var rerank: Int?
 
-    public init(kind: String, m: Int? = nil, efConstruction: Int? = nil, efSearch: Int? = nil, seed: UInt64? = nil) {
+    public init(kind: String, m: Int? = nil, efConstruction: Int? = nil, efSearch: Int? = nil, seed: UInt64? = nil,
+                lists: Int? = nil, subquantizers: Int? = nil, probe: Int? = nil, rerank: Int? = nil) {
         self.kind = kind
         self.m = m
         self.efConstruction = efConstruction
         self.efSearch = efSearch
         self.seed = seed
+        self.lists = lists
+        self.subquantizers = subquantizers
+        self.probe = probe
+        self.rerank = rerank
     }
 
     public var hnswParameters: HNSWParameters {
@@ -22,11 +33,19 @@ public struct IndexSettings: Codable, Sendable, Equatable {
                               efSearch: efSearch ?? defaults.efSearch, seed: seed ?? defaults.seed)
     }
 
+    public var ivfpqParameters: IVFPQParameters {
+        let defaults = IVFPQParameters()
+        return IVFPQParameters(lists: lists ?? defaults.lists, subquantizers: subquantizers ?? defaults.subquantizers,
+                               probe: probe ?? defaults.probe, rerank: rerank ?? defaults.rerank, seed: seed ?? defaults.seed)
+    }
+
     /// An empty index of this kind.
     public func makeIndex(dimension: Int) throws -> any VectorIndex {
         switch kind {
         case FlatIndex.kind: return FlatIndex(dimension: dimension)
         case HNSWIndex.kind: return HNSWIndex(dimension: dimension, parameters: hnswParameters)
+        case SQ8Index.kind: return SQ8Index(dimension: dimension, rerank: rerank ?? SQ8Index.defaultRerank)
+        case IVFPQIndex.kind: return IVFPQIndex(dimension: dimension, parameters: ivfpqParameters)
         default: throw IndexFileError.unknownKind(kind)
         }
     }
@@ -39,6 +58,23 @@ public struct IndexSettings: Codable, Sendable, Equatable {
             return hnsw.parameters.m == wanted.m && hnsw.parameters.efConstruction == wanted.efConstruction
                 && hnsw.parameters.seed == wanted.seed
         }
+        if let ivfpq = index as? IVFPQIndex {
+            let built = ivfpq.parameters
+            return (lists == nil || lists == built.lists) && (subquantizers == nil || subquantizers == built.subquantizers)
+                && (seed ?? IVFPQParameters().seed) == built.seed
+        }
         return true
+    }
+
+    /// Puts the search-time settings (HNSW's efSearch, the compressed indexes' probe and re-rank depth)
+    /// on a loaded index, and gives a compressed one the store to re-rank from.
+    func prepare(_ index: any VectorIndex, source: (any ExactVectorSource)?) {
+        if let hnsw = index as? HNSWIndex, let efSearch { hnsw.parameters.efSearch = efSearch }
+        if let sq8 = index as? SQ8Index, let rerank { sq8.rerank = rerank }
+        if let ivfpq = index as? IVFPQIndex {
+            if let probe { ivfpq.parameters.probe = probe }
+            if let rerank { ivfpq.parameters.rerank = rerank }
+        }
+        if let compressed = index as? any CompressedIndex { compressed.exactSource = source }
     }
 }

@@ -1,84 +1,151 @@
+import Foundation
+
 /// A binary max-heap of (key, node) pairs, the priority queues of graph search. A min-heap is
-/// this one with negated keys.
-struct NodeHeap {
-    private(set) var keys: [Float] = []
-    private(set) var nodes: [Int32] = []
+/// this one with negated keys. Entries sit side by side in storage the heap owns (no array
+/// uniqueness or bounds checks in the hot loop), and a sift moves a hole instead of swapping.
+final class NodeHeap {
+    struct Entry {
+        var key: Float
+        var node: Int32
+    }
+
+    private var storage: UnsafeMutablePointer<Entry>
+    private var capacity: Int
+    private(set) var count = 0
 
     init(capacity: Int) {
-        keys.reserveCapacity(capacity)
-        nodes.reserveCapacity(capacity)
+        self.capacity = max(capacity, 4)
+        storage = .allocate(capacity: self.capacity)
     }
 
-    var count: Int { keys.count }
-    var isEmpty: Bool { keys.isEmpty }
-    var topKey: Float { keys[0] }
-    var topNode: Int32 { nodes[0] }
+    deinit { storage.deallocate() }
 
-    mutating func removeAll() {
-        keys.removeAll(keepingCapacity: true)
-        nodes.removeAll(keepingCapacity: true)
-    }
+    var isEmpty: Bool { count == 0 }
+    var topKey: Float { storage[0].key }
+    var topNode: Int32 { storage[0].node }
+
+    func removeAll() { count = 0 }
 
     @inline(__always)
-    mutating func push(_ key: Float, _ node: Int32) {
-        keys.append(key)
-        nodes.append(node)
-        var child = keys.count - 1
+    func push(_ key: Float, _ node: Int32) {
+        if count == capacity { grow() }
+        let e = storage
+        var child = count
+        count += 1
         while child > 0 {
             let parent = (child - 1) >> 1
-            guard keys[parent] < keys[child] else { break }
-            keys.swapAt(parent, child)
-            nodes.swapAt(parent, child)
+            guard e[parent].key < key else { break }
+            e[child] = e[parent]
             child = parent
         }
+        e[child] = Entry(key: key, node: node)
     }
 
     @inline(__always)
     @discardableResult
-    mutating func pop() -> (key: Float, node: Int32) {
-        let top = (keys[0], nodes[0])
-        let lastKey = keys.removeLast(), lastNode = nodes.removeLast()
-        if !keys.isEmpty {
-            keys[0] = lastKey
-            nodes[0] = lastNode
+    func pop() -> (key: Float, node: Int32) {
+        let e = storage
+        let top = e[0]
+        count -= 1
+        let n = count, last = e[n]
+        if n > 0 {
             var parent = 0
-            let n = keys.count
             while true {
-                let left = 2 * parent + 1, right = left + 1
-                var largest = parent
-                if left < n && keys[left] > keys[largest] { largest = left }
-                if right < n && keys[right] > keys[largest] { largest = right }
-                if largest == parent { break }
-                keys.swapAt(parent, largest)
-                nodes.swapAt(parent, largest)
-                parent = largest
+                let left = 2 * parent + 1
+                if left >= n { break }
+                var larger = left
+                if left + 1 < n && e[left + 1].key > e[left].key { larger = left + 1 }
+                guard e[larger].key > last.key else { break }
+                e[parent] = e[larger]
+                parent = larger
             }
+            e[parent] = last
         }
-        return top
+        return (top.key, top.node)
+    }
+
+    private func grow() {
+        let bigger = UnsafeMutablePointer<Entry>.allocate(capacity: 2 * capacity)
+        bigger.moveInitialize(from: storage, count: count)
+        storage.deallocate()
+        storage = bigger
+        capacity *= 2
     }
 }
 
 /// Marks which nodes one search has seen; a new search bumps the tag instead of clearing.
-struct VisitedSet {
-    private var tags: [UInt32]
+final class VisitedSet {
+    private var tags: UnsafeMutablePointer<UInt32>
+    private var capacity: Int
     private var current: UInt32 = 0
 
-    init(count: Int) { tags = [UInt32](repeating: 0, count: count) }
+    init(count: Int) {
+        capacity = max(count, 1)
+        tags = .allocate(capacity: capacity)
+        tags.initialize(repeating: 0, count: capacity)
+    }
 
-    mutating func reset(count: Int) {
-        if tags.count < count { tags.append(contentsOf: repeatElement(0, count: count - tags.count)) }
+    deinit { tags.deallocate() }
+
+    func reset(count: Int) {
+        if count > capacity {
+            let bigger = UnsafeMutablePointer<UInt32>.allocate(capacity: count)
+            bigger.initialize(repeating: 0, count: count)
+            bigger.update(from: tags, count: capacity)
+            tags.deallocate()
+            tags = bigger
+            capacity = count
+        }
         current &+= 1
         if current == 0 {
-            for i in tags.indices { tags[i] = 0 }
+            tags.update(repeating: 0, count: capacity)
             current = 1
         }
     }
 
     /// True the first time a node is seen in this search.
     @inline(__always)
-    mutating func insert(_ node: Int32) -> Bool {
+    func insert(_ node: Int32) -> Bool {
         if tags[Int(node)] == current { return false }
         tags[Int(node)] = current
         return true
+    }
+}
+
+/// What one graph search needs besides the graph, made once per batch of queries (or per thread)
+/// and reused, so a query allocates nothing but its answer.
+final class GraphSearchScratch {
+    let visited: VisitedSet
+    let candidates: NodeHeap
+    let results: NodeHeap
+    /// Unvisited neighbours of the node being expanded, gathered before their vectors are read.
+    let fresh: UnsafeMutablePointer<Int32>
+
+    init(nodes: Int, ef: Int, maxLinks: Int) {
+        visited = VisitedSet(count: nodes)
+        candidates = NodeHeap(capacity: 2 * ef)
+        results = NodeHeap(capacity: ef + 1)
+        fresh = .allocate(capacity: maxLinks)
+    }
+
+    deinit { fresh.deallocate() }
+}
+
+/// Scratch spaces kept between searches, so a single query (a server's usual request) does not
+/// allocate and clear a visited set the size of the graph. Safe to use from several threads.
+final class ScratchPool: @unchecked Sendable {
+    private let lock = NSLock()
+    private var free: [GraphSearchScratch] = []
+
+    func take(nodes: Int, ef: Int, maxLinks: Int) -> GraphSearchScratch {
+        lock.lock()
+        defer { lock.unlock() }
+        return free.popLast() ?? GraphSearchScratch(nodes: nodes, ef: ef, maxLinks: maxLinks)
+    }
+
+    func give(_ scratch: GraphSearchScratch) {
+        lock.lock()
+        defer { lock.unlock() }
+        free.append(scratch)
     }
 }

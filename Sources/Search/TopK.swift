@@ -38,6 +38,11 @@ struct TopK {
         }
     }
 
+    /// A hit must reach this similarity to get in (it may still lose a tie on gallery order): lets a
+    /// scan skip most candidates with one comparison, no call.
+    @inline(__always)
+    var bound: Float { heap.count < k ? -.infinity : heap[0].similarity }
+
     /// Best first.
     func sorted() -> [SearchHit] { heap.sorted(by: SearchHit.ranksBefore) }
 

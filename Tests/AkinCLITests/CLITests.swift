@@ -61,6 +61,33 @@ struct CLITests {
         }
     }
 
+    @Test func calibrateStoresTheThresholdSearchThenUses() throws {
+        let root = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        try makeDataset(at: root + "/data")
+        try makeDataset(at: root + "/validation", perClass: 6, seed: 2)
+        let model = root + "/model.safetensors", gallery = root + "/gallery"
+        #expect(try CLI.run(["train", root + "/data", "--out", model] + smallTraining).status == 0)
+        #expect(try CLI.run(["embed", "--model", model, "--out", gallery, root + "/data"]).status == 0)
+
+        let tooStrict = try CLI.run(["calibrate", "--model", model, "--data", root + "/validation", "--gallery", gallery, "--precision", "1.5"])
+        #expect(tooStrict.status != 0 && tooStrict.errors.contains("--precision"))
+        let dry = try CLI.run(["calibrate", "--model", model, "--data", root + "/validation", "--gallery", gallery, "--best-f1", "--dry-run"])
+        #expect(dry.status == 0, "\(dry.errors)")
+        #expect(dry.output.contains("threshold  answered  precision  recall") && dry.output.contains("← chosen"))
+        #expect(dry.output.contains("18 validation images"))
+        #expect(try CLI.run(["gallery", "stats", "--gallery", gallery]).output.contains("threshold: none"))
+
+        let stored = try CLI.run(["calibrate", "--model", model, "--data", root + "/validation", "--gallery", gallery, "--best-f1"])
+        #expect(stored.status == 0, "\(stored.errors)")
+        let line = try #require(stored.output.split(separator: "\n").last { $0.hasPrefix("threshold ") })
+        let threshold = try #require(Float(line.split(separator: " ")[1]))
+        let stats = try CLI.run(["gallery", "stats", "--gallery", gallery]).output
+        let kept = try #require(stats.split(separator: "\n").first { $0.hasPrefix("threshold: ") })
+        let keptValue = try #require(Float(kept.dropFirst("threshold: ".count)))
+        #expect(abs(keptValue - threshold) <= 0.00005, "\(stats)")
+    }
+
     @Test func evaluationSplitsClassesSeenAndNotSeenInTraining() throws {
         let root = try temporaryFolder()
         defer { try? FileManager.default.removeItem(atPath: root) }

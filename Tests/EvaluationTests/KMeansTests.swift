@@ -1,5 +1,6 @@
 import Foundation
 import Evaluation
+import Search
 import Tensors
 import Testing
 

@@ -5,7 +5,7 @@ import Testing
 
 @Suite("Index files kept in step with the gallery")
 struct GalleryIndexTests {
-    @Test(arguments: ["flat", "hnsw"])
+    @Test(arguments: ["flat", "hnsw", "sq8", "ivfpq"])
     func missingStaleCorruptAndForeignIndexesAreRebuiltOrCaughtUp(kind: String) throws {
         let folder = try temporaryFolder()
         defer { try? FileManager.default.removeItem(atPath: folder) }

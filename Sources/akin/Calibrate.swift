@@ -1,0 +1,77 @@
+import ArgumentParser
+import Foundation
+import Search
+import Similarity
+import Tensors
+
+struct Calibrate: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Pick the similarity threshold under which `akin search` reports \"no match\", from a labelled validation folder.",
+        discussion: """
+            Each validation image (class sub-folders, images the gallery does not hold) is searched exactly in the gallery; \
+            its best hit is right when it has the image's class. A threshold answers the images whose best similarity reaches it: \
+            precision = right answers / answers, recall = right answers / images whose class the gallery holds. \
+            Prints the precision/recall table and stores the chosen threshold in the gallery.
+            """)
+
+    @Option(help: "Model file from `akin train`.") var model: String
+    @Option(help: "Validation folder: one sub-folder of images per class.") var data: String
+    @Option(help: "Gallery file made with the same model.") var gallery: String
+    @Option(help: "Target precision: the lowest threshold reaching it (default 0.95).") var precision: Double?
+    @Flag(help: "Choose the threshold of best F1 instead of a target precision.") var bestF1 = false
+    @Flag(help: "Print the table only; leave the gallery's threshold as it is.") var dryRun = false
+    @Option(help: "Compute threads (default: all cores).") var threads: Int?
+
+    func validate() throws {
+        if bestF1 && precision != nil { throw ValidationError("give --precision or --best-f1, not both") }
+        if let precision, !(precision > 0 && precision <= 1) { throw ValidationError("--precision must be in (0, 1]") }
+    }
+
+    func run() throws {
+        Akin.configureThreads(threads)
+        let store = try GalleryStore.open(gallery)
+        let embedding = try EmbeddingModel.load(from: model)
+        try store.requireModel(embedding.fingerprint)
+        let (files, classNames) = try ImageLoading.collect([data])
+        guard !files.isEmpty else { throw ValidationError("\(data) holds no images; give a folder of class sub-folders") }
+        let p = embedding.preprocessing
+        let images = ImageLoading.load(files, classNames: classNames, imageSize: p.imageSize, channels: p.channels)
+        guard images.count > 0 else { throw ValidationError("none of the images in \(data) could be decoded") }
+        let queries = embedding.embed(images)
+
+        let (ids, vectors, _) = try store.allVectors()
+        guard !ids.isEmpty else { throw GalleryStoreError.empty(gallery) }
+        let exact = FlatIndex(dimension: store.info.dimension)
+        exact.add(ids: ids, vectors: vectors.pointer)
+        let best = exact.search(queries, k: 1).map { $0[0] }
+        let galleryLabels = Set(try store.labelCounts().map(\.label))
+        let bestItems = try store.items(ids: best.map(\.index))
+        let validation = (0..<images.count).map { i -> ThresholdCalibration.Query in
+            let label = images.classNames[Int(images.labels[i])]
+            return ThresholdCalibration.Query(bestSimilarity: best[i].similarity, correct: bestItems[best[i].index]?.label == label,
+                                              classInGallery: galleryLabels.contains(label))
+        }
+        let calibration = ThresholdCalibration(validation)
+        let goal: ThresholdCalibration.Goal = bestF1 ? .bestF1 : .precision(precision ?? 0.95)
+        let chosen = calibration.choose(goal)
+
+        print("threshold  answered  precision  recall    F1")
+        for point in calibration.table(including: chosen) {
+            print(String(format: "%9.4f  %8d  %9.4f  %6.4f  %6.4f%@", point.threshold, point.answered, point.precision, point.recall, point.f1,
+                         point == chosen ? "  ← chosen" : ""))
+        }
+        let unseen = validation.filter { !$0.classInGallery }.count
+        print("\(images.count) validation images" + (unseen > 0 ? ", \(unseen) of classes the gallery does not hold" : ""))
+        guard let chosen else {
+            throw ValidationError("no threshold reaches precision \(precision ?? 0.95) on \(data) (the best is \(String(format: "%.4f", calibration.curve.map(\.precision).max() ?? 0))); ask for a lower --precision or use --best-f1")
+        }
+        let how = bestF1 ? "best F1" : "precision ≥ \(precision ?? 0.95)"
+        if dryRun {
+            print(String(format: "threshold %.4f (%@); the gallery keeps its own (--dry-run)", chosen.threshold, how))
+        } else {
+            try store.setThreshold(chosen.threshold)
+            print(String(format: "threshold %.4f (%@: precision %.4f, recall %.4f) stored in %@; `akin search` uses it", chosen.threshold, how,
+                         chosen.precision, chosen.recall, gallery))
+        }
+    }
+}
