@@ -32,17 +32,11 @@ struct Calibrate: ParsableCommand {
         let store = try GalleryStore.open(gallery)
         let embedding = try EmbeddingModel.load(from: model)
         try store.requireModel(embedding.fingerprint)
-        let (files, classNames) = try ImageLoading.collect([data])
-        guard !files.isEmpty else { throw ValidationError("\(data) holds no images; give a folder of class sub-folders") }
-        let p = embedding.preprocessing
-        let images = ImageLoading.load(files, classNames: classNames, imageSize: p.imageSize, channels: p.channels)
-        guard images.count > 0 else { throw ValidationError("none of the images in \(data) could be decoded") }
+        let images = try ImageLoading.load([data], for: embedding)
         let queries = embedding.embed(images)
 
-        let (ids, vectors, _) = try store.allVectors()
-        guard !ids.isEmpty else { throw GalleryStoreError.empty(gallery) }
-        let exact = FlatIndex(dimension: store.info.dimension)
-        exact.add(ids: ids, vectors: vectors.pointer)
+        let exact = try FlatIndex(exactOf: store)
+        guard exact.count > 0 else { throw GalleryStoreError.empty(gallery) }
         let best = exact.search(queries, k: 1).map { $0[0] }
         let galleryLabels = Set(try store.labelCounts().map(\.label))
         let bestItems = try store.items(ids: best.map(\.index))
@@ -52,7 +46,8 @@ struct Calibrate: ParsableCommand {
                                               classInGallery: galleryLabels.contains(label))
         }
         let calibration = ThresholdCalibration(validation)
-        let goal: ThresholdCalibration.Goal = bestF1 ? .bestF1 : .precision(precision ?? 0.95)
+        let target = precision ?? 0.95
+        let goal: ThresholdCalibration.Goal = bestF1 ? .bestF1 : .precision(target)
         let chosen = calibration.choose(goal)
 
         print("threshold  answered  precision  recall    F1")
@@ -63,9 +58,9 @@ struct Calibrate: ParsableCommand {
         let unseen = validation.filter { !$0.classInGallery }.count
         print("\(images.count) validation images" + (unseen > 0 ? ", \(unseen) of classes the gallery does not hold" : ""))
         guard let chosen else {
-            throw ValidationError("no threshold reaches precision \(precision ?? 0.95) on \(data) (the best is \(String(format: "%.4f", calibration.curve.map(\.precision).max() ?? 0))); ask for a lower --precision or use --best-f1")
+            throw ValidationError("no threshold reaches precision \(target) on \(data) (the best is \(String(format: "%.4f", calibration.curve.map(\.precision).max() ?? 0))); ask for a lower --precision or use --best-f1")
         }
-        let how = bestF1 ? "best F1" : "precision ≥ \(precision ?? 0.95)"
+        let how = bestF1 ? "best F1" : "precision ≥ \(target)"
         if dryRun {
             print(String(format: "threshold %.4f (%@); the gallery keeps its own (--dry-run)", chosen.threshold, how))
         } else {

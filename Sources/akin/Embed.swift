@@ -23,11 +23,7 @@ struct Embed: ParsableCommand {
         Akin.configureThreads(threads)
         guard overwrite || !FileManager.default.fileExists(atPath: out) else { throw GalleryStoreError.exists(out) }
         let embedding = try EmbeddingModel.load(from: model)
-        let (files, classNames) = try ImageLoading.collect(inputs)
-        guard !files.isEmpty else { throw ValidationError("no .jpg, .jpeg or .png files in \(inputs.joined(separator: ", "))") }
-        let p = embedding.preprocessing
-        let images = ImageLoading.load(files, classNames: classNames, imageSize: p.imageSize, channels: p.channels)
-        guard images.count > 0 else { throw ValidationError("none of the \(files.count) files could be decoded") }
+        let images = try ImageLoading.load(inputs, for: embedding)
         let vectors = Embedding.run(embedding, images, batchSize: batchSize)
         let items = (0..<images.count).map { NewItem(path: images.paths[$0], label: images.classNames[Int(images.labels[$0])]) }
         try GalleryStore.createWhole(at: out, overwrite: overwrite, dimension: vectors.shape[1], modelFingerprint: embedding.fingerprint) {

@@ -1,5 +1,6 @@
 import Foundation
 import Images
+import Similarity
 
 /// Decodes files for a command: progress while it works, one line per file it had to skip, and
 /// a count at the end. Bad files never stop the job.
@@ -11,6 +12,17 @@ enum ImageLoading {
         }
         for file in skipped { Console.note("skipped \(file.path): \(file.reason)") }
         if !skipped.isEmpty { Console.note("skipped \(skipped.count) of \(files.count) files that could not be decoded") }
+        return images
+    }
+
+    /// The images named on the command line (folders walked), decoded as `embedding` expects them.
+    /// Throws when there is no image file at all, or none that decodes.
+    static func load(_ arguments: [String], for embedding: EmbeddingModel) throws -> ImageSet {
+        let (files, classNames) = try collect(arguments)
+        guard !files.isEmpty else { throw ValidationError("no .jpg, .jpeg or .png files in \(arguments.joined(separator: ", "))") }
+        let p = embedding.preprocessing
+        let images = load(files, classNames: classNames, imageSize: p.imageSize, channels: p.channels)
+        guard images.count > 0 else { throw ValidationError("none of the \(files.count) files in \(arguments.joined(separator: ", ")) could be decoded") }
         return images
     }
 

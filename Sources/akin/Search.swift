@@ -49,10 +49,7 @@ struct Search: ParsableCommand {
                 Console.note("rebuilt the index: \(reason)")
             }
         } else {
-            let (ids, all, _) = try store.allVectors()
-            let flat = FlatIndex(dimension: store.info.dimension)
-            flat.add(ids: ids, vectors: all.pointer)
-            index = flat
+            index = try FlatIndex(exactOf: store)
         }
         guard index.count > 0 else { throw GalleryStoreError.empty(gallery) }
         let searching = Date(), searchingCPU = Self.processCPUSeconds()
@@ -120,10 +117,7 @@ struct Search: ParsableCommand {
     private func imageQueries(_ store: GalleryStore) throws -> ([String], Tensors.Tensor) {
         let embedding = try EmbeddingModel.load(from: model!)
         try store.requireModel(embedding.fingerprint)
-        let (files, classNames) = try ImageLoading.collect(images)
-        let p = embedding.preprocessing
-        let queries = ImageLoading.load(files, classNames: classNames, imageSize: p.imageSize, channels: p.channels)
-        guard queries.count > 0 else { throw ValidationError("none of the query images could be decoded") }
+        let queries = try ImageLoading.load(images, for: embedding)
         return (queries.paths, embedding.embed(queries))
     }
 }
