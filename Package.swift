@@ -26,12 +26,14 @@ let package = Package(
         .systemLibrary(name: "CFreeType", path: "Sources/CFreeType", pkgConfig: "freetype2"),
         // libpng reports errors with longjmp; the shim keeps every libpng call in C so no jump crosses a Swift frame.
         .target(name: "CPNGShim", linkerSettings: [.linkedLibrary("png16")]),
+        // Dot-product kernels with an AVX2+FMA version chosen at run time (Swift can't target a CPU feature per function).
+        .target(name: "CVectorKernels"),
 
         .target(name: "Tensors", dependencies: ["COpenBLAS", "CDNNL"]),
         .target(name: "Networks", dependencies: ["Tensors"]),
         .target(name: "Images", dependencies: ["Tensors", "CTurboJPEG", "CPNGShim", "CZlib"]),
         .target(name: "Similarity", dependencies: ["Tensors", "Networks", "Images"]),
-        .target(name: "Search", dependencies: ["Tensors", "COpenBLAS", "CPrefetch", "CZlib", .product(name: "GRDB", package: "GRDB.swift")]),
+        .target(name: "Search", dependencies: ["Tensors", "COpenBLAS", "CPrefetch", "CVectorKernels", "CZlib", .product(name: "GRDB", package: "GRDB.swift")]),
         .target(name: "Evaluation", dependencies: ["Tensors", "Search"]),
         .target(name: "Projection", dependencies: ["Tensors", "COpenBLAS", "CLAPACK"]),
         .target(name: "Reports", dependencies: ["Images", "Evaluation", "CFreeType", .product(name: "SwiftProtobuf", package: "swift-protobuf")]),
@@ -49,7 +51,7 @@ let package = Package(
         .testTarget(name: "NetworksTests", dependencies: ["Networks", "Tensors", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "ImagesTests", dependencies: ["Images", "Tensors", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "SimilarityTests", dependencies: ["Similarity", "Networks", "Tensors", "Images", "TestSupport"], exclude: ["Fixtures"]),
-        .testTarget(name: "SearchTests", dependencies: ["Search", "Tensors"]),
+        .testTarget(name: "SearchTests", dependencies: ["Search", "Tensors", "CVectorKernels"]),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Search", "Tensors", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "ProjectionTests", dependencies: ["Projection", "Tensors", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "ReportsTests", dependencies: ["Reports", "Images"]),

@@ -1,3 +1,4 @@
+import CVectorKernels
 import Tensors
 
 /// Exact search, the reference every other index is measured against. A batch of queries meets
@@ -58,17 +59,24 @@ public final class FlatIndex: VectorIndex {
         return q == 1 ? [searchOne(queries.pointer, k: k)] : searchBatch(queries, k: k)
     }
 
+    /// Scores a tile of rows at a time into a buffer that stays in the first-level cache, then feeds
+    /// the heap from it: the kernel scores four rows per pass over the query.
     private func searchOne(_ query: UnsafePointer<Float>, k: Int) -> [SearchHit] {
-        let d = dimension
-        var top = TopK(k: min(k, count))
+        let d = dimension, n = count, tile = min(1024, n)
+        var top = TopK(k: min(k, n))
+        let scores = UnsafeMutablePointer<Float>.allocate(capacity: tile)
+        defer { scores.deallocate() }
         vectors.withUnsafeBufferPointer { v in
             var bound = top.bound
-            for row in 0..<rowIDs.count {
-                let s = VectorMath.dot(query, v.baseAddress! + row * d, count: d)
-                if s >= bound {
-                    top.offer(SearchHit(index: row, similarity: s))
+            var first = 0
+            while first < n {
+                let width = min(tile, n - first)
+                akin_dot_rows(query, v.baseAddress! + first * d, width, d, scores)
+                for j in 0..<width where scores[j] >= bound {
+                    top.offer(SearchHit(index: first + j, similarity: scores[j]))
                     bound = top.bound
                 }
+                first += width
             }
         }
         return top.sorted().map { SearchHit(index: rowIDs[$0.index], similarity: $0.similarity) }

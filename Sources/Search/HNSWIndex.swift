@@ -1,4 +1,5 @@
 import CPrefetch
+import CVectorKernels
 import Foundation
 import Tensors
 
@@ -261,7 +262,8 @@ public final class HNSWIndex: VectorIndex {
     private func searchLayer(_ query: UnsafePointer<Float>, entry start: Int32, entrySimilarity: Float, ef: Int, level: Int,
                              scratch: GraphSearchScratch, returnDeleted: Bool) {
         // Local references: the loop then touches no reference counts.
-        let visited = scratch.visited, candidates = scratch.candidates, results = scratch.results, fresh = scratch.fresh
+        let visited = scratch.visited, candidates = scratch.candidates, results = scratch.results
+        let fresh = scratch.fresh, scores = scratch.scores
         visited.reset(count: nodeIDs.count)
         candidates.removeAll()
         results.removeAll()
@@ -290,9 +292,9 @@ public final class HNSWIndex: VectorIndex {
                             freshCount += 1
                         }
                     }
+                    akin_dot_gather(query, v.baseAddress!, fresh, freshCount, d, scores)
                     for i in 0..<freshCount {
-                        let neighbour = fresh[i]
-                        let s = VectorMath.dot(query, v.baseAddress! + Int(neighbour) * d, count: d)
+                        let neighbour = fresh[i], s = scores[i]
                         if results.count < ef || s > bound {
                             candidates.push(s, neighbour)
                             if !hasDeletions || !deleted[Int(neighbour)] {

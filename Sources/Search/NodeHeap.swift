@@ -120,15 +120,21 @@ final class GraphSearchScratch {
     let results: NodeHeap
     /// Unvisited neighbours of the node being expanded, gathered before their vectors are read.
     let fresh: UnsafeMutablePointer<Int32>
+    /// Their similarities to the query, scored together.
+    let scores: UnsafeMutablePointer<Float>
 
     init(nodes: Int, ef: Int, maxLinks: Int) {
         visited = VisitedSet(count: nodes)
         candidates = NodeHeap(capacity: 2 * ef)
         results = NodeHeap(capacity: ef + 1)
         fresh = .allocate(capacity: maxLinks)
+        scores = .allocate(capacity: maxLinks)
     }
 
-    deinit { fresh.deallocate() }
+    deinit {
+        fresh.deallocate()
+        scores.deallocate()
+    }
 }
 
 /// Scratch spaces kept between searches, so a single query (a server's usual request) does not
