@@ -66,6 +66,18 @@ AVX2 void akin_dot_gather_avx2(const float *query, const float *base, const int3
     for (; i < count; i++) out[i] = akin_dot_avx2(query, base + (long)ids[i] * dimension, dimension);
 }
 
+AVX2 long akin_first_at_least_avx2(const float *values, long count, float bound) {
+    __m256 b = _mm256_set1_ps(bound);
+    long i = 0;
+    for (; i + 8 <= count; i += 8) {
+        int mask = _mm256_movemask_ps(_mm256_cmp_ps(_mm256_loadu_ps(values + i), b, _CMP_GE_OQ));
+        if (mask) return i + __builtin_ctz((unsigned)mask);
+    }
+    for (; i < count; i++)
+        if (values[i] >= bound) return i;
+    return count;
+}
+
 int akin_cpu_has_avx2_fma(void) {
     __builtin_cpu_init();
     return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
@@ -80,6 +92,9 @@ void akin_dot_rows_avx2(const float *query, const float *rows, long rowCount, lo
 }
 void akin_dot_gather_avx2(const float *query, const float *base, const int32_t *ids, long count, long dimension, float *out) {
     akin_dot_gather_portable(query, base, ids, count, dimension, out);
+}
+long akin_first_at_least_avx2(const float *values, long count, float bound) {
+    return akin_first_at_least_portable(values, count, bound);
 }
 int akin_cpu_has_avx2_fma(void) { return 0; }
 

@@ -20,3 +20,7 @@ void akin_dot_gather(const float *query, const float *base, const int32_t *ids, 
     if (use_avx2) akin_dot_gather_avx2(query, base, ids, count, dimension, out);
     else akin_dot_gather_portable(query, base, ids, count, dimension, out);
 }
+
+long akin_first_at_least(const float *values, long count, float bound) {
+    return use_avx2 ? akin_first_at_least_avx2(values, count, bound) : akin_first_at_least_portable(values, count, bound);
+}

@@ -19,3 +19,9 @@ void akin_dot_rows_portable(const float *query, const float *rows, long rowCount
 void akin_dot_gather_portable(const float *query, const float *base, const int32_t *ids, long count, long dimension, float *out) {
     for (long i = 0; i < count; i++) out[i] = akin_dot_portable(query, base + (long)ids[i] * dimension, dimension);
 }
+
+long akin_first_at_least_portable(const float *values, long count, float bound) {
+    long i = 0;
+    while (i < count && !(values[i] >= bound)) i++;
+    return i;
+}

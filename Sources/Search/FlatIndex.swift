@@ -67,15 +67,11 @@ public final class FlatIndex: VectorIndex {
         let scores = UnsafeMutablePointer<Float>.allocate(capacity: tile)
         defer { scores.deallocate() }
         vectors.withUnsafeBufferPointer { v in
-            var bound = top.bound
             var first = 0
             while first < n {
                 let width = min(tile, n - first)
                 akin_dot_rows(query, v.baseAddress! + first * d, width, d, scores)
-                for j in 0..<width where scores[j] >= bound {
-                    top.offer(SearchHit(index: first + j, similarity: scores[j]))
-                    bound = top.bound
-                }
+                top.offer(scores: scores, count: width, firstRow: first)
                 first += width
             }
         }
@@ -104,14 +100,7 @@ public final class FlatIndex: VectorIndex {
                          b: v.baseAddress! + first * d, c: similarities.pointer)
                     tops.withUnsafeMutableBufferPointer { tops in
                         let heaps = tops.baseAddress!, scores = similarities.pointer
-                        let feed = { (i: Int) in
-                            let s = scores + i * width
-                            var bound = heaps[i].bound
-                            for j in 0..<width where s[j] >= bound {
-                                heaps[i].offer(SearchHit(index: first + j, similarity: s[j]))
-                                bound = heaps[i].bound
-                            }
-                        }
+                        let feed = { (i: Int) in heaps[i].offer(scores: scores + i * width, count: width, firstRow: first) }
                         if threads > 1 && rows >= 2 * threads {
                             QueryBatch.parallel(threads) { t in
                                 for i in (t * rows / threads)..<((t + 1) * rows / threads) { feed(i) }

@@ -1,3 +1,5 @@
+import CVectorKernels
+
 /// One search result: a gallery row and its cosine similarity to the query.
 public struct SearchHit: Sendable, Equatable {
     public var index: Int
@@ -42,6 +44,19 @@ struct TopK {
     /// scan skip most candidates with one comparison, no call.
     @inline(__always)
     var bound: Float { heap.count < k ? -.infinity : heap[0].similarity }
+
+    /// Offers `scores[j]` as row `firstRow + j` for each j below `count`. The kernel skips the
+    /// scores under the bound eight at a time; once the heap is full, almost all are.
+    @inline(__always)
+    mutating func offer(scores: UnsafePointer<Float>, count: Int, firstRow: Int) {
+        var j = 0
+        while true {
+            j += akin_first_at_least(scores + j, count - j, bound)
+            if j >= count { return }
+            offer(SearchHit(index: firstRow + j, similarity: scores[j]))
+            j += 1
+        }
+    }
 
     /// Best first.
     func sorted() -> [SearchHit] { heap.sorted(by: SearchHit.ranksBefore) }

@@ -9,17 +9,34 @@ struct VectorKernelsTests {
     typealias Dot = (UnsafePointer<Float>, UnsafePointer<Float>, Int) -> Float
     typealias Rows = (UnsafePointer<Float>, UnsafePointer<Float>, Int, Int, UnsafeMutablePointer<Float>) -> Void
     typealias Gather = (UnsafePointer<Float>, UnsafePointer<Float>, UnsafePointer<Int32>, Int, Int, UnsafeMutablePointer<Float>) -> Void
+    typealias FirstAtLeast = (UnsafePointer<Float>, Int, Float) -> Int
+    typealias Version = (name: String, dot: Dot, rows: Rows, gather: Gather, firstAtLeast: FirstAtLeast)
 
-    var versions: [(name: String, dot: Dot, rows: Rows, gather: Gather)] {
-        var all: [(name: String, dot: Dot, rows: Rows, gather: Gather)] = [
+    var versions: [Version] {
+        var all: [Version] = [
             ("portable", { akin_dot_portable($0, $1, $2) }, { akin_dot_rows_portable($0, $1, $2, $3, $4) },
-             { akin_dot_gather_portable($0, $1, $2, $3, $4, $5) }),
+             { akin_dot_gather_portable($0, $1, $2, $3, $4, $5) }, { akin_first_at_least_portable($0, $1, $2) }),
         ]
         if akin_vector_kernels_use_avx2() == 1 {
             all.append(("avx2", { akin_dot_avx2($0, $1, $2) }, { akin_dot_rows_avx2($0, $1, $2, $3, $4) },
-                        { akin_dot_gather_avx2($0, $1, $2, $3, $4, $5) }))
+                        { akin_dot_gather_avx2($0, $1, $2, $3, $4, $5) }, { akin_first_at_least_avx2($0, $1, $2) }))
         }
         return all
+    }
+
+    @Test func firstAtLeastFindsTheFirstScoreThatCanGetIn() {
+        let values = random(37, seed: 5)
+        for version in versions {
+            for bound: Float in [-.infinity, -1, 0, 0.5, 1.5, values[20], values[36], .infinity] {
+                for start in [0, 1, 8, 30, 37] {
+                    let expected = (start..<37).first { values[$0] >= bound } ?? 37
+                    let found = values.withUnsafeBufferPointer { start + version.firstAtLeast($0.baseAddress! + start, 37 - start, bound) }
+                    #expect(found == expected, "\(version.name), bound \(bound), from \(start)")
+                }
+            }
+        }
+        // NaN never gets in.
+        #expect(versions.allSatisfy { $0.firstAtLeast([.nan, .nan, 2], 3, 1) == 2 })
     }
 
     func random(_ count: Int, seed: UInt64) -> [Float] {

@@ -17,6 +17,10 @@ void akin_dot_rows(const float *query, const float *rows, long rowCount, long di
 /// out[i] = query · base[ids[i]], the rows of `base` named by `ids` (a graph node's neighbours).
 void akin_dot_gather(const float *query, const float *base, const int32_t *ids, long count, long dimension, float *out);
 
+/// The first i below `count` with values[i] >= bound, or `count` when there is none: a top-k scan
+/// skips the scores that cannot get in eight at a time.
+long akin_first_at_least(const float *values, long count, float bound);
+
 /// 1 when the AVX2+FMA versions are in use.
 int akin_vector_kernels_use_avx2(void);
 
@@ -25,8 +29,10 @@ int akin_vector_kernels_use_avx2(void);
 float akin_dot_portable(const float *a, const float *b, long count);
 void akin_dot_rows_portable(const float *query, const float *rows, long rowCount, long dimension, float *out);
 void akin_dot_gather_portable(const float *query, const float *base, const int32_t *ids, long count, long dimension, float *out);
+long akin_first_at_least_portable(const float *values, long count, float bound);
 float akin_dot_avx2(const float *a, const float *b, long count);
 void akin_dot_rows_avx2(const float *query, const float *rows, long rowCount, long dimension, float *out);
 void akin_dot_gather_avx2(const float *query, const float *base, const int32_t *ids, long count, long dimension, float *out);
+long akin_first_at_least_avx2(const float *values, long count, float bound);
 
 #endif
