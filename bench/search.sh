@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Akin's vector search against faiss (IndexFlatIP) and hnswlib, same data, same threads, one run:
-#   bench/search.sh [--data fmnist|synthetic] [--n 60000] [--queries 10000] [--threads 1] [--systems all|akin-hnsw,hnswlib,…]
+#   bench/search.sh [--data fmnist|synthetic|gaussian] [--n 60000] [--queries 10000] [--threads 1] [--systems all|akin-hnsw,hnswlib,…]
 # fmnist: PCA-64 of the Fashion-MNIST pixels (60,000 train images the base, the 10,000 test images the
-# queries; Debian's dataset-fashion-mnist). synthetic: N Gaussian 64-d vectors, seed 0.
+# queries; Debian's dataset-fashion-mnist). synthetic: N unit vectors around 20,000 random centres (a gallery
+# of many identities), seed 0. gaussian: N Gaussian 64-d vectors, seed 0, no structure (the worst case).
+# Synthetic sets sweep efSearch on to 512; past 100,000 items exact search one query at a time is timed
+# on the first 1000 queries.
 # Reports recall@10 against exact search, build time, queries/s (a batch of all queries) and bytes per
 # vector, and the ratios Akin / reference. Installs faiss-cpu and hnswlib from PyPI into the cached
 # virtual environment (AKIN_BENCH_VENV, default ~/.cache/akin-bench/venv). Results: one JSON line per
@@ -13,12 +16,12 @@ cd "$(dirname "$0")/.."
 data=fmnist n=60000 queries=10000 threads=1 systems=all
 while [ $# -gt 0 ]; do
   case $1 in
-    --data) data=${2:?--data needs fmnist or synthetic}; shift 2 ;;
+    --data) data=${2:?--data needs fmnist, synthetic or gaussian}; shift 2 ;;
     --n) n=${2:?--n needs a number}; shift 2 ;;
     --queries) queries=${2:?--queries needs a number}; shift 2 ;;
     --threads) threads=${2:?--threads needs a number}; shift 2 ;;
     --systems) systems=${2:?--systems needs a list}; shift 2 ;;
-    -h|--help) sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
 done

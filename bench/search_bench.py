@@ -31,7 +31,19 @@ def make_data(args):
         mean = train.mean(axis=0)
         _, _, vt = np.linalg.svd(train - mean, full_matrices=False)
         base, queries = (train - mean) @ vt[:64].T, (test - mean) @ vt[:64].T
+    elif args.data == "synthetic":
+        # A gallery like a million faces: 20,000 identities, each a direction with its items
+        # scattered around it (noise of norm about 0.5 against the unit centre), queries new items
+        # of the same identities.
+        rng = np.random.default_rng(0)
+        centres = rng.standard_normal((20_000, 64), dtype=np.float32)
+        centres /= np.linalg.norm(centres, axis=1, keepdims=True)
+        def draw(count):
+            noise = rng.standard_normal((count, 64), dtype=np.float32) * np.float32(0.5 / 8)
+            return centres[rng.integers(0, len(centres), count)] + noise
+        base, queries = draw(args.n), draw(args.queries)
     else:
+        # No structure at all: the hardest case for any approximate index.
         rng = np.random.default_rng(0)
         base = rng.standard_normal((args.n, 64), dtype=np.float32)
         queries = rng.standard_normal((args.queries, 64), dtype=np.float32)
@@ -53,13 +65,15 @@ def run(command):
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--akin", required=True)
-    p.add_argument("--data", choices=["fmnist", "synthetic"], default="fmnist")
+    p.add_argument("--data", choices=["fmnist", "synthetic", "gaussian"], default="fmnist")
     p.add_argument("--n", type=int, default=60000)
     p.add_argument("--queries", type=int, default=10000)
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--work", required=True)
     p.add_argument("--results", required=True)
-    p.add_argument("--ef", default="16,20,24,32,48,64,96,128")
+    p.add_argument("--ef", default=None, help="efSearch values to sweep (default: 16 to 128, and on to 512 for synthetic data)")
+    p.add_argument("--single-queries", type=int, default=None,
+                   help="queries timed one by one in exact search (default: all, or 1000 past 100,000 items: a scan per query)")
     p.add_argument("--systems", default="all",
                    help="comma list of faiss-hnsw, faiss-ivfpq, hnswlib, akin-flat, akin-hnsw, akin-sq8, akin-ivfpq (faiss Flat always runs: it is the truth)")
     args = p.parse_args()
@@ -71,6 +85,9 @@ def main():
     wanted = lambda name: args.systems == "all" or name in args.systems.split(",")
     base, queries = make_data(args)
     n, d = base.shape
+    if args.ef is None:
+        args.ef = "16,20,24,32,48,64,96,128" + (",192,256,384,512" if args.data != "fmnist" else "")
+    single = args.single_queries or (len(queries) if n <= 100_000 else min(len(queries), 1000))
     rows = []
 
     def record(system, index, recall10, qps, build_seconds=None, bytes_per_vector=None, **extra):
@@ -81,15 +98,17 @@ def main():
         rows.append(row)
         print(json.dumps(row), flush=True)
 
-    def timed(search, one_by_one):
-        """Queries/s of `search` over all queries: one call with the whole batch, or one call per query."""
+    def timed(search, one_by_one, count=None):
+        """Queries/s of `search` over the first `count` queries (all by default): one call with the
+        whole batch, or one call per query."""
+        count = count or len(queries)
         started, cpu = time.perf_counter(), time.process_time()
         if one_by_one:
-            found = np.concatenate([search(queries[i:i + 1]) for i in range(len(queries))])
+            found = np.concatenate([search(queries[i:i + 1]) for i in range(count)])
         else:
-            found = search(queries)
-        timed.cpu_qps = len(queries) / (time.process_time() - cpu)
-        return found, len(queries) / (time.perf_counter() - started)
+            found = search(queries[:count])
+        timed.cpu_qps = count / (time.process_time() - cpu)
+        return found, count / (time.perf_counter() - started)
 
     def sweep(system, index, values, setter, search, built, per_vector, name, truth=None):
         for value in values:
@@ -104,10 +123,12 @@ def main():
     # faiss exact: the ground truth.
     flat = faiss.IndexFlatIP(d)
     started = time.perf_counter(); flat.add(base); built = time.perf_counter() - started
+    flat.search(queries[:100], 10)  # warm-up: the first call pays for thread pools and page faults
     truth = sweep("faiss", "Flat", [0], lambda _: None, lambda q: flat.search(q, 10)[1], built, 4 * d, "setting")
     if wanted("akin-flat"):
-        found, qps = timed(lambda q: flat.search(q, 10)[1], True)
-        record("faiss", "Flat", 1.0, qps, built, 4 * d, mode="single", setting=0, queries_per_cpu_second=round(timed.cpu_qps, 1))
+        found, qps = timed(lambda q: flat.search(q, 10)[1], True, single)
+        record("faiss", "Flat", 1.0, qps, built, 4 * d, mode="single", setting=0, queries_per_cpu_second=round(timed.cpu_qps, 1),
+               timed_queries=single)
 
     # hnswlib and faiss HNSW, M 16, efConstruction 200.
     efs = [int(e) for e in args.ef.split(",")]
@@ -141,17 +162,19 @@ def main():
             os.remove(gallery + suffix)
     np.save(os.path.join(args.work, "base.npy"), base)
     np.save(os.path.join(args.work, "queries.npy"), queries)
+    np.save(os.path.join(args.work, "queries-single.npy"), queries[:single])
     akin, threads = args.akin, ["--threads", str(args.threads)]
     run([akin, "gallery", "create", "--dim", str(d), "--out", gallery])
     run([akin, "gallery", "add", "--gallery", gallery, "--vectors", os.path.join(args.work, "base.npy")])
 
-    def akin_search(mode):
-        done = run([akin, "search", "--gallery", gallery, "--vectors", os.path.join(args.work, "queries.npy"), "-k", "10",
+    def akin_search(mode, few=False):
+        file = "queries-single.npy" if few else "queries.npy"
+        done = run([akin, "search", "--gallery", gallery, "--vectors", os.path.join(args.work, file), "-k", "10",
                     "--json", "--stats", *threads, *(["--one-by-one"] if mode == "single" else [])])
         found = [[r["id"] for r in answer["results"]] for answer in json.loads(done.stdout)]
         qps = float(re.search(r"([0-9.]+) queries/s", done.stderr).group(1))
         cpu_qps = float(re.search(r"([0-9.]+) queries per CPU second", done.stderr).group(1))
-        return recall(found, truth), qps, cpu_qps
+        return recall(found, truth[:len(found)]), qps, cpu_qps
 
     def build(kind, *options):
         done = run([akin, "index", "build", "--gallery", gallery, "--kind", kind, *options, *threads])
@@ -165,16 +188,18 @@ def main():
         db.execute("UPDATE meta SET value = ? WHERE key = 'index'", (json.dumps(settings),))
         db.commit(); db.close()
 
-    def akin_sweep(label, kind, settings_for, values, name, built, per_item):
+    def akin_sweep(label, kind, settings_for, values, name, built, per_item, few_single=False):
         for value in values:
             set_index(settings_for(value))
             for mode in ["batch", "single"]:
-                r, qps, cpu_qps = akin_search(mode)
-                record("akin", label, r, qps, built, per_item, mode=mode, queries_per_cpu_second=cpu_qps, **{name: value})
+                few = few_single and mode == "single"
+                r, qps, cpu_qps = akin_search(mode, few)
+                extra = dict(timed_queries=single) if few else {}
+                record("akin", label, r, qps, built, per_item, mode=mode, queries_per_cpu_second=cpu_qps, **{name: value}, **extra)
 
     if wanted("akin-flat"):
         built, per_item = build("flat")
-        akin_sweep("Flat", "flat", lambda _: {"kind": "flat"}, [0], "setting", built, per_item)
+        akin_sweep("Flat", "flat", lambda _: {"kind": "flat"}, [0], "setting", built, per_item, few_single=True)
     if wanted("akin-hnsw"):
         built, per_item = build("hnsw", "--m", "16", "--ef-construction", "200")
         akin_sweep("HNSW M16 efC200", "hnsw", lambda ef: {"kind": "hnsw", "m": 16, "efConstruction": 200, "efSearch": ef},
@@ -221,6 +246,20 @@ def summarise(rows):
         a = best("akin", label, 0.95, "batch")
         if a:
             print(f"{label}: recall@10 {a['recall_at_10']:.4f} at {a['queries_per_second']:.0f} q/s, {a['bytes_per_vector']} bytes/vector resident")
+    for floor in [0.95, 0.99]:
+        for mode in ["batch", "single"]:
+            tops = {}
+            for system in ["akin", "faiss", "hnswlib"]:
+                good = [r for r in rows if r["system"] == system and r["mode"] == mode and r["recall_at_10"] >= floor
+                        and "timed_queries" not in r]
+                if good:
+                    tops[system] = max(good, key=lambda r: r["queries_per_cpu_second"])
+            if "akin" in tops and len(tops) > 1:
+                a = tops["akin"]
+                others = ", ".join(f"{s} {t['index']} ({setting(t)}) {t['queries_per_cpu_second']:.0f}: {a['queries_per_cpu_second'] / t['queries_per_cpu_second']:.2f}×"
+                                   for s, t in tops.items() if s != "akin")
+                print(f"{mode}, best index at recall@10 ≥ {floor}, queries per CPU second: Akin {a['index']} ({setting(a)}) "
+                      f"{a['queries_per_cpu_second']:.0f}; {others}")
     f = max((r for r in rows if r["index"] == "IVF1024,PQ32"), key=lambda r: r["recall_at_10"], default=None)
     if f:
         print(f"faiss IVF1024,PQ32 best recall@10 {f['recall_at_10']:.4f} (probe {f['probe']}), {f['bytes_per_vector']} bytes/vector")
