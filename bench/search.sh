@@ -9,7 +9,8 @@
 # Reports recall@10 against exact search, build time, queries/s (a batch of all queries) and bytes per
 # vector, and the ratios Akin / reference. Installs faiss-cpu and hnswlib from PyPI into the cached
 # virtual environment (AKIN_BENCH_VENV, default ~/.cache/akin-bench/venv). Results: one JSON line per
-# measurement appended to bench/results/search-<time>.jsonl, and a table on standard output.
+# measurement appended to bench/results/search-<time>.jsonl, and a table on standard output. Each setting is
+# timed three times (once past 100,000 items) on both sides and the fastest kept.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -21,7 +22,7 @@ while [ $# -gt 0 ]; do
     --queries) queries=${2:?--queries needs a number}; shift 2 ;;
     --threads) threads=${2:?--threads needs a number}; shift 2 ;;
     --systems) systems=${2:?--systems needs a list}; shift 2 ;;
-    -h|--help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
 done

@@ -72,6 +72,8 @@ def main():
     p.add_argument("--work", required=True)
     p.add_argument("--results", required=True)
     p.add_argument("--ef", default=None, help="efSearch values to sweep (default: 16 to 128, and on to 512 for synthetic data)")
+    p.add_argument("--repeats", type=int, default=None,
+                   help="times each setting is timed, the fastest kept (default: 3, or 1 past 100,000 items)")
     p.add_argument("--single-queries", type=int, default=None,
                    help="queries timed one by one in exact search (default: all, or 1000 past 100,000 items: a scan per query)")
     p.add_argument("--systems", default="all",
@@ -88,6 +90,7 @@ def main():
     if args.ef is None:
         args.ef = "16,20,24,32,48,64,96,128" + (",192,256,384,512" if args.data != "fmnist" else "")
     single = args.single_queries or (len(queries) if n <= 100_000 else min(len(queries), 1000))
+    repeats = args.repeats or (3 if n <= 100_000 else 1)
     rows = []
 
     def record(system, index, recall10, qps, build_seconds=None, bytes_per_vector=None, **extra):
@@ -110,13 +113,21 @@ def main():
         timed.cpu_qps = count / (time.process_time() - cpu)
         return found, count / (time.perf_counter() - started)
 
+    def best_of(measure):
+        """The fastest of `repeats` timings (by CPU time): a shared machine only ever slows a run down."""
+        runs = [measure() for _ in range(repeats)]
+        return max(runs, key=lambda r: r[-1])
+
     def sweep(system, index, values, setter, search, built, per_vector, name, truth=None):
         for value in values:
             setter(value)
             for mode in ["batch", "single"]:
-                found, qps = timed(search, mode == "single")
+                def measure():
+                    found, qps = timed(search, mode == "single")
+                    return found, qps, timed.cpu_qps
+                found, qps, cpu_qps = best_of(measure)
                 record(system, index, 1.0 if truth is None else recall(found, truth), qps, built, per_vector, mode=mode,
-                       queries_per_cpu_second=round(timed.cpu_qps, 1), **{name: value})
+                       queries_per_cpu_second=round(cpu_qps, 1), **{name: value})
                 if truth is None:
                     return found
 
@@ -126,8 +137,11 @@ def main():
     flat.search(queries[:100], 10)  # warm-up: the first call pays for thread pools and page faults
     truth = sweep("faiss", "Flat", [0], lambda _: None, lambda q: flat.search(q, 10)[1], built, 4 * d, "setting")
     if wanted("akin-flat"):
-        found, qps = timed(lambda q: flat.search(q, 10)[1], True, single)
-        record("faiss", "Flat", 1.0, qps, built, 4 * d, mode="single", setting=0, queries_per_cpu_second=round(timed.cpu_qps, 1),
+        def measure():
+            found, qps = timed(lambda q: flat.search(q, 10)[1], True, single)
+            return found, qps, timed.cpu_qps
+        _, qps, cpu_qps = best_of(measure)
+        record("faiss", "Flat", 1.0, qps, built, 4 * d, mode="single", setting=0, queries_per_cpu_second=round(cpu_qps, 1),
                timed_queries=single)
 
     # hnswlib and faiss HNSW, M 16, efConstruction 200.
@@ -193,7 +207,7 @@ def main():
             set_index(settings_for(value))
             for mode in ["batch", "single"]:
                 few = few_single and mode == "single"
-                r, qps, cpu_qps = akin_search(mode, few)
+                r, qps, cpu_qps = best_of(lambda: akin_search(mode, few))
                 extra = dict(timed_queries=single) if few else {}
                 record("akin", label, r, qps, built, per_item, mode=mode, queries_per_cpu_second=cpu_qps, **{name: value}, **extra)
 
