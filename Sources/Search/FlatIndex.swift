@@ -3,8 +3,9 @@ import Tensors
 
 /// Exact search, the reference every other index is measured against. A batch of queries meets
 /// the gallery through blocked BLAS matrix products (a block of queries against a tile of rows at a
-/// time, so the similarity buffer stays small for any gallery size); one query alone takes SIMD dot
-/// products. A heap per query keeps the best k (a partial sort).
+/// time, so the similarity buffer stays small for any gallery size); one query alone is scored by
+/// the SIMD row kernel (`akin_dot_rows`), which skips a matrix product's packing. A heap per query
+/// keeps the best k (a partial sort).
 public final class FlatIndex: VectorIndex {
     public static let kind = "flat"
     public let dimension: Int
