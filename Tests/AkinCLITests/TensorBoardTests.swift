@@ -48,16 +48,30 @@ enum TensorBoardPython {
     }
 }
 
+extension TensorBoardPython {
+    /// Runs where a Python with tensorboard is found, and always under CI (where its absence fails).
+    static var required: ConditionTrait {
+        .enabled(if: path != nil || ProcessInfo.processInfo.environment["CI"] == "true",
+                 "no Python with tensorboard (pip install tensorboard, or set AKIN_TENSORBOARD_PYTHON): the event-file check is skipped")
+    }
+
+    /// A temporary folder holding the small dataset under data/, or nil (a recorded failure) when
+    /// there is no Python to read the events back.
+    static func datasetFolder() throws -> String? {
+        #expect(path != nil, "CI must install tensorboard into ~/.cache/akin-test/venv")
+        guard path != nil else { return nil }
+        let root = try temporaryFolder()
+        try makeDataset(at: root + "/data")
+        return root
+    }
+}
+
 @Suite("akin train --logdir")
 struct TensorBoardTests {
-    @Test(.enabled(if: TensorBoardPython.path != nil || ProcessInfo.processInfo.environment["CI"] == "true",
-                   "no Python with tensorboard (pip install tensorboard, or set AKIN_TENSORBOARD_PYTHON): the event-file check is skipped"))
+    @Test(TensorBoardPython.required)
     func tensorBoardReadsTheScalarsAndHistograms() throws {
-        #expect(TensorBoardPython.path != nil, "CI must install tensorboard into ~/.cache/akin-test/venv")
-        guard TensorBoardPython.path != nil else { return }
-        let root = try temporaryFolder()
+        guard let root = try TensorBoardPython.datasetFolder() else { return }
         defer { try? FileManager.default.removeItem(atPath: root) }
-        try makeDataset(at: root + "/data")
         let train = try CLI.run(["train", root + "/data", "--out", root + "/m.safetensors", "--log", root + "/log.csv", "--logdir", root + "/tb",
                                  "--scalars-every", "2", "--histograms-every", "2", "--steps", "5"] + smallTraining.dropFirst(2))
         #expect(train.status == 0, "\(train.errors)")
@@ -90,14 +104,10 @@ struct TensorBoardTests {
         }
     }
 
-    @Test(.enabled(if: TensorBoardPython.path != nil || ProcessInfo.processInfo.environment["CI"] == "true",
-                   "no Python with tensorboard (pip install tensorboard, or set AKIN_TENSORBOARD_PYTHON): the event-file check is skipped"))
+    @Test(TensorBoardPython.required)
     func resumedRunShowsEachStepOnce() throws {
-        #expect(TensorBoardPython.path != nil, "CI must install tensorboard into ~/.cache/akin-test/venv")
-        guard TensorBoardPython.path != nil else { return }
-        let root = try temporaryFolder()
+        guard let root = try TensorBoardPython.datasetFolder() else { return }
         defer { try? FileManager.default.removeItem(atPath: root) }
-        try makeDataset(at: root + "/data")
         // As in the CSV log's resume test, step 3 is logged twice, by two runs in two event files.
         try trainThroughAnInterruption(checkpoint: root + "/m.safetensors.checkpoint") { steps, extra in
             var options = smallTraining
