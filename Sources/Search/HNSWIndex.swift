@@ -33,14 +33,14 @@ public final class HNSWIndex: VectorIndex {
     public let dimension: Int
     public var parameters: HNSWParameters
     private var generator: RandomGenerator
-    /// Row-major [nodes, dimension].
-    private var vectors: [Float] = []
+    /// Row-major [nodes, dimension], on huge pages like `base`: a search reads both all over.
+    private let vectors = HugePageStorage<Float>()
     private var nodeIDs: [Int] = []
     private var nodeOf: [Int: Int32] = [:]
     private var deleted: [Bool] = []
     private var levels: [UInt8] = []
     /// Base-layer links, `baseStride` slots per node: the count, then up to 2M neighbours.
-    private var base: [Int32] = []
+    private let base = HugePageStorage<Int32>()
     /// Upper-layer links of each node above level 0: per level the count, then up to M neighbours.
     private var upper: [[Int32]] = []
     private var entry: Int32 = -1
@@ -66,7 +66,8 @@ public final class HNSWIndex: VectorIndex {
 
     public func add(ids: [Int], vectors new: UnsafePointer<Float>) {
         let d = dimension
-        vectors.reserveCapacity(vectors.count + ids.count * d)
+        vectors.reserve(vectors.count + ids.count * d)
+        base.reserve(base.count + ids.count * baseStride)
         let scratch = GraphSearchScratch(nodes: nodeIDs.count + ids.count, ef: parameters.efConstruction, maxLinks: baseCapacity)
         for (i, id) in ids.enumerated() {
             precondition(nodeOf[id] == nil, "item \(id) is already in the index")
@@ -99,34 +100,31 @@ public final class HNSWIndex: VectorIndex {
     private func insert(_ node: Int32, scratch: GraphSearchScratch) {
         let level = drawLevel()
         levels.append(UInt8(level))
-        base.append(contentsOf: repeatElement(0, count: baseStride))
+        base.append(repeating: 0, count: baseStride)
         upper.append(level > 0 ? [Int32](repeating: 0, count: level * upperStride) : [])
         guard entry >= 0 else {
             entry = node
             topLevel = level
             return
         }
-        let d = dimension
-        // Copy the query: `vectors` is read throughout and must not be borrowed while links change.
-        let query = Array(vectors[(Int(node) * d)..<(Int(node) * d + d)])
-        query.withUnsafeBufferPointer { q in
-            var current = entry
-            var currentSimilarity = similarity(q.baseAddress!, current)
-            if topLevel > level {
-                for l in stride(from: topLevel, to: level, by: -1) {
-                    greedyStep(q.baseAddress!, &current, &currentSimilarity, level: l)
-                }
+        // The node's own row is the query; rows do not move while links change (`add` reserved them).
+        let query = UnsafePointer(vectors.pointer + Int(node) * dimension)
+        var current = entry
+        var currentSimilarity = similarity(query, current)
+        if topLevel > level {
+            for l in stride(from: topLevel, to: level, by: -1) {
+                greedyStep(query, &current, &currentSimilarity, level: l, scratch: scratch)
             }
-            for l in stride(from: min(level, topLevel), through: 0, by: -1) {
-                searchLayer(q.baseAddress!, entry: current, entrySimilarity: currentSimilarity, ef: parameters.efConstruction,
-                            level: l, scratch: scratch, returnDeleted: true)
-                let found = Self.drainBestFirst(scratch.results)
-                let chosen = selectNeighbours(found, limit: parameters.m)
-                setLinks(node, level: l, chosen.map { $0.node })
-                for neighbour in chosen { link(neighbour.node, to: node, similarity: neighbour.similarity, level: l) }
-                current = found[0].node
-                currentSimilarity = found[0].similarity
-            }
+        }
+        for l in stride(from: min(level, topLevel), through: 0, by: -1) {
+            searchLayer(query, entry: current, entrySimilarity: currentSimilarity, ef: parameters.efConstruction,
+                        level: l, scratch: scratch, returnDeleted: true)
+            let found = Self.drainBestFirst(scratch.results)
+            let chosen = selectNeighbours(found, limit: parameters.m)
+            setLinks(node, level: l, chosen.map { $0.node })
+            for neighbour in chosen { link(neighbour.node, to: node, similarity: neighbour.similarity, level: l) }
+            current = found[0].node
+            currentSimilarity = found[0].similarity
         }
         if level > topLevel {
             entry = node
@@ -172,7 +170,7 @@ public final class HNSWIndex: VectorIndex {
     private func links(of node: Int32, level: Int) -> [Int32] {
         if level == 0 {
             let start = Int(node) * baseStride
-            return Array(base[(start + 1)..<(start + 1 + Int(base[start]))])
+            return Array(UnsafeBufferPointer(start: base.pointer + start + 1, count: Int(base[start])))
         }
         let start = (level - 1) * upperStride
         let list = upper[Int(node)]
@@ -209,7 +207,7 @@ public final class HNSWIndex: VectorIndex {
         var current = entry
         var currentSimilarity = similarity(query, current)
         if topLevel > 0 {
-            for l in stride(from: topLevel, to: 0, by: -1) { greedyStep(query, &current, &currentSimilarity, level: l) }
+            for l in stride(from: topLevel, to: 0, by: -1) { greedyStep(query, &current, &currentSimilarity, level: l, scratch: scratch) }
         }
         searchLayer(query, entry: current, entrySimilarity: currentSimilarity, ef: ef, level: 0, scratch: scratch, returnDeleted: false)
         // The results heap pops worst first; keep the best k, best first.
@@ -237,20 +235,20 @@ public final class HNSWIndex: VectorIndex {
     }
 
     /// Moves to the most similar neighbour on `level` until none is more similar.
-    private func greedyStep(_ query: UnsafePointer<Float>, _ current: inout Int32, _ currentSimilarity: inout Float, level: Int) {
+    private func greedyStep(_ query: UnsafePointer<Float>, _ current: inout Int32, _ currentSimilarity: inout Float, level: Int,
+                            scratch: GraphSearchScratch) {
+        let scores = scratch.scores, start = (level - 1) * upperStride
         var changed = true
         while changed {
             changed = false
-            let start = (level - 1) * upperStride
-            upper[Int(current)].withUnsafeBufferPointer { list in
-                for i in 0..<Int(list[start]) {
-                    let candidate = list[start + 1 + i]
-                    let s = similarity(query, candidate)
-                    if s > currentSimilarity {
-                        currentSimilarity = s
-                        current = candidate
-                        changed = true
-                    }
+            let from = current
+            upper[Int(from)].withUnsafeBufferPointer { list in
+                let count = Int(list[start])
+                akin_dot_gather(query, vectors.pointer, list.baseAddress! + start + 1, count, dimension, scores)
+                for i in 0..<count where scores[i] > currentSimilarity {
+                    currentSimilarity = scores[i]
+                    current = list[start + 1 + i]
+                    changed = true
                 }
             }
         }
@@ -272,40 +270,36 @@ public final class HNSWIndex: VectorIndex {
         candidates.push(entrySimilarity, start)
         if returnDeleted || !deleted[Int(start)] { results.push(-entrySimilarity, start) }
         var bound = results.isEmpty ? -Float.infinity : entrySimilarity
-        let d = dimension
-        vectors.withUnsafeBufferPointer { v in
-            base.withUnsafeBufferPointer { baseLinks in
-                while !candidates.isEmpty {
-                    let (candidateSimilarity, node) = candidates.pop()
-                    if candidateSimilarity < bound && (results.count == ef || !hasDeletions) { break }
-                    // First the neighbours not seen yet, asking for their vectors as they are found;
-                    // then their similarities, by which time the first vectors are on their way in.
-                    var freshCount = 0
-                    withLinks(of: node, level: level, base: baseLinks) { links, neighbourCount in
-                        for i in 0..<neighbourCount {
-                            let neighbour = links[i]
-                            guard visited.insert(neighbour) else { continue }
-                            let vector = v.baseAddress! + Int(neighbour) * d
-                            var line = 0
-                            while line < d { akin_prefetch(vector + line); line += 16 }
-                            fresh[freshCount] = neighbour
-                            freshCount += 1
-                        }
+        let d = dimension, v = UnsafePointer(vectors.pointer), links = UnsafePointer(base.pointer), stride = baseStride
+        while !candidates.isEmpty {
+            let (candidateSimilarity, node) = candidates.pop()
+            if candidateSimilarity < bound && (results.count == ef || !hasDeletions) { break }
+            // First the neighbours not seen yet, asking for their vectors as they are found;
+            // then their similarities, by which time the first vectors are on their way in.
+            var freshCount = 0
+            withLinks(of: node, level: level, base: links) { neighbours, neighbourCount in
+                for i in 0..<neighbourCount {
+                    let neighbour = neighbours[i]
+                    guard visited.insert(neighbour) else { continue }
+                    let vector = v + Int(neighbour) * d
+                    var line = 0
+                    while line < d { akin_prefetch(vector + line); line += 16 }
+                    fresh[freshCount] = neighbour
+                    freshCount += 1
+                }
+            }
+            akin_dot_gather(query, v, fresh, freshCount, d, scores)
+            for i in 0..<freshCount {
+                let neighbour = fresh[i], s = scores[i]
+                if results.count < ef || s > bound {
+                    candidates.push(s, neighbour)
+                    // A node good enough to queue is likely to be expanded soon: ask for its links now.
+                    if level == 0 { akin_prefetch(links + Int(neighbour) * stride) }
+                    if !hasDeletions || !deleted[Int(neighbour)] {
+                        results.push(-s, neighbour)
+                        if results.count > ef { results.pop() }
                     }
-                    akin_dot_gather(query, v.baseAddress!, fresh, freshCount, d, scores)
-                    for i in 0..<freshCount {
-                        let neighbour = fresh[i], s = scores[i]
-                        if results.count < ef || s > bound {
-                            candidates.push(s, neighbour)
-                            if !hasDeletions || !deleted[Int(neighbour)] {
-                                results.push(-s, neighbour)
-                                if results.count > ef { results.pop() }
-                            }
-                            if !results.isEmpty { bound = -results.topKey }
-                        }
-                    }
-                    // The next node to expand: ask for its links now (hnswlib does the same).
-                    if level == 0 && !candidates.isEmpty { akin_prefetch(baseLinks.baseAddress! + Int(candidates.topNode) * baseStride) }
+                    if !results.isEmpty { bound = -results.topKey }
                 }
             }
         }
@@ -313,10 +307,10 @@ public final class HNSWIndex: VectorIndex {
 
     /// A node's neighbours on a level, read in place: the base layer from `base`, upper ones from the node's own list.
     @inline(__always)
-    private func withLinks(of node: Int32, level: Int, base: UnsafeBufferPointer<Int32>, _ body: (UnsafePointer<Int32>, Int) -> Void) {
+    private func withLinks(of node: Int32, level: Int, base: UnsafePointer<Int32>, _ body: (UnsafePointer<Int32>, Int) -> Void) {
         if level == 0 {
             let start = Int(node) * baseStride
-            body(base.baseAddress! + start + 1, Int(base[start]))
+            body(base + start + 1, Int(base[start]))
         } else {
             upper[Int(node)].withUnsafeBufferPointer { list in
                 let start = (level - 1) * upperStride
@@ -327,14 +321,12 @@ public final class HNSWIndex: VectorIndex {
 
     @inline(__always)
     private func similarity(_ query: UnsafePointer<Float>, _ node: Int32) -> Float {
-        vectors.withUnsafeBufferPointer { VectorMath.dot(query, $0.baseAddress! + Int(node) * dimension, count: dimension) }
+        VectorMath.dot(query, vectors.pointer + Int(node) * dimension, count: dimension)
     }
 
     @inline(__always)
     private func similarity(_ a: Int32, _ b: Int32) -> Float {
-        vectors.withUnsafeBufferPointer { v in
-            VectorMath.dot(v.baseAddress! + Int(a) * dimension, v.baseAddress! + Int(b) * dimension, count: dimension)
-        }
+        VectorMath.dot(vectors.pointer + Int(a) * dimension, vectors.pointer + Int(b) * dimension, count: dimension)
     }
 
     // MARK: Files
@@ -350,8 +342,8 @@ public final class HNSWIndex: VectorIndex {
         writer.write(array: nodeIDs.map(Int64.init))
         writer.write(array: deleted.map { $0 ? UInt8(1) : 0 })
         writer.write(array: levels)
-        writer.write(array: vectors)
-        writer.write(array: base)
+        writer.write(array: vectors.array)
+        writer.write(array: base.array)
         writer.write(array: upper.flatMap { $0 })
     }
 
@@ -368,8 +360,8 @@ public final class HNSWIndex: VectorIndex {
         index.nodeIDs = try reader.readArray(of: Int64.self).map(Int.init)
         index.deleted = try reader.readArray(of: UInt8.self).map { $0 != 0 }
         index.levels = try reader.readArray(of: UInt8.self)
-        index.vectors = try reader.readArray(of: Float.self)
-        index.base = try reader.readArray(of: Int32.self)
+        try reader.readArray(of: Float.self).withUnsafeBufferPointer { index.vectors.append(contentsOf: $0) }
+        try reader.readArray(of: Int32.self).withUnsafeBufferPointer { index.base.append(contentsOf: $0) }
         let flatUpper = try reader.readArray(of: Int32.self)
         let n = index.nodeIDs.count
         guard index.deleted.count == n, index.levels.count == n, index.vectors.count == n * dimension,
@@ -389,7 +381,7 @@ public final class HNSWIndex: VectorIndex {
         for node in 0..<n {
             let start = node * index.baseStride
             guard (0...index.baseCapacity).contains(Int(index.base[start])),
-                  index.base[(start + 1)...(start + index.baseCapacity)].allSatisfy({ (0..<Int32(n)).contains($0) })
+                  index.base.buffer[(start + 1)...(start + index.baseCapacity)].allSatisfy({ (0..<Int32(n)).contains($0) })
             else { throw IndexFileError.truncated }
             for level in 0..<Int(index.levels[node]) {
                 let list = index.upper[node], first = level * index.upperStride

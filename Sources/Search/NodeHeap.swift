@@ -73,11 +73,13 @@ final class NodeHeap {
     }
 }
 
-/// Marks which nodes one search has seen; a new search bumps the tag instead of clearing.
+/// Marks which nodes one search has seen; a new search bumps the tag instead of clearing. Tags are
+/// single bytes, so the set of a 60,000-item gallery (60 KB) stays in the core's L2 cache beside
+/// the vectors; it is cleared once every 255 searches.
 final class VisitedSet {
-    private var tags: UnsafeMutablePointer<UInt32>
+    private var tags: UnsafeMutablePointer<UInt8>
     private var capacity: Int
-    private var current: UInt32 = 0
+    private var current: UInt8 = 0
 
     init(count: Int) {
         capacity = max(count, 1)
@@ -89,7 +91,7 @@ final class VisitedSet {
 
     func reset(count: Int) {
         if count > capacity {
-            let bigger = UnsafeMutablePointer<UInt32>.allocate(capacity: count)
+            let bigger = UnsafeMutablePointer<UInt8>.allocate(capacity: count)
             bigger.initialize(repeating: 0, count: count)
             bigger.update(from: tags, count: capacity)
             tags.deallocate()
