@@ -13,9 +13,9 @@ public final class FlatIndex: VectorIndex {
     private(set) var vectors: [Float] = []
     private(set) var rowIDs: [Int] = []
     private var rowOf: [Int: Int] = [:]
-    /// Queries per matrix product and gallery rows per tile: 256 × 4096 floats is a 4 MB buffer.
+    /// Queries per matrix product and gallery rows per tile: 256 × 1024 floats is a 1 MB buffer.
     var queryBlock = 256
-    var tileRows = 4096
+    var tileRows = 1024
 
     public init(dimension: Int) {
         self.dimension = dimension
