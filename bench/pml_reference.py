@@ -220,7 +220,14 @@ def train(args, images, labels, mean, std, log):
     torch.manual_seed(args.seed)
     model = ResNetEmbedding(args.widths, args.blocks, args.embedding_dim).to(memory_format=args.memory_format)
     loss_fn, miner = make_loss(args, int(labels.max()) + 1)
-    optimizer = torch.optim.AdamW(list(model.parameters()) + list(loss_fn.parameters()), lr=args.lr, weight_decay=args.weight_decay)
+    # Akin's --proxy-weight: pml's NormalizedSoftmaxLoss added to the main loss with this weight.
+    proxy_fn = None
+    if args.proxy_weight > 0 and args.loss != "normalized-softmax":
+        from pytorch_metric_learning import losses
+        proxy_fn = losses.NormalizedSoftmaxLoss(num_classes=int(labels.max()) + 1, embedding_size=args.embedding_dim,
+                                                temperature=args.temperature)
+    extra = list(proxy_fn.parameters()) if proxy_fn else []
+    optimizer = torch.optim.AdamW(list(model.parameters()) + list(loss_fn.parameters()) + extra, lr=args.lr, weight_decay=args.weight_decay)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, warmup_cosine(args.steps, args.warmup_steps))
     generator = torch.Generator().manual_seed(args.seed)
     classes = len(torch.unique(labels))
@@ -245,6 +252,8 @@ def train(args, images, labels, mean, std, log):
         pairs = args.loss == "multi-similarity"
         triplets = None if proxies else miner(embeddings, y) if miner else lmu.get_all_triplets_indices(y)
         loss = loss_fn(embeddings, y) if proxies else loss_fn(embeddings, y, triplets)
+        if proxy_fn is not None:
+            loss = loss + args.proxy_weight * proxy_fn(embeddings, y)
         lr = optimizer.param_groups[0]["lr"]
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
@@ -389,6 +398,7 @@ def main():
     recipe.add_argument("--ms-base", type=float, default=0.5, help="multi-similarity")
     recipe.add_argument("--ms-epsilon", type=float, default=0.1, help="multi-similarity miner")
     recipe.add_argument("--temperature", type=float, default=0.05, help="normalized softmax")
+    recipe.add_argument("--proxy-weight", type=float, default=0.0, help="weight of a normalized-softmax term added to the main loss")
     recipe.add_argument("--margin", type=float, default=0.2)
     recipe.add_argument("--miner", choices=["all", "hard", "semi-hard"], default="all")
     recipe.add_argument("--lr", type=float, default=6e-3)
@@ -447,7 +457,8 @@ def main():
         np.save(args.out_embeddings, vectors)
     metrics = score(vectors, test_labels.numpy(), args.threads)
     recipe = (f"resnet {','.join(map(str, args.widths))}×{','.join(map(str, args.blocks))} d{args.embedding_dim}, "
-              f"P{stats['classes_per_batch']}×K{args.images_per_class}, {'normalized softmax T ' + str(args.temperature) if args.loss == 'normalized-softmax' else f'multi-similarity α {args.ms_alpha} β {args.ms_beta} base {args.ms_base} ε {args.ms_epsilon}' if args.loss == 'multi-similarity' else f'triplet {args.margin} {args.miner}'}, "
+              f"P{stats['classes_per_batch']}×K{args.images_per_class}, {'normalized softmax T ' + str(args.temperature) if args.loss == 'normalized-softmax' else f'multi-similarity α {args.ms_alpha} β {args.ms_beta} base {args.ms_base} ε {args.ms_epsilon}' if args.loss == 'multi-similarity' else f'triplet {args.margin} {args.miner}'}"
+              f"{f' + {args.proxy_weight:g} × normalized softmax T {args.temperature:g}' if args.proxy_weight > 0 and args.loss != 'normalized-softmax' else ''}, "
               f"AdamW {args.lr:g} wd {args.weight_decay:g}, warm-up {args.warmup_steps} + cosine, "
               f"crop pad {args.crop_padding}{' + flip' if args.flip else ''}")
     print(json.dumps({"side": "pytorch-pml", "recipe": recipe, "steps": args.steps, "seed": args.seed, "miner": args.miner,
