@@ -140,22 +140,25 @@ public final class Trainer {
         let tripletLoss: TripletLoss
         let minedLoss: MinedTripletLoss?
         let proxyLoss: ProxySoftmaxLoss?
+        /// The proxy term added to another loss, with its weight and its gradient.
+        let auxiliaryProxies: (loss: ProxySoftmaxLoss, weight: Float, gradient: Tensor)?
         let multiSimilarityLoss: MultiSimilarityLoss?
         /// With its weight, the two views of each image (neighbours in the batch) and their gradient.
         let instance: (loss: InstanceContrastiveLoss, weight: Float, labels: [Int32], gradient: Tensor)?
 
         init(options: TrainingOptions, images: ImageSet, dimension: Int, restored: [String: Tensor]) throws {
             tripletLoss = TripletLoss(margin: options.margin, distance: options.distance)
-            if options.loss == .normalizedSoftmax {
-                // Its own generator, so adding the proxies changes no other random draw of the run.
-                var generator = RandomGenerator(seed: options.seed ^ 0x5052_4F58_5945_5321)
+            // Its own generator, so adding the proxies changes no other random draw of the run.
+            var proxyGenerator = RandomGenerator(seed: options.seed ^ 0x5052_4F58_5945_5321)
+            func makeProxies() -> ProxySoftmaxLoss {
                 let loss = ProxySoftmaxLoss(classes: images.classNames.count, dimension: dimension, temperature: options.temperature,
-                                            margin: options.proxyMargin, generator: &generator)
+                                            margin: options.proxyMargin, generator: &proxyGenerator)
                 if let saved = restored[loss.proxies.name], saved.shape == loss.proxies.value.shape { loss.proxies.value.copy(from: saved) }
-                proxyLoss = loss
-            } else {
-                proxyLoss = nil
+                return loss
             }
+            proxyLoss = options.loss == .normalizedSoftmax ? makeProxies() : nil
+            auxiliaryProxies = options.proxyWeight > 0 && options.loss != .normalizedSoftmax
+                ? (makeProxies(), options.proxyWeight, Tensor(shape: [options.imagesPerStep, dimension])) : nil
             multiSimilarityLoss = options.loss == .multiSimilarity ? options.multiSimilarity : nil
             if options.instanceWeight > 0 {
                 guard options.imagesPerClass % 2 == 0, options.imagesPerClass >= 4, options.miner != .random || options.loss != .triplet else {
@@ -196,10 +199,17 @@ public final class Trainer {
             }
         }
 
-        var parameters: [Parameter] { proxyLoss.map { [$0.proxies] } ?? [] }
+        var parameters: [Parameter] { [proxyLoss?.proxies, auxiliaryProxies?.loss.proxies].compactMap { $0 } }
 
         func evaluate(_ embeddings: Tensor, labels: [Int32], gradient: Tensor) -> TripletStatistics {
             var statistics = evaluateMain(embeddings, labels: labels, gradient: gradient)
+            if let auxiliaryProxies {
+                let extra = auxiliaryProxies.loss.evaluate(embeddings: embeddings, labels: labels, gradient: auxiliaryProxies.gradient)
+                Elementwise.addScaled(auxiliaryProxies.gradient.pointer, scale: auxiliaryProxies.weight, to: gradient.pointer, count: gradient.count)
+                let proxies = auxiliaryProxies.loss.proxies.gradient
+                for i in 0..<proxies.count { proxies[i] *= auxiliaryProxies.weight }
+                statistics.loss += auxiliaryProxies.weight * extra.loss
+            }
             if let instance {
                 let extra = instance.loss.evaluate(embeddings: embeddings, labels: instance.labels, gradient: instance.gradient)
                 Elementwise.addScaled(instance.gradient.pointer, scale: instance.weight, to: gradient.pointer, count: gradient.count)

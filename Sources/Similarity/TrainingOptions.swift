@@ -67,6 +67,9 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
     /// images in a batch are K/2 images seen twice, through two different augmentations.
     public var instanceWeight: Float = 0
     public var instanceTemperature: Float = 0.1
+    /// Weight of a normalised-softmax term over learned class proxies beside the triplet or
+    /// multi-similarity loss (person re-identification's triplet + ID loss); 0: off.
+    public var proxyWeight: Float = 0
     public var margin: Float = 0.5
     public var distance: Distance = .l2
     public var miner = MinerKind.random

@@ -45,6 +45,7 @@ struct Train: ParsableCommand {
     @Option(help: "Multi-similarity: the miner's ε (2 keeps every pair).") var msEpsilon: Float?
     @Option(help: "Weight of an instance-contrastive (NT-Xent) term on two augmented views of each image (0: off); keeps detail that unseen classes need.") var instanceWeight: Float?
     @Option(help: "Instance-contrastive term: temperature of its cosine logits.") var instanceTemperature: Float?
+    @Option(help: "Weight of a normalized-softmax term (learned class proxies, --temperature) added to the triplet or multi-similarity loss (0: off).") var proxyWeight: Float?
     @Option(help: "Triplet margin.") var margin: Float?
     @Option(help: "Distance inside the loss: l2 or cosine.") var distance: Distance?
     @Option(help: "Triplets: random (the seed's), all (batch-all), hard (batch-hard) or semi-hard.") var miner: MinerKind?
@@ -103,11 +104,14 @@ struct Train: ParsableCommand {
         for (value, name) in [(msAlpha, "ms-alpha"), (msBeta, "ms-beta"), (instanceTemperature, "instance-temperature")] {
             if let value, !(value > 0) { throw ValidationError("--\(name) must be positive, not \(value)") }
         }
+        if let proxyWeight, proxyWeight > 0, loss == .normalizedSoftmax {
+            throw ValidationError("--proxy-weight adds the normalized-softmax term to another loss; with --loss normalized-softmax it is the loss already: drop --proxy-weight")
+        }
         if let valSplit, !(valSplit > 0 && valSplit < 1) { throw ValidationError("--val-split must be between 0 and 1, like 0.1") }
         if valSplit != nil && valClasses != nil { throw ValidationError("give --val-split or --val-classes, not both") }
         if let patience, patience < 1 { throw ValidationError("--patience counts validations without improvement: at least 1, not \(patience)") }
         if patience != nil && valSplit == nil && valClasses == nil { throw ValidationError("--patience needs a validation set: add --val-split or --val-classes") }
-        for (value, name) in [(momentum, "momentum"), (weightDecay, "weight-decay"), (proxyMargin, "proxy-margin"), (rotate, "rotate"), (msEpsilon, "ms-epsilon"), (instanceWeight, "instance-weight"),
+        for (value, name) in [(momentum, "momentum"), (weightDecay, "weight-decay"), (proxyMargin, "proxy-margin"), (rotate, "rotate"), (msEpsilon, "ms-epsilon"), (instanceWeight, "instance-weight"), (proxyWeight, "proxy-weight"),
                               (scaleJitter, "scale-jitter"), (translate, "translate"), (brightness, "brightness"), (contrast, "contrast")] {
             if let value, !(value >= 0) { throw ValidationError("--\(name) must not be negative, not \(value)") }
         }
@@ -151,6 +155,7 @@ struct Train: ParsableCommand {
         if let msEpsilon { o.multiSimilarity.epsilon = msEpsilon }
         if let instanceWeight { o.instanceWeight = instanceWeight }
         if let instanceTemperature { o.instanceTemperature = instanceTemperature }
+        if let proxyWeight { o.proxyWeight = proxyWeight }
         if let margin { o.margin = margin }
         if let distance { o.distance = distance }
         if let miner { o.miner = miner }
@@ -280,7 +285,8 @@ struct Train: ParsableCommand {
         }
         let optimizer = o.optimizer == .sgd ? "SGD momentum \(o.momentum)" : o.optimizer.rawValue + (o.optimizer == .adamw ? " wd \(o.weightDecay)" : "")
         let instance = o.instanceWeight > 0 ? " + \(o.instanceWeight) × instance NT-Xent T \(o.instanceTemperature) on two views" : ""
-        return "\(network), \(o.embeddingDimension)-d\(o.normalize || o.distance == .cosine ? " unit" : ""), \(batch), \(loss)\(instance), \(o.distance.rawValue), \(optimizer) lr \(o.learningRate) \(o.schedule.rawValue)\(o.warmupSteps > 0 ? " warm-up \(o.warmupSteps)" : ""), augment \(o.augmentation), \(o.steps) steps"
+        let proxies = o.proxyWeight > 0 && o.loss != .normalizedSoftmax ? " + \(o.proxyWeight) × normalized softmax T \(o.temperature)" : ""
+        return "\(network), \(o.embeddingDimension)-d\(o.normalize || o.distance == .cosine ? " unit" : ""), \(batch), \(loss)\(proxies)\(instance), \(o.distance.rawValue), \(optimizer) lr \(o.learningRate) \(o.schedule.rawValue)\(o.warmupSteps > 0 ? " warm-up \(o.warmupSteps)" : ""), augment \(o.augmentation), \(o.steps) steps"
     }
 }
 

@@ -48,4 +48,38 @@ struct ProxySoftmaxLossTests {
         let b = try Trainer(options: options, images: images, checkpointPath: split).run(resume: true) { resumed.append($0.statistics.loss) }
         #expect(resumed == losses && a.fingerprint == b.fingerprint, "the proxies and their optimizer state come back from the checkpoint")
     }
+
+    @Test func proxyTermBesideTripletsIsWeightedLearnsAndResumesExactly() throws {
+        let images = syntheticImages()
+        var options = minedOptions(steps: 30)
+        options.schedule = .constant
+        // The first step sees the same embeddings whatever the weight: its loss is linear in it.
+        func firstLoss(weight: Float) throws -> Float {
+            var o = options
+            o.steps = 1
+            o.proxyWeight = weight
+            let path = temporaryPath("proxy-weight-\(weight)")
+            defer { try? FileManager.default.removeItem(atPath: path) }
+            var loss: Float = .nan
+            _ = try Trainer(options: o, images: images, checkpointPath: path).run(resume: false) { loss = $0.statistics.loss }
+            return loss
+        }
+        let plain = try firstLoss(weight: 0), half = try firstLoss(weight: 0.5), full = try firstLoss(weight: 1)
+        #expect(full - plain > 0.1, "the proxy term adds to the triplet loss: \(plain) → \(full)")
+        #expect(abs((full - plain) - 2 * (half - plain)) < 1e-4 * max(1, full), "weights 0, 0.5, 1: \(plain), \(half), \(full)")
+
+        options.proxyWeight = 0.5
+        let whole = temporaryPath("aux-proxy-whole"), split = temporaryPath("aux-proxy-split")
+        defer { for p in [whole, split] { try? FileManager.default.removeItem(atPath: p) } }
+        var losses: [Float] = []
+        let a = try Trainer(options: options, images: images, checkpointPath: whole).run(resume: false) { losses.append($0.statistics.loss) }
+        let first: Float = losses.prefix(5).reduce(0, +), last: Float = losses.suffix(5).reduce(0, +)
+        #expect(last < 0.5 * first, "loss \(first / 5) → \(last / 5)")
+        var half15 = options
+        half15.steps = 15
+        var resumed: [Float] = []
+        _ = try Trainer(options: half15, images: images, checkpointPath: split).run(resume: false) { resumed.append($0.statistics.loss) }
+        let b = try Trainer(options: options, images: images, checkpointPath: split).run(resume: true) { resumed.append($0.statistics.loss) }
+        #expect(resumed == losses && a.fingerprint == b.fingerprint, "the proxies and their optimizer state come back from the checkpoint")
+    }
 }
