@@ -47,13 +47,16 @@ struct GalleryIndexTests {
         let (_, foreign) = try GalleryIndex.open(other, settings: settings, path: path)
         guard case .rebuilt(let whyForeign) = foreign else { Issue.record("expected a rebuild, got \(foreign)"); return }
         #expect(whyForeign.contains("another gallery"))
+        withExtendedLifetime(vectors) {}  // its pointer was handed out above
     }
 
     @Test func anIndexOfAnotherKindIsRebuilt() throws {
         let folder = try temporaryFolder()
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let store = try GalleryStore.create(at: folder + "/g.akin", dimension: 4, modelFingerprint: nil)
-        try store.add((0..<50).map { NewItem(path: "\($0)", label: "x") }, vectors: unitVectors(50, 4, seed: 1).pointer)
+        // A named tensor kept alive past the call: a temporary's storage may be freed as soon as its pointer is read.
+        let vectors = unitVectors(50, 4, seed: 1)
+        _ = try withExtendedLifetime(vectors) { try store.add((0..<50).map { NewItem(path: "\($0)", label: "x") }, vectors: vectors.pointer) }
         let path = GalleryIndex.defaultPath(for: store.path)
         _ = try GalleryIndex.open(store, settings: IndexSettings(kind: "flat"), path: path)
         let (index, outcome) = try GalleryIndex.open(store, settings: IndexSettings(kind: "hnsw"), path: path)
