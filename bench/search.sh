@@ -33,7 +33,7 @@ venv=${AKIN_BENCH_VENV:-$HOME/.cache/akin-bench/venv}
 python=$venv/bin/python
 [ -x "$python" ] || python3 -m venv "$venv"
 "$python" -c "import faiss, hnswlib" 2>/dev/null || "$python" -m pip install faiss-cpu hnswlib
-# The same command as everywhere else: a different flag (like -j 1) makes SwiftPM rebuild every module.
+# The usual flags: another one (like -j 1) makes SwiftPM rebuild every module.
 nice -n 10 swift build -c release --product akin
 stamp=$(date +%Y%m%d-%H%M%S)
 mkdir -p bench/results

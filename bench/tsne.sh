@@ -13,7 +13,7 @@ if ! "$venv/bin/python" -c "import sklearn" 2>/dev/null; then
   python3 -m venv "$venv"
   "$venv/bin/pip" install -q scikit-learn numpy
 fi
-nice -n 10 swift build -c release -j 1 --product akin-bench >&2
+nice -n 10 swift build -c release --product akin-bench >&2  # no -j 1: another flag rebuilds every module
 work=$(mktemp -d)
 "$venv/bin/python" bench/sklearn_tsne.py prepare "$work/x.f32" "$n" "$d"
 akin=$(.build/release/akin-bench tsne --input "$work/x.f32" --n "$n" --d "$d" --threads "$threads")
