@@ -35,18 +35,7 @@ struct ProxySoftmaxLossTests {
         options.loss = .normalizedSoftmax
         options.temperature = 0.1
         options.schedule = .constant
-        let whole = temporaryPath("proxy-whole"), split = temporaryPath("proxy-split")
-        defer { for p in [whole, split] { try? FileManager.default.removeItem(atPath: p) } }
-        var losses: [Float] = []
-        let a = try Trainer(options: options, images: images, checkpointPath: whole).run(resume: false) { losses.append($0.statistics.loss) }
-        let first: Float = losses.prefix(5).reduce(0, +), last: Float = losses.suffix(5).reduce(0, +)
-        #expect(last < 0.5 * first, "loss \(first / 5) → \(last / 5)")
-        var half = options
-        half.steps = 15
-        var resumed: [Float] = []
-        _ = try Trainer(options: half, images: images, checkpointPath: split).run(resume: false) { resumed.append($0.statistics.loss) }
-        let b = try Trainer(options: options, images: images, checkpointPath: split).run(resume: true) { resumed.append($0.statistics.loss) }
-        #expect(resumed == losses && a.fingerprint == b.fingerprint, "the proxies and their optimizer state come back from the checkpoint")
+        try expectLearnsAndResumesExactly(options, images: images, name: "proxy")
     }
 
     @Test func proxyTermBesideTripletsIsWeightedLearnsAndResumesExactly() throws {
@@ -69,16 +58,22 @@ struct ProxySoftmaxLossTests {
         #expect(abs((full - plain) - 2 * (half - plain)) < 1e-4 * max(1, full), "weights 0, 0.5, 1: \(plain), \(half), \(full)")
 
         options.proxyWeight = 0.5
-        let whole = temporaryPath("aux-proxy-whole"), split = temporaryPath("aux-proxy-split")
+        try expectLearnsAndResumesExactly(options, images: images, name: "aux-proxy")
+    }
+
+    /// The loss halves over the run, and stopping half way then resuming gives the same losses and
+    /// model: the proxies and their optimizer state come back from the checkpoint.
+    func expectLearnsAndResumesExactly(_ options: TrainingOptions, images: ImageSet, name: String) throws {
+        let whole = temporaryPath("\(name)-whole"), split = temporaryPath("\(name)-split")
         defer { for p in [whole, split] { try? FileManager.default.removeItem(atPath: p) } }
         var losses: [Float] = []
         let a = try Trainer(options: options, images: images, checkpointPath: whole).run(resume: false) { losses.append($0.statistics.loss) }
         let first: Float = losses.prefix(5).reduce(0, +), last: Float = losses.suffix(5).reduce(0, +)
         #expect(last < 0.5 * first, "loss \(first / 5) → \(last / 5)")
-        var half15 = options
-        half15.steps = 15
+        var half = options
+        half.steps = options.steps / 2
         var resumed: [Float] = []
-        _ = try Trainer(options: half15, images: images, checkpointPath: split).run(resume: false) { resumed.append($0.statistics.loss) }
+        _ = try Trainer(options: half, images: images, checkpointPath: split).run(resume: false) { resumed.append($0.statistics.loss) }
         let b = try Trainer(options: options, images: images, checkpointPath: split).run(resume: true) { resumed.append($0.statistics.loss) }
         #expect(resumed == losses && a.fingerprint == b.fingerprint, "the proxies and their optimizer state come back from the checkpoint")
     }
