@@ -157,7 +157,7 @@ public final class Trainer {
                 return loss
             }
             proxyLoss = options.loss == .normalizedSoftmax ? makeProxies() : nil
-            auxiliaryProxies = options.proxyWeight > 0 && options.loss != .normalizedSoftmax
+            auxiliaryProxies = options.addsProxyTerm
                 ? (makeProxies(), options.proxyWeight, Tensor(shape: [options.imagesPerStep, dimension])) : nil
             multiSimilarityLoss = options.loss == .multiSimilarity ? options.multiSimilarity : nil
             if options.instanceWeight > 0 {

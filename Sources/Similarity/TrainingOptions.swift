@@ -70,6 +70,8 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
     /// Weight of a normalised-softmax term over learned class proxies beside the triplet or
     /// multi-similarity loss (person re-identification's triplet + ID loss); 0: off.
     public var proxyWeight: Float = 0
+    /// Whether the proxy term is added beside the main loss (with `--loss normalized-softmax` it is the loss).
+    public var addsProxyTerm: Bool { proxyWeight > 0 && loss != .normalizedSoftmax }
     public var margin: Float = 0.5
     public var distance: Distance = .l2
     public var miner = MinerKind.random

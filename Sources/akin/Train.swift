@@ -285,7 +285,7 @@ struct Train: ParsableCommand {
         }
         let optimizer = o.optimizer == .sgd ? "SGD momentum \(o.momentum)" : o.optimizer.rawValue + (o.optimizer == .adamw ? " wd \(o.weightDecay)" : "")
         let instance = o.instanceWeight > 0 ? " + \(o.instanceWeight) × instance NT-Xent T \(o.instanceTemperature) on two views" : ""
-        let proxies = o.proxyWeight > 0 && o.loss != .normalizedSoftmax ? " + \(o.proxyWeight) × normalized softmax T \(o.temperature)" : ""
+        let proxies = o.addsProxyTerm ? " + \(o.proxyWeight) × normalized softmax T \(o.temperature)" : ""
         return "\(network), \(o.embeddingDimension)-d\(o.normalize || o.distance == .cosine ? " unit" : ""), \(batch), \(loss)\(proxies)\(instance), \(o.distance.rawValue), \(optimizer) lr \(o.learningRate) \(o.schedule.rawValue)\(o.warmupSteps > 0 ? " warm-up \(o.warmupSteps)" : ""), augment \(o.augmentation), \(o.steps) steps"
     }
 }
