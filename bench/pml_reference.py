@@ -2,7 +2,7 @@
 """Akin's default training recipe in PyTorch + pytorch-metric-learning: the reference that Akin's
 retrieval quality is held to (bench/quality.sh runs both).
 
-  pml_reference.py [--steps 2000] [--miner all|hard|semi-hard] [--train-classes 0,1,2,3,4,5]
+  pml_reference.py [--steps 2000] [--miner all|hard|semi-hard|pml-semi-hard] [--train-classes 0,1,2,3,4,5]
                    [--eval-classes 6,7,8,9] [--out-embeddings test.npy] …
   pml_reference.py --eval-embeddings gallery.akin|gallery.safetensors|vectors.npy [--eval-labels labels.npy]
   pml_reference.py --eval-pixels [--eval-classes …]
@@ -34,10 +34,13 @@ The recipe, exactly (Akin implements the same):
   default LpDistance(normalize_embeddings=True)), reduced by pml's default AvgNonZeroReducer (mean
   over the triplets whose loss is > 0). Miner: "all" = no miner, every (anchor, positive,
   negative) triplet of the batch; "hard" = BatchHardMiner (per anchor, its farthest positive and
-  nearest negative); "semi-hard" = TripletMarginMiner(margin 0.2, "semihard"): every triplet with
-  0 < d(a,n) − d(a,p) ≤ margin. pml's semi-hard has no fallback: an anchor without a semi-hard
-  negative contributes nothing, and a batch without any gives loss 0 and no update.
-- AdamW(lr 1e-3, betas 0.9/0.999, eps 1e-8, weight decay 1e-4 on every parameter, BN and biases
+  nearest negative); "semi-hard" = FaceNet's, as Akin's --miner semi-hard: one triplet per
+  (anchor, positive) pair, with the nearest negative farther than the positive, or the nearest
+  negative of all when none is farther (pml has no such miner: facenet_semi_hard below, fed to pml's
+  loss as indices); "pml-semi-hard" = pml's TripletMarginMiner(margin 0.2, "semihard"): every
+  triplet with 0 < d(a,n) − d(a,p) ≤ margin, no fallback (an anchor without a semi-hard negative
+  contributes nothing, and a batch without any gives loss 0 and no update).
+- AdamW(lr 6e-3, betas 0.9/0.999, eps 1e-8, weight decay 1e-4 on every parameter, BN and biases
   included). Learning rate at step t = 1…N: lr·t/W for t ≤ W (W = 100 warm-up steps), then
   lr·½(1 + cos(π·(t − W)/(N − W))), which reaches 0 at the last step.
 Activations are channels_last by default (--layout), PyTorch's faster layout on this CPU; results do
@@ -210,9 +213,29 @@ def make_loss(args, classes):
         miner = None
     elif args.miner == "hard":
         miner = miners.BatchHardMiner()
+    elif args.miner == "semi-hard":
+        miner = facenet_semi_hard
     else:
         miner = miners.TripletMarginMiner(margin=args.margin, type_of_triplets="semihard")
     return loss, miner
+
+
+@torch.no_grad()
+def facenet_semi_hard(embeddings, labels):
+    """Schroff et al. 2015 as Akin mines it: for every (a, p) pair of one class, a ≠ p, the nearest
+    negative with d(a,n) > d(a,p), else the nearest negative of all; L2 on unit-length embeddings."""
+    x = F.normalize(embeddings, dim=1)
+    d = torch.cdist(x, x)
+    same = labels[:, None] == labels[None, :]
+    positive = same & ~torch.eye(len(labels), dtype=torch.bool)
+    a, p = positive.nonzero(as_tuple=True)
+    to_all = d[a]                      # [pairs, batch]: each pair's anchor to every image
+    negative = ~same[a]
+    inf = torch.tensor(float("inf"))
+    farther = torch.where(negative & (to_all > d[a, p][:, None]), to_all, inf).min(dim=1)
+    nearest = torch.where(negative, to_all, inf).min(dim=1)
+    n = torch.where(torch.isfinite(farther.values), farther.indices, nearest.indices)
+    return a, p, n
 
 
 def train(args, images, labels, mean, std, log):
@@ -400,7 +423,7 @@ def main():
     recipe.add_argument("--temperature", type=float, default=0.05, help="normalized softmax")
     recipe.add_argument("--proxy-weight", type=float, default=0.0, help="weight of a normalized-softmax term added to the main loss")
     recipe.add_argument("--margin", type=float, default=0.2)
-    recipe.add_argument("--miner", choices=["all", "hard", "semi-hard"], default="all")
+    recipe.add_argument("--miner", choices=["all", "hard", "semi-hard", "pml-semi-hard"], default="all")
     recipe.add_argument("--lr", type=float, default=6e-3)
     recipe.add_argument("--weight-decay", type=float, default=1e-4)
     recipe.add_argument("--warmup-steps", type=int, default=100)

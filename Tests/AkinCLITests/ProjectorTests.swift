@@ -29,7 +29,10 @@ struct ProjectorTests {
             let fields = metadata[i + 1].split(separator: "\t").map(String.init)
             let g = try #require(paths.firstIndex(of: fields[0]))
             #expect(fields[1] == labels[g])
-            #expect(values == Array(vectors.buffer[(g * dimension)..<((g + 1) * dimension)]))
+            // Within float rounding, not bit for bit: the gallery scales every vector to unit length again, and
+            // an image's place in its batch can change the kernels' summation order.
+            let stored = Array(vectors.buffer[(g * dimension)..<((g + 1) * dimension)])
+            #expect(values.count == dimension && zip(values, stored).allSatisfy { abs($0 - $1) <= 1e-6 }, "\(values) against \(stored)")
         }
         // 15 images: a 4 × 4 sprite of 12-pixel thumbnails (the images as the model saw them).
         let sprite = try ImageDecoder.decodeFile(root + "/p/sprite.png", channels: 1)
