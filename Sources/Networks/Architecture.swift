@@ -12,6 +12,16 @@ public enum LayerSpec: Codable, Equatable, Sendable {
     case residual(stemWidth: Int, stages: [ResidualStage])
 }
 
+/// Which output of the network is the embedding that galleries store and searches compare.
+public enum EmbeddingSource: String, Codable, Sendable, CaseIterable {
+    /// The last layer's: what the training loss saw.
+    case head
+    /// The pooled features before the projection head (the trailing dense and unit-length layers).
+    /// The head serves the loss only, as in SimCLR; the features it projects away carry better to
+    /// classes the network never saw.
+    case features
+}
+
 /// What a network is, independent of its weights: stored in every model file so the file alone
 /// rebuilds the network.
 public struct Architecture: Codable, Equatable, Sendable {
@@ -19,12 +29,15 @@ public struct Architecture: Codable, Equatable, Sendable {
     public var inputChannels: Int
     public var inputSize: Int
     public var layers: [LayerSpec]
+    /// nil (files written before it existed) means `.head`.
+    public var embeddingSource: EmbeddingSource?
 
-    public init(name: String, inputChannels: Int, inputSize: Int, layers: [LayerSpec]) {
+    public init(name: String, inputChannels: Int, inputSize: Int, layers: [LayerSpec], embeddingSource: EmbeddingSource? = nil) {
         self.name = name
         self.inputChannels = inputChannels
         self.inputSize = inputSize
         self.layers = layers
+        self.embeddingSource = embeddingSource
     }
 
     /// The seed article's network: conv7×7×32 → pool → conv5×5×64 → pool → conv3×3×128 → pool →
@@ -74,7 +87,37 @@ public struct Architecture: Codable, Equatable, Sendable {
             default: continue
             }
         }
+        if embeddingSource == .features {
+            let body = layers.prefix(layers.count - headLayerCount)
+            guard headLayerCount > 0, let last = body.last, last == .flatten || { if case .residual = last { true } else { false } }() else {
+                return "embedding source features: the network needs pooled features followed by a dense projection head"
+            }
+        }
         return nil
+    }
+
+    /// The trailing dense and unit-length layers: the projection head that `.features` leaves out.
+    private var headLayerCount: Int {
+        var count = 0
+        for spec in layers.reversed() {
+            guard spec == .l2Normalize || { if case .dense = spec { true } else { false } }() else { break }
+            count += 1
+        }
+        return layers.contains(where: { if case .dense = $0 { true } else { false } }) ? count : 0
+    }
+
+    /// How many of `network`'s layers (as built from this architecture) an embedding passes through.
+    public func embeddingDepth(of network: Sequential) -> Int {
+        guard embeddingSource == .features else { return network.layers.count }
+        var depth = network.layers.count
+        while depth > 0, network.layers[depth - 1] is Dense || network.layers[depth - 1] is L2Normalize { depth -= 1 }
+        return depth
+    }
+
+    /// Size of the embedding per image: `outputDimension`, or with `.features` the pooled width.
+    public var embeddingDimension: Int {
+        let network = build(fused: false)
+        return network.outputShape(for: [1] + inputShape, through: embeddingDepth(of: network)).dropFirst().reduce(1, *)
     }
 
     /// Builds the layers with zero weights; `initialize` or a model file fills them. By default

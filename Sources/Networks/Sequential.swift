@@ -21,7 +21,17 @@ public final class Sequential {
     }
 
     public func outputShape(for inputShape: [Int]) -> [Int] {
-        layers.reduce(inputShape) { $1.outputShape(for: $0) }
+        outputShape(for: inputShape, through: layers.count)
+    }
+
+    /// The shape after the first `depth` layers.
+    public func outputShape(for inputShape: [Int], through depth: Int) -> [Int] {
+        layers.prefix(depth).reduce(inputShape) { $1.outputShape(for: $0) }
+    }
+
+    /// The first `depth` layers' output, for inference: an embedding taken before the projection head.
+    public func forward(_ input: Tensor, through depth: Int) -> Tensor {
+        depth == layers.count ? forward(input) : layers.prefix(depth).reduce(input) { $1.forward($0) }
     }
 
     public func forward(_ input: Tensor) -> Tensor {

@@ -28,7 +28,8 @@ public final class EmbeddingModel {
         self.trainingClasses = trainingClasses
     }
 
-    public var embeddingDimension: Int { architecture.outputDimension }
+    /// The size of the vectors `embed` returns (the training loss sees `architecture.outputDimension`).
+    public var embeddingDimension: Int { architecture.embeddingDimension }
     public var fingerprint: String { NetworkFile.fingerprint(of: network, architecture: architecture) }
 
     public func fileContents(extraMetadata: [String: String] = [:]) throws -> SafeTensorsFile {
@@ -83,7 +84,7 @@ public final class EmbeddingModel {
     public func embed(_ images: ImageSet, batchSize: Int = 256, progress: (Int, Int) -> Void = { _, _ in }) -> Tensor {
         precondition(images.imageSize == preprocessing.imageSize && images.channels == preprocessing.channels,
                      "images were loaded for another model")
-        let d = embeddingDimension, n = images.count
+        let d = embeddingDimension, n = images.count, depth = architecture.embeddingDepth(of: network)
         let result = Tensor(shape: [n, d])
         let size = min(batchSize, max(n, 1))
         let batch = Tensor(shape: [size] + architecture.inputShape)
@@ -93,7 +94,7 @@ public final class EmbeddingModel {
         while start < n {
             let end = min(n, start + size)
             images.fill(batch.pointer, indices: start..<end, preprocessing: preprocessing)
-            let output = network.forward(batch)
+            let output = network.forward(batch, through: depth)
             for row in 0..<(end - start) {
                 let source = output.pointer + row * d, target = result.pointer + (start + row) * d
                 let norm = (Elementwise.dot(source, source, count: d) + 1e-12).squareRoot()

@@ -55,6 +55,8 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
     public var embeddingDimension = 28
     /// Unit-length embeddings before the loss (always so for the cosine distance).
     public var normalize = false
+    /// Which output the model embeds with: the head the loss trains, or the ResNet's pooled features under it.
+    public var embeddingSource = EmbeddingSource.head
 
     public var loss = LossKind.triplet
     /// Normalised softmax: logits are cosines divided by this.
@@ -130,8 +132,11 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
             if normalize || distance == .cosine { seed.layers.append(.l2Normalize) }
             return seed
         case .resnet:
-            return .residual(channels: channels, imageSize: imageSize, widths: widths, blocks: blocks,
-                             embeddingDimension: embeddingDimension, normalize: normalize || distance == .cosine)
+            var residual = Architecture.residual(channels: channels, imageSize: imageSize, widths: widths, blocks: blocks,
+                                                 embeddingDimension: embeddingDimension, normalize: normalize || distance == .cosine)
+            // nil, not .head, so that models trained before the choice existed keep their fingerprints.
+            if embeddingSource != .head { residual.embeddingSource = embeddingSource }
+            return residual
         }
     }
 

@@ -2,6 +2,7 @@ import ArgumentParser
 import Evaluation
 import Foundation
 import Images
+import Networks
 import Similarity
 import Tensors
 
@@ -9,6 +10,7 @@ extension Distance: ExpressibleByArgument {}
 extension OptimizerKind: ExpressibleByArgument {}
 extension BackboneKind: ExpressibleByArgument {}
 extension MinerKind: ExpressibleByArgument {}
+extension EmbeddingSource: ExpressibleByArgument {}
 extension LearningRateSchedule: ExpressibleByArgument {}
 extension Recipe: ExpressibleByArgument {}
 extension LossKind: ExpressibleByArgument {}
@@ -36,6 +38,7 @@ struct Train: ParsableCommand {
     @Option(help: "ResNet blocks per stage (e.g. 1,1,1).") var blocks: String?
     @Option(help: "Size of the embedding.") var embeddingDim: Int?
     @Flag(inversion: .prefixedNo, help: "Unit-length embeddings before the loss (always with --distance cosine).") var normalize: Bool?
+    @Option(help: "What the model embeds with: head (the layer the loss trains) or features (the ResNet's pooled features under the head: better on classes never seen in training).") var embedFrom: EmbeddingSource?
     @Option(help: "triplet, normalized-softmax (learned class proxies) or multi-similarity.") var loss: LossKind?
     @Option(help: "Normalized softmax: temperature of the cosine logits.") var temperature: Float?
     @Option(help: "Normalized softmax: CosFace's additive margin on the true class (0: none).") var proxyMargin: Float?
@@ -104,6 +107,9 @@ struct Train: ParsableCommand {
         for (value, name) in [(msAlpha, "ms-alpha"), (msBeta, "ms-beta"), (instanceTemperature, "instance-temperature")] {
             if let value, !(value > 0) { throw ValidationError("--\(name) must be positive, not \(value)") }
         }
+        if embedFrom == .features, (backbone ?? TrainingOptions(recipe: recipe).backbone) != .resnet {
+            throw ValidationError("--embed-from features takes the ResNet's pooled features; the seed network has none: add --backbone resnet")
+        }
         if let proxyWeight, proxyWeight > 0, loss == .normalizedSoftmax {
             throw ValidationError("--proxy-weight adds the normalized-softmax term to another loss; with --loss normalized-softmax it is the loss already: drop --proxy-weight")
         }
@@ -146,6 +152,7 @@ struct Train: ParsableCommand {
         guard o.widths.count == o.blocks.count else { throw ValidationError("--blocks needs one entry per stage of --widths \(o.widths)") }
         if let embeddingDim { o.embeddingDimension = embeddingDim }
         if let normalize { o.normalize = normalize }
+        if let embedFrom { o.embeddingSource = embedFrom }
         if let loss { o.loss = loss }
         if let temperature { o.temperature = temperature }
         if let proxyMargin { o.proxyMargin = proxyMargin }
@@ -286,7 +293,8 @@ struct Train: ParsableCommand {
         let optimizer = o.optimizer == .sgd ? "SGD momentum \(o.momentum)" : o.optimizer.rawValue + (o.optimizer == .adamw ? " wd \(o.weightDecay)" : "")
         let instance = o.instanceWeight > 0 ? " + \(o.instanceWeight) × instance NT-Xent T \(o.instanceTemperature) on two views" : ""
         let proxies = o.addsProxyTerm ? " + \(o.proxyWeight) × normalized softmax T \(o.temperature)" : ""
-        return "\(network), \(o.embeddingDimension)-d\(o.normalize || o.distance == .cosine ? " unit" : ""), \(batch), \(loss)\(proxies)\(instance), \(o.distance.rawValue), \(optimizer) lr \(o.learningRate) \(o.schedule.rawValue)\(o.warmupSteps > 0 ? " warm-up \(o.warmupSteps)" : ""), augment \(o.augmentation), \(o.steps) steps"
+        let source = o.embeddingSource == .features ? " head (embeds the \(o.widths.last ?? 0)-d pooled features)" : ""
+        return "\(network), \(o.embeddingDimension)-d\(o.normalize || o.distance == .cosine ? " unit" : "")\(source), \(batch), \(loss)\(proxies)\(instance), \(o.distance.rawValue), \(optimizer) lr \(o.learningRate) \(o.schedule.rawValue)\(o.warmupSteps > 0 ? " warm-up \(o.warmupSteps)" : ""), augment \(o.augmentation), \(o.steps) steps"
     }
 }
 
