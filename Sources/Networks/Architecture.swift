@@ -12,6 +12,24 @@ public enum LayerSpec: Codable, Equatable, Sendable {
     case residual(stemWidth: Int, stages: [ResidualStage])
 }
 
+extension LayerSpec {
+    /// Part of a projection head, which `EmbeddingSource.features` leaves out.
+    var isProjectionHead: Bool {
+        switch self {
+        case .dense, .l2Normalize: true
+        default: false
+        }
+    }
+
+    /// Ends in one flat vector of features per image, which can stand in for the head's output.
+    var givesPooledFeatures: Bool {
+        switch self {
+        case .flatten, .residual: true
+        default: false
+        }
+    }
+}
+
 /// Which output of the network is the embedding that galleries store and searches compare.
 public enum EmbeddingSource: String, Codable, Sendable, CaseIterable {
     /// The last layer's: what the training loss saw.
@@ -88,8 +106,8 @@ public struct Architecture: Codable, Equatable, Sendable {
             }
         }
         if embeddingSource == .features {
-            let body = layers.prefix(layers.count - headLayerCount)
-            guard headLayerCount > 0, let last = body.last, last == .flatten || { if case .residual = last { true } else { false } }() else {
+            let head = layers.suffix(headLayerCount), body = layers.dropLast(headLayerCount)
+            guard head.contains(where: { $0 != .l2Normalize }), body.last?.givesPooledFeatures == true else {
                 return "embedding source features: the network needs pooled features followed by a dense projection head"
             }
         }
@@ -97,21 +115,12 @@ public struct Architecture: Codable, Equatable, Sendable {
     }
 
     /// The trailing dense and unit-length layers: the projection head that `.features` leaves out.
-    private var headLayerCount: Int {
-        var count = 0
-        for spec in layers.reversed() {
-            guard spec == .l2Normalize || { if case .dense = spec { true } else { false } }() else { break }
-            count += 1
-        }
-        return layers.contains(where: { if case .dense = $0 { true } else { false } }) ? count : 0
-    }
+    private var headLayerCount: Int { layers.reversed().prefix(while: \.isProjectionHead).count }
 
     /// How many of `network`'s layers (as built from this architecture) an embedding passes through.
+    /// Building fuses or expands only the layers before the head, so the head's layers end both lists.
     public func embeddingDepth(of network: Sequential) -> Int {
-        guard embeddingSource == .features else { return network.layers.count }
-        var depth = network.layers.count
-        while depth > 0, network.layers[depth - 1] is Dense || network.layers[depth - 1] is L2Normalize { depth -= 1 }
-        return depth
+        network.layers.count - (embeddingSource == .features ? headLayerCount : 0)
     }
 
     /// Size of the embedding per image: `outputDimension`, or with `.features` the pooled width.
