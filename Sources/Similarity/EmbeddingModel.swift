@@ -28,8 +28,15 @@ public final class EmbeddingModel {
         self.trainingClasses = trainingClasses
     }
 
-    /// The size of the vectors `embed` returns (the training loss sees `architecture.outputDimension`).
-    public var embeddingDimension: Int { architecture.embeddingDimension }
+    /// The size of the vectors `embed` returns, read off the network already built (the training
+    /// loss sees `outputDimension`).
+    public var embeddingDimension: Int { dimension(through: architecture.embeddingDepth(of: network)) }
+    /// The size of the last layer's output: what the training loss sees.
+    public var outputDimension: Int { dimension(through: network.layers.count) }
+
+    private func dimension(through depth: Int) -> Int {
+        network.outputShape(for: [1] + architecture.inputShape, through: depth).dropFirst().reduce(1, *)
+    }
     public var fingerprint: String { NetworkFile.fingerprint(of: network, architecture: architecture) }
 
     public func fileContents(extraMetadata: [String: String] = [:]) throws -> SafeTensorsFile {

@@ -233,11 +233,12 @@ public final class Trainer {
         let model = state.model, network = model.network, optimizer = state.optimizer
         trainingNetwork = network
         model.trainingClasses = trainedClassNames
-        let objective = try Objective(options: options, images: images, dimension: model.architecture.outputDimension, restored: state.lossParameters)
+        let outputDimension = model.outputDimension
+        let objective = try Objective(options: options, images: images, dimension: outputDimension, restored: state.lossParameters)
         let parameters = network.parameters + objective.parameters
         state.lossParameters = Dictionary(uniqueKeysWithValues: objective.parameters.map { ($0.name, $0.value) })
         let batch = Tensor(shape: [options.imagesPerStep] + model.architecture.inputShape)
-        let gradient = Tensor(shape: [options.imagesPerStep, model.architecture.outputDimension])
+        let gradient = Tensor(shape: [options.imagesPerStep, outputDimension])
         var indices: [Int] = [], labels: [Int32] = []
         var lastCheckpoint: Int? = resume ? state.step : nil
         stoppedEarly = false
