@@ -97,10 +97,10 @@ public struct Architecture: Codable, Equatable, Sendable {
             case let .dense(units) where units < 1:
                 return "layer \(index): a dense layer needs units ≥ 1, not \(units)"
             case let .residual(stemWidth, stages):
-                if stemWidth < 8 || stemWidth % 8 != 0 { return "layer \(index): the ResNet stem width \(stemWidth) is not a positive multiple of 8" }
+                if stemWidth < 1 { return "layer \(index): the ResNet stem width \(stemWidth) is not positive" }
                 if stages.isEmpty { return "layer \(index): a ResNet needs a stage" }
-                for stage in stages where stage.width < 8 || stage.width % 8 != 0 || stage.blocks < 1 || !(1...2).contains(stage.stride) {
-                    return "layer \(index): a ResNet stage needs a width that is a multiple of 8, blocks ≥ 1 and stride 1 or 2, not \(stage)"
+                for stage in stages where stage.width < 1 || stage.blocks < 1 || !(1...2).contains(stage.stride) {
+                    return "layer \(index): a ResNet stage needs a width ≥ 1, blocks ≥ 1 and stride 1 or 2, not \(stage)"
                 }
             default: continue
             }

@@ -42,29 +42,29 @@ public final class Conv2D: Layer {
 
     public func outputShape(for inputShape: [Int]) -> [Int] { shape(for: inputShape).outputShape }
 
-    private func kernel(for inputShape: [Int]) -> ConvolutionKernel {
+    private func kernel(for inputShape: [Int]) throws -> ConvolutionKernel {
         let shape = shape(for: inputShape)
         if let kernel, kernel.shape == shape { return kernel }
-        let fresh = ConvolutionKernel(shape: shape)
+        let fresh = try ConvolutionKernel(shape: shape)
         kernel = fresh
         return fresh
     }
 
-    public func forward(_ input: Tensor) -> Tensor {
+    public func forward(_ input: Tensor) throws -> Tensor {
         let result = output.tensor(shape: outputShape(for: input.shape))
-        kernel(for: input.shape).forward(input: input.pointer, weights: weight.value.pointer,
+        try kernel(for: input.shape).forward(input: input.pointer, weights: weight.value.pointer,
                                          bias: bias?.value.pointer, output: result.pointer)
         self.input = input
         return result
     }
 
-    public func backward(_ outputGradient: Tensor) -> Tensor? {
+    public func backward(_ outputGradient: Tensor) throws -> Tensor? {
         guard let input, let kernel else { preconditionFailure("Conv2D.backward before forward") }
-        kernel.backwardWeights(input: input.pointer, outputGradient: outputGradient.pointer,
+        try kernel.backwardWeights(input: input.pointer, outputGradient: outputGradient.pointer,
                                weightGradient: weight.gradient.pointer, biasGradient: bias?.gradient.pointer)
         guard needsInputGradient else { return nil }
         let result = inputGradient.tensor(shape: input.shape)
-        kernel.backwardData(outputGradient: outputGradient.pointer, weights: weight.value.pointer, inputGradient: result.pointer)
+        try kernel.backwardData(outputGradient: outputGradient.pointer, weights: weight.value.pointer, inputGradient: result.pointer)
         return result
     }
 }

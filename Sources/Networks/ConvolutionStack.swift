@@ -14,6 +14,8 @@ public final class ConvolutionStack: ModeDependentLayer {
     public var isTraining = true
 
     private var kernel: ConvolutionStackKernel?
+    /// oneDNN's choice unless a test forces one (see `ActivationLayout`).
+    public var activationLayout = ActivationLayout.chosenByOneDNN
     // Parameter storage never moves, so the pointer lists handed to the kernel are made once.
     private let weightPointers: [UnsafeMutablePointer<Float>], biasPointers: [UnsafeMutablePointer<Float>]
     private let weightGradientPointers: [UnsafeMutablePointer<Float>], biasGradientPointers: [UnsafeMutablePointer<Float>]
@@ -50,27 +52,28 @@ public final class ConvolutionStack: ModeDependentLayer {
         return [inputShape[0], stages.last!.outputChannels, h, w]
     }
 
-    private func kernel(for shape: [Int]) -> ConvolutionStackKernel {
-        if let kernel, kernel.batch == shape[0], kernel.height == shape[2], kernel.width == shape[3], kernel.training == isTraining {
+    private func kernel(for shape: [Int]) throws -> ConvolutionStackKernel {
+        if let kernel, kernel.batch == shape[0], kernel.height == shape[2], kernel.width == shape[3], kernel.training == isTraining, kernel.activationLayout == activationLayout {
             return kernel
         }
-        let fresh = ConvolutionStackKernel(batch: shape[0], inputChannels: inputChannels, height: shape[2], width: shape[3],
-                                           stages: stages, training: isTraining)
+        kernel = nil  // release the old primitives and buffers before building the new ones
+        let fresh = try ConvolutionStackKernel(batch: shape[0], inputChannels: inputChannels, height: shape[2], width: shape[3],
+                                               stages: stages, training: isTraining, activationLayout: activationLayout)
         kernel = fresh
         return fresh
     }
 
-    public func forward(_ input: Tensor) -> Tensor {
+    public func forward(_ input: Tensor) throws -> Tensor {
         let result = output.tensor(shape: outputShape(for: input.shape))
-        kernel(for: input.shape).forward(input: input.pointer, weights: weightPointers, biases: biasPointers, output: result.pointer)
+        try kernel(for: input.shape).forward(input: input.pointer, weights: weightPointers, biases: biasPointers, output: result.pointer)
         self.input = input
         return result
     }
 
-    public func backward(_ outputGradient: Tensor) -> Tensor? {
+    public func backward(_ outputGradient: Tensor) throws -> Tensor? {
         guard let input, let kernel, kernel.training else { preconditionFailure("ConvolutionStack.backward without a training forward") }
         let result = needsInputGradient ? inputGradient.tensor(shape: input.shape) : nil
-        kernel.backward(input: input.pointer, outputGradient: outputGradient.pointer, weights: weightPointers,
+        try kernel.backward(input: input.pointer, outputGradient: outputGradient.pointer, weights: weightPointers,
                         weightGradients: weightGradientPointers, biasGradients: biasGradientPointers, inputGradient: result?.pointer)
         return result
     }

@@ -20,8 +20,8 @@ public final class Parameter {
 /// Returned tensors belong to the layer and are reused by its next call.
 public protocol Layer: AnyObject {
     func outputShape(for inputShape: [Int]) -> [Int]
-    func forward(_ input: Tensor) -> Tensor
-    func backward(_ outputGradient: Tensor) -> Tensor?
+    func forward(_ input: Tensor) throws -> Tensor
+    func backward(_ outputGradient: Tensor) throws -> Tensor?
     var parameters: [Parameter] { get }
     /// State saved with the weights but not trained: batch norm's running statistics.
     var buffers: [Parameter] { get }

@@ -35,20 +35,20 @@ public final class ResidualBlock: ModeDependentLayer {
 
     public func outputShape(for inputShape: [Int]) -> [Int] { main.reduce(inputShape) { $1.outputShape(for: $0) } }
 
-    public func forward(_ input: Tensor) -> Tensor {
-        let a = main.reduce(input) { $1.forward($0) }
-        let b = shortcut.reduce(input) { $1.forward($0) }
+    public func forward(_ input: Tensor) throws -> Tensor {
+        let a = try main.reduce(input) { try $1.forward($0) }
+        let b = try shortcut.reduce(input) { try $1.forward($0) }
         let total = sum.tensor(shape: a.shape)
         for i in 0..<total.count { total.pointer[i] = a.pointer[i] + b.pointer[i] }
         return finalReLU.forward(total)
     }
 
-    public func backward(_ outputGradient: Tensor) -> Tensor? {
+    public func backward(_ outputGradient: Tensor) throws -> Tensor? {
         let g = finalReLU.backward(outputGradient)!
         var mainGradient: Tensor? = g
-        for layer in main.reversed() { mainGradient = mainGradient.flatMap { layer.backward($0) } }
+        for layer in main.reversed() { mainGradient = try mainGradient.flatMap { try layer.backward($0) } }
         var shortcutGradient: Tensor? = g
-        for layer in shortcut.reversed() { shortcutGradient = shortcutGradient.flatMap { layer.backward($0) } }
+        for layer in shortcut.reversed() { shortcutGradient = try shortcutGradient.flatMap { try layer.backward($0) } }
         guard needsInputGradient, let mainGradient, let shortcutGradient else { return nil }
         let result = inputGradient.tensor(shape: mainGradient.shape)
         for i in 0..<result.count { result.pointer[i] = mainGradient.pointer[i] + shortcutGradient.pointer[i] }

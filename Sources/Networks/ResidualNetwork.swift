@@ -21,6 +21,8 @@ public final class ResidualNetwork: ModeDependentLayer {
         set { if isTraining { trainingKernel = newValue } else { inferenceKernel = newValue } }
     }
     private var input: Tensor?
+    /// oneDNN's choice unless a test forces one (see `ActivationLayout`).
+    public var activationLayout = ActivationLayout.chosenByOneDNN
     private var output = ReusableTensor()
 
     public init(plan: ResidualPlan, prefix: String) {
@@ -53,21 +55,22 @@ public final class ResidualNetwork: ModeDependentLayer {
         return [inputShape[0], plan.outputChannels]
     }
 
-    private func kernel(for shape: [Int]) -> ResidualNetworkKernel {
-        if let kernel, kernel.batch == shape[0], kernel.height == shape[2], kernel.width == shape[3], kernel.training == isTraining {
+    private func kernel(for shape: [Int]) throws -> ResidualNetworkKernel {
+        if let kernel, kernel.batch == shape[0], kernel.height == shape[2], kernel.width == shape[3], kernel.training == isTraining,
+           kernel.activationLayout == activationLayout {
             return kernel
         }
         kernel = nil  // release this mode's old primitives and buffers before building the new ones
-        let fresh = ResidualNetworkKernel(plan: plan, batch: shape[0], height: shape[2], width: shape[3],
-                                          buffers: buffersOfUnits, training: isTraining)
+        let fresh = try ResidualNetworkKernel(plan: plan, batch: shape[0], height: shape[2], width: shape[3],
+                                              buffers: buffersOfUnits, training: isTraining, activationLayout: activationLayout)
         kernel = fresh
         return fresh
     }
 
-    public func forward(_ input: Tensor) -> Tensor {
+    public func forward(_ input: Tensor) throws -> Tensor {
         let result = output.tensor(shape: outputShape(for: input.shape))
-        let kernel = kernel(for: input.shape)
-        kernel.forward(input: input.pointer, output: result.pointer)
+        let kernel = try kernel(for: input.shape)
+        try kernel.forward(input: input.pointer, output: result.pointer)
         if isTraining { updateRunningStatistics(kernel) }
         self.input = input
         return result
@@ -86,10 +89,10 @@ public final class ResidualNetwork: ModeDependentLayer {
         }
     }
 
-    public func backward(_ outputGradient: Tensor) -> Tensor? {
+    public func backward(_ outputGradient: Tensor) throws -> Tensor? {
         guard let input, let kernel, kernel.training else { preconditionFailure("ResidualNetwork.backward without a training forward") }
         precondition(!needsInputGradient, "ResidualNetwork must be the first layer: it computes no input gradient")
-        kernel.backward(input: input.pointer, outputGradient: outputGradient.pointer)
+        try kernel.backward(input: input.pointer, outputGradient: outputGradient.pointer)
         return nil
     }
 }

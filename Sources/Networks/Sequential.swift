@@ -30,27 +30,27 @@ public final class Sequential {
     }
 
     /// The first `depth` layers' output, for inference: an embedding taken before the projection head.
-    public func forward(_ input: Tensor, through depth: Int) -> Tensor {
-        depth == layers.count ? forward(input) : layers.prefix(depth).reduce(input) { $1.forward($0) }
+    public func forward(_ input: Tensor, through depth: Int) throws -> Tensor {
+        try depth == layers.count ? forward(input) : layers.prefix(depth).reduce(input) { try $1.forward($0) }
     }
 
-    public func forward(_ input: Tensor) -> Tensor {
-        guard let profile else { return layers.reduce(input) { $1.forward($0) } }
+    public func forward(_ input: Tensor) throws -> Tensor {
+        guard let profile else { return try layers.reduce(input) { try $1.forward($0) } }
         var x = input
         for (i, layer) in layers.enumerated() {
             let start = DispatchTime.now().uptimeNanoseconds
-            x = layer.forward(x)
+            x = try layer.forward(x)
             profile.forward[i] += DispatchTime.now().uptimeNanoseconds - start
         }
         return x
     }
 
-    public func backward(_ outputGradient: Tensor) {
+    public func backward(_ outputGradient: Tensor) throws {
         var gradient: Tensor? = outputGradient
         for (i, layer) in layers.enumerated().reversed() {
             guard let g = gradient else { return }
             let start = DispatchTime.now().uptimeNanoseconds
-            gradient = layer.backward(g)
+            gradient = try layer.backward(g)
             profile?.backward[i] += DispatchTime.now().uptimeNanoseconds - start
         }
     }

@@ -88,7 +88,7 @@ public final class EmbeddingModel {
 
     /// L2-normalised embeddings of every image, [images.count, D]. Batches are padded to one
     /// shape so the convolution primitives are built once.
-    public func embed(_ images: ImageSet, batchSize: Int = 256, progress: (Int, Int) -> Void = { _, _ in }) -> Tensor {
+    public func embed(_ images: ImageSet, batchSize: Int = 256, progress: (Int, Int) -> Void = { _, _ in }) throws -> Tensor {
         precondition(images.imageSize == preprocessing.imageSize && images.channels == preprocessing.channels,
                      "images were loaded for another model")
         let d = embeddingDimension, n = images.count, depth = architecture.embeddingDepth(of: network)
@@ -101,7 +101,7 @@ public final class EmbeddingModel {
         while start < n {
             let end = min(n, start + size)
             images.fill(batch.pointer, indices: start..<end, preprocessing: preprocessing)
-            let output = network.forward(batch, through: depth)
+            let output = try network.forward(batch, through: depth)
             for row in 0..<(end - start) {
                 let source = output.pointer + row * d, target = result.pointer + (start + row) * d
                 let norm = (Elementwise.dot(source, source, count: d) + 1e-12).squareRoot()

@@ -270,14 +270,14 @@ public final class Trainer {
                             augmentation: options.augmentation, seed: options.seed &* 0x9E37_79B9_7F4A_7C15 &+ UInt64(step))
             }
             lap(.batch)
-            let embeddings = network.forward(batch)
+            let embeddings = try network.forward(batch)
             lap(.forward)
             let statistics = objective.evaluate(embeddings, labels: labels, gradient: gradient)
             lap(.loss)
             guard statistics.loss.isFinite, statistics.meanPositiveDistance.isFinite, statistics.meanNegativeDistance.isFinite else {
                 throw TrainingError.diverged(step: step, loss: statistics.loss, lastCheckpoint: lastCheckpoint, checkpointPath: checkpointPath)
             }
-            network.backward(gradient)
+            try network.backward(gradient)
             lap(.backward)
             optimizer.learningRate = options.learningRate(atStep: step)
             optimizer.step(parameters)

@@ -33,7 +33,7 @@ struct Calibrate: ParsableCommand {
         let embedding = try EmbeddingModel.load(from: model)
         try store.requireModel(embedding.fingerprint)
         let images = try ImageLoading.load([data], for: embedding)
-        let queries = embedding.embed(images)
+        let queries = try embedding.embed(images)
 
         let exact = try FlatIndex(exactOf: store)
         guard exact.count > 0 else { throw GalleryStoreError.empty(gallery) }

@@ -24,7 +24,7 @@ struct Embed: ParsableCommand {
         guard overwrite || !FileManager.default.fileExists(atPath: out) else { throw GalleryStoreError.exists(out) }
         let embedding = try EmbeddingModel.load(from: model)
         let images = try ImageLoading.load(inputs, for: embedding)
-        let vectors = Embedding.run(embedding, images, batchSize: batchSize)
+        let vectors = try Embedding.run(embedding, images, batchSize: batchSize)
         let items = (0..<images.count).map { NewItem(path: images.paths[$0], label: images.classNames[Int(images.labels[$0])]) }
         try GalleryStore.createWhole(at: out, overwrite: overwrite, dimension: vectors.shape[1], modelFingerprint: embedding.fingerprint) {
             try $0.add(items, vectors: vectors.pointer)
@@ -35,10 +35,10 @@ struct Embed: ParsableCommand {
 
 enum Embedding {
     /// Embeds with a progress bar and reports images/s.
-    static func run(_ model: EmbeddingModel, _ images: ImageSet, batchSize: Int) -> Tensors.Tensor {
+    static func run(_ model: EmbeddingModel, _ images: ImageSet, batchSize: Int) throws -> Tensors.Tensor {
         let bar = ProgressBar("embedding", total: images.count, unit: "images", plainInterval: 5)
         let started = Date()
-        let vectors = model.embed(images, batchSize: batchSize) { done, _ in bar.update(done) }
+        let vectors = try model.embed(images, batchSize: batchSize) { done, _ in bar.update(done) }
         let seconds = Date().timeIntervalSince(started)
         Console.note(String(format: "embedded %d images at %.0f images/s", images.count, Double(images.count) / max(seconds, 1e-9)))
         return vectors

@@ -47,7 +47,7 @@ struct Eval: ParsableCommand {
         func vectors(of folders: ClassFolders) throws -> LabelledVectors {
             let images = ImageLoading.load(folders.files, classNames: folders.classNames, imageSize: size, channels: channelCount)
             guard images.count > 0 else { throw DatasetError.nothingUsable(folders.root) }
-            let vectors = embedding.map { Embedding.run($0, images, batchSize: 256) } ?? PixelBaseline.vectors(images)
+            let vectors = try embedding.map { try Embedding.run($0, images, batchSize: 256) } ?? PixelBaseline.vectors(images)
             return LabelledVectors(vectors: vectors, classes: images.labels.map { images.classNames[Int($0)] })
         }
         let evaluation = ClassSplitEvaluation(queries: try vectors(of: queryFolders), gallery: try galleryFolders.map(vectors(of:)))

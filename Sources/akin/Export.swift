@@ -36,7 +36,7 @@ struct ExportProjector: ParsableCommand {
         let p = embedding.preprocessing
         let images = ImageLoading.load(folders.files, classNames: folders.classNames, imageSize: p.imageSize, channels: p.channels)
         guard images.count > 0 else { throw DatasetError.nothingUsable(data) }
-        let vectors = Embedding.run(embedding, images, batchSize: 256)
+        let vectors = try Embedding.run(embedding, images, batchSize: 256)
         // The sprite shows the images as the model saw them: decoded and resized, before normalisation.
         let plane = images.imageSize * images.imageSize, c = images.channels
         let thumbnails = (0..<images.count).map { i -> Image in

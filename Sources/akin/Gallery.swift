@@ -98,7 +98,7 @@ struct GalleryCommand: ParsableCommand {
             let p = embedding.preprocessing
             let loaded = ImageLoading.load(files, classNames: classNames, imageSize: p.imageSize, channels: p.channels)
             guard loaded.count > 0 else { throw ValidationError("none of the \(files.count) files could be decoded") }
-            let matrix = Embedding.run(embedding, loaded, batchSize: batchSize)
+            let matrix = try Embedding.run(embedding, loaded, batchSize: batchSize)
             return ((0..<loaded.count).map { NewItem(path: loaded.paths[$0], label: loaded.classNames[Int(loaded.labels[$0])]) }, matrix)
         }
     }

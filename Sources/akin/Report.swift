@@ -104,7 +104,7 @@ struct Report: ParsableCommand {
         let p = embedding.preprocessing
         let images = ImageLoading.load(folders.files, classNames: folders.classNames, imageSize: p.imageSize, channels: p.channels)
         guard images.count > 0 else { throw DatasetError.nothingUsable(folder) }
-        return Embedded(vectors: Embedding.run(embedding, images, batchSize: 256), paths: images.paths,
+        return Embedded(vectors: try Embedding.run(embedding, images, batchSize: 256), paths: images.paths,
                         classes: images.labels.map { images.classNames[Int($0)] }, origin: folder)
     }
 

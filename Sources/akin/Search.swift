@@ -118,7 +118,7 @@ struct Search: ParsableCommand {
         let embedding = try EmbeddingModel.load(from: model!)
         try store.requireModel(embedding.fingerprint)
         let queries = try ImageLoading.load(images, for: embedding)
-        return (queries.paths, embedding.embed(queries))
+        return (queries.paths, try embedding.embed(queries))
     }
 }
 

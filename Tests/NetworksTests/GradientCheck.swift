@@ -23,35 +23,35 @@ struct GradientCheck {
     }
 
     /// Checks d L / d input and d L / d every parameter of `layer` at `input`.
-    mutating func check(_ layer: Layer, input: Tensor, sourceLocation: SourceLocation = #_sourceLocation) {
+    mutating func check(_ layer: Layer, input: Tensor, sourceLocation: SourceLocation = #_sourceLocation) throws {
         layer.needsInputGradient = true
-        let output = layer.forward(input)
+        let output = try layer.forward(input)
         let upstream = randomTensor(output.shape)
-        let inputGradient = layer.backward(upstream)!.clone()
+        let inputGradient = try layer.backward(upstream)!.clone()
         let parameterGradients = layer.parameters.map { $0.gradient.clone() }
 
-        func numeric(_ tensor: Tensor, _ index: Int) -> Float {
+        func numeric(_ tensor: Tensor, _ index: Int) throws -> Float {
             let saved = tensor[index]
             tensor[index] = saved + step
-            let plus = loss(layer.forward(input), upstream)
+            let plus = loss(try layer.forward(input), upstream)
             tensor[index] = saved - step
-            let minus = loss(layer.forward(input), upstream)
+            let minus = loss(try layer.forward(input), upstream)
             tensor[index] = saved
             return Float((plus - minus) / Double(2 * step))
         }
-        func compare(_ tensor: Tensor, _ analytic: Tensor, _ what: String) {
+        func compare(_ tensor: Tensor, _ analytic: Tensor, _ what: String) throws {
             for _ in 0..<samples {
                 let index = generator.nextInt(below: tensor.count)
-                let expected = numeric(tensor, index)
+                let expected = try numeric(tensor, index)
                 let got = analytic[index]
                 let scale = max(1, abs(expected), abs(got))
                 #expect(abs(expected - got) <= tolerance * scale,
                         "\(what)[\(index)]: finite difference \(expected), backward \(got)", sourceLocation: sourceLocation)
             }
         }
-        compare(input, inputGradient, "input")
+        try compare(input, inputGradient, "input")
         for (parameter, gradient) in zip(layer.parameters, parameterGradients) {
-            compare(parameter.value, gradient, parameter.name)
+            try compare(parameter.value, gradient, parameter.name)
         }
     }
 }

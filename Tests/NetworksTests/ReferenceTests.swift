@@ -15,18 +15,18 @@ struct ReferenceTests {
     }
 
     @Test(arguments: [(1, 3, 7, 5, 4, 3), (2, 1, 28, 28, 8, 7), (3, 5, 4, 9, 6, 5), (2, 7, 3, 3, 11, 1), (1, 2, 1, 1, 3, 3)])
-    func conv2d(shape: (Int, Int, Int, Int, Int, Int)) {
+    func conv2d(shape: (Int, Int, Int, Int, Int, Int)) throws {
         let (n, c, h, w, o, k) = shape
         var generator = RandomGenerator(seed: 11)
         let layer = Conv2D(inputChannels: c, outputChannels: o, kernelSize: k, name: "conv")
         let weights = random(o * c * k * k, &generator), bias = random(o, &generator), input = random(n * c * h * w, &generator)
         layer.weight.value.copy(from: Tensor(shape: layer.weight.value.shape, values: weights))
         layer.bias!.value.copy(from: Tensor(shape: [o], values: bias))
-        let output = layer.forward(Tensor(shape: [n, c, h, w], values: input))
+        let output = try layer.forward(Tensor(shape: [n, c, h, w], values: input))
         expectClose(output.array, ReferenceConv2D.forward(input: input, n: n, c: c, h: h, w: w, weights: weights, bias: bias, o: o, k: k))
 
         let upstream = random(n * o * h * w, &generator)
-        let gradient = layer.backward(Tensor(shape: [n, o, h, w], values: upstream))!
+        let gradient = try layer.backward(Tensor(shape: [n, o, h, w], values: upstream))!
         let reference = ReferenceConv2D.backward(input: input, n: n, c: c, h: h, w: w, weights: weights, o: o, k: k, outputGradient: upstream)
         expectClose(gradient.array, reference.input)
         expectClose(layer.weight.gradient.array, reference.weights)

@@ -16,13 +16,13 @@ struct EmbeddingSourceTests {
         let model = try Trainer(options: options, images: images, checkpointPath: checkpoint).run(resume: false)
         // The loss trained the 8-d head; the model embeds with the 16 channels of the last stage, pooled.
         #expect(model.architecture.outputDimension == 8 && model.embeddingDimension == 16)
-        let vectors = model.embed(images, batchSize: images.count)
+        let vectors = try model.embed(images, batchSize: images.count)
         #expect(vectors.shape == [images.count, 16])
 
         let batch = Tensor(shape: [images.count] + model.architecture.inputShape)
         images.fill(batch.pointer, indices: 0..<images.count, preprocessing: model.preprocessing)
         model.network.isTraining = false
-        let pooled = model.network.layers[0].forward(batch)
+        let pooled = try model.network.layers[0].forward(batch)
         model.network.isTraining = true
         #expect(model.network.layers[0] is ResidualNetwork && pooled.shape == [images.count, 16])
         for row in 0..<images.count {
@@ -35,7 +35,7 @@ struct EmbeddingSourceTests {
         try model.save(to: file)
         let loaded = try EmbeddingModel.load(from: file)
         #expect(loaded.architecture.embeddingSource == .features && loaded.embeddingDimension == 16)
-        let again = loaded.embed(images, batchSize: images.count)
+        let again = try loaded.embed(images, batchSize: images.count)
         #expect(zip(again.buffer, vectors.buffer).allSatisfy { abs($0 - $1) <= 1e-6 })
     }
 

@@ -103,7 +103,7 @@ struct TrainerTests {
         let loaded = try EmbeddingModel.load(from: path)
         #expect(loaded.fingerprint == model.fingerprint)
         #expect(loaded.preprocessing == model.preprocessing && loaded.distance == model.distance)
-        let a = model.embed(images, batchSize: 4), b = loaded.embed(images, batchSize: 7)
+        let a = try model.embed(images, batchSize: 4), b = try loaded.embed(images, batchSize: 7)
         #expect(a.shape == [15, 8])
         #expect(zip(a.array, b.array).allSatisfy { abs($0 - $1) < 1e-6 })
         for row in 0..<15 {

@@ -59,8 +59,8 @@ if mode == "resnet" {
     perStep = batch
     for step in 0..<(warmup + steps) {
         let start = DispatchTime.now().uptimeNanoseconds
-        _ = network.forward(input)
-        network.backward(upstream)
+        _ = try network.forward(input)
+        try network.backward(upstream)
         if step >= warmup { times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9) }
     }
     if let layers = network.profile { profile.layers = layers; profile.steps = warmup + steps }
@@ -89,7 +89,7 @@ if mode == "resnet" {
     var last = DispatchTime.now().uptimeNanoseconds
     var batches = 0
     while times.count < steps {
-        _ = model.embed(images, batchSize: perStep) { _, _ in
+        _ = try model.embed(images, batchSize: perStep) { _, _ in
             let now = DispatchTime.now().uptimeNanoseconds
             batches += 1
             if batches > warmup && times.count < steps { times.append(Double(now - last) / 1e9) }
