@@ -16,14 +16,17 @@ def seed_flops(channels):
 rows = [json.loads(line) for line in open(sys.argv[1])]
 threads = sys.argv[2]
 peak = next(r["gflops"] for r in rows if r["kind"] == "peak")
+machine = next((r for r in rows if r["kind"] == "machine"), None)
 best = {}
 for r in rows:
-    if r["kind"] == "peak":
+    if r["kind"] in ("peak", "machine"):
         continue
     key = (r["channels"], r["mode"], r["kind"])
     if key not in best or r["result"]["images_per_second"] > best[key]["images_per_second"]:
         best[key] = r["result"]
 
+if machine:
+    print(f"{machine['cpu']}; DNNL_MAX_CPU_ISA={machine['dnnl_max_cpu_isa']}; SIMD flags: {' '.join(machine['simd_flags'])}\n")
 print(f"{date.today()}, load average {os.getloadavg()[0]:.2f} before the run ended, {threads} threads, "
       f"FMA peak {peak:.0f} GFLOP/s\n")
 print("| channels | work | Akin images/s | PyTorch channels_last | PyTorch contiguous | Akin / best PyTorch "

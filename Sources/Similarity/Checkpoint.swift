@@ -69,7 +69,8 @@ struct Checkpoint {
         let step = try field(stepKey) { Int($0) }
         let words = try field(generatorKey) { text -> [UInt64]? in
             let words = text.split(separator: ",").compactMap { UInt64($0, radix: 16) }
-            return words.count == 4 ? words : nil
+            // All zero is the one state the generator cannot leave: refused as unreadable.
+            return words.count == 4 && words.contains { $0 != 0 } ? words : nil
         }
         let options = try field(optionsKey) { try? JSONDecoder().decode(TrainingOptions.self, from: Data($0.utf8)) }
         let dataset = try field(datasetKey) { $0 }

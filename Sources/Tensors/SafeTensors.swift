@@ -93,14 +93,21 @@ public struct SafeTensorsFile {
             guard dtype == "F32" else {
                 throw SafeTensorsError.malformed(path: path, reason: "tensor \"\(name)\" is \(dtype); akin reads F32 only")
             }
-            let count = shape.reduce(1, *)
-            let begin = dataStart + offsets[0], end = dataStart + offsets[1]
-            guard shape.allSatisfy({ $0 >= 0 }), offsets[0] >= 0, end - begin == count * 4, end <= data.count else {
+            // Products and sums from the header are checked for overflow before any is trusted.
+            var count = 1, overflow = false
+            for dimension in shape {
+                let (product, over) = count.multipliedReportingOverflow(by: Swift.max(dimension, 0))
+                (count, overflow) = (product, overflow || over)
+            }
+            let (bytes, bytesOverflow) = count.multipliedReportingOverflow(by: 4)
+            guard shape.allSatisfy({ $0 >= 0 }), !overflow, !bytesOverflow, offsets[0] >= 0, offsets[1] >= offsets[0],
+                  offsets[1] <= data.count - dataStart, offsets[1] - offsets[0] == bytes else {
                 throw SafeTensorsError.malformed(path: path, reason: "tensor \"\(name)\" has a byte range that does not fit its shape or the file")
             }
             let tensor = Tensor(shape: shape)
-            data.withUnsafeBytes { bytes in
-                UnsafeMutableRawPointer(tensor.pointer).copyMemory(from: bytes.baseAddress! + begin, byteCount: count * 4)
+            let begin = dataStart + offsets[0]
+            data.withUnsafeBytes { raw in
+                UnsafeMutableRawPointer(tensor.pointer).copyMemory(from: raw.baseAddress! + begin, byteCount: bytes)
             }
             file.tensors[name] = tensor
         }

@@ -5,8 +5,10 @@ import Testing
 /// 2 MB or more starts on a 2 MB boundary (where huge pages can back it).
 @Suite("Huge-page storage")
 struct HugePageStorageTests {
-    @Test func appendsSurviveGrowthInOrder() {
-        let storage = HugePageStorage<Int32>()
+    /// With mapping (huge pages) and without (the heap fallback used where mmap is refused).
+    @Test(arguments: [true, false])
+    func appendsSurviveGrowthInOrder(mapping: Bool) {
+        let storage = HugePageStorage<Int32>(mapping: mapping)
         var expected: [Int32] = []
         for chunk in 0..<300 {
             let values = (0..<(chunk % 7 + 1)).map { Int32(chunk * 10 + $0) }
@@ -20,6 +22,13 @@ struct HugePageStorageTests {
         storage[5] = 42
         expected[5] = 42
         #expect(storage.array == expected)
+        #expect(storage.isMapped == mapping)
+    }
+
+    @Test func fallbackGrowsFromZeroedMemory() {
+        let storage = HugePageStorage<Float>(capacity: 5, mapping: false)
+        storage.append(repeating: 2, count: 3 << 20)
+        #expect(!storage.isMapped && storage.count == 3 << 20 && storage[0] == 2 && storage[(3 << 20) - 1] == 2)
     }
 
     @Test func largeStorageStartsOnAHugePageBoundary() {
