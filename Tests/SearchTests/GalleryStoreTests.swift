@@ -33,6 +33,45 @@ struct GalleryStoreTests {
         #expect(try reopened.journalMode == "wal")
     }
 
+    /// One writer adds batches while readers on other threads read through the same store and
+    /// through a second connection to the file (WAL lets them read while it writes): every read
+    /// sees whole batches, in order. Run under ThreadSanitizer by README's command.
+    @Test func readsWhileWriting() throws {
+        let folder = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let path = folder + "/g.akin"
+        let store = try GalleryStore.create(at: path, dimension: 2, modelFingerprint: nil)
+        let other = try GalleryStore.open(path, readOnly: true)
+        let batches = 30, batch = 4
+        let failures = Counter()
+        DispatchQueue.concurrentPerform(iterations: 3) { worker in
+            do {
+                if worker == 0 {
+                    for b in 0..<batches {
+                        let items = (0..<batch).map { NewItem(path: "\(b)-\($0).png", label: "b\(b)") }
+                        _ = try store.add(items, vectors: [Float](repeating: 1, count: 2 * batch))
+                    }
+                    return
+                }
+                let reader = worker == 1 ? store : other
+                var seen = 0
+                while seen < batches * batch {
+                    let (ids, vectors, _) = try reader.allVectors()
+                    // Whole batches, ids 0..<n in order, and a vector for each.
+                    if ids.count % batch != 0 || ids != Array(0..<ids.count) || vectors.count != 2 * ids.count || ids.count < seen {
+                        _ = failures.add(1)
+                        return
+                    }
+                    seen = ids.count
+                }
+            } catch {
+                _ = failures.add(1)
+            }
+        }
+        #expect(failures.value == 0)
+        #expect(try other.count == batches * batch)
+    }
+
     @Test func refusesBadInputWithoutAddingAnything() throws {
         let folder = try temporaryFolder()
         defer { try? FileManager.default.removeItem(atPath: folder) }
