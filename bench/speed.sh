@@ -27,7 +27,7 @@ results=bench/results/speed-$(date +%Y%m%d-%H%M%S)-$(echo "$isa" | tr 'A-Z' 'a-z
 python3 - "$isa" >> "$results" <<'PY'
 import json, sys
 cpu = open("/proc/cpuinfo").read().split("\n\n")[0]
-fields = dict(line.split(":", 1) for line in cpu.splitlines() if ":" in line)
+fields = {k.strip(): v for k, v in (line.split(":", 1) for line in cpu.splitlines() if ":" in line)}
 flags = fields["flags"].split()
 print(json.dumps({"kind": "machine", "cpu": fields["model name"].strip(), "dnnl_max_cpu_isa": sys.argv[1],
                   "simd_flags": sorted(f for f in flags if f.startswith(("avx", "fma", "sse4")))}))

@@ -53,7 +53,7 @@ public final class Conv2D: Layer {
     public func forward(_ input: Tensor) throws -> Tensor {
         let result = output.tensor(shape: outputShape(for: input.shape))
         try kernel(for: input.shape).forward(input: input.pointer, weights: weight.value.pointer,
-                                         bias: bias?.value.pointer, output: result.pointer)
+                                             bias: bias?.value.pointer, output: result.pointer)
         self.input = input
         return result
     }
@@ -61,7 +61,7 @@ public final class Conv2D: Layer {
     public func backward(_ outputGradient: Tensor) throws -> Tensor? {
         guard let input, let kernel else { preconditionFailure("Conv2D.backward before forward") }
         try kernel.backwardWeights(input: input.pointer, outputGradient: outputGradient.pointer,
-                               weightGradient: weight.gradient.pointer, biasGradient: bias?.gradient.pointer)
+                                   weightGradient: weight.gradient.pointer, biasGradient: bias?.gradient.pointer)
         guard needsInputGradient else { return nil }
         let result = inputGradient.tensor(shape: input.shape)
         try kernel.backwardData(outputGradient: outputGradient.pointer, weights: weight.value.pointer, inputGradient: result.pointer)

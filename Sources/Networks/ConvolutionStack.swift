@@ -53,7 +53,8 @@ public final class ConvolutionStack: ModeDependentLayer {
     }
 
     private func kernel(for shape: [Int]) throws -> ConvolutionStackKernel {
-        if let kernel, kernel.batch == shape[0], kernel.height == shape[2], kernel.width == shape[3], kernel.training == isTraining, kernel.activationLayout == activationLayout {
+        if let kernel, kernel.batch == shape[0], kernel.height == shape[2], kernel.width == shape[3], kernel.training == isTraining,
+           kernel.activationLayout == activationLayout {
             return kernel
         }
         kernel = nil  // release the old primitives and buffers before building the new ones
@@ -74,7 +75,7 @@ public final class ConvolutionStack: ModeDependentLayer {
         guard let input, let kernel, kernel.training else { preconditionFailure("ConvolutionStack.backward without a training forward") }
         let result = needsInputGradient ? inputGradient.tensor(shape: input.shape) : nil
         try kernel.backward(input: input.pointer, outputGradient: outputGradient.pointer, weights: weightPointers,
-                        weightGradients: weightGradientPointers, biasGradients: biasGradientPointers, inputGradient: result?.pointer)
+                            weightGradients: weightGradientPointers, biasGradients: biasGradientPointers, inputGradient: result?.pointer)
         return result
     }
 }
