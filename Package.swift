@@ -45,7 +45,7 @@ let package = Package(
         // The speed benchmark's Akin side (bench/speed.sh runs it beside PyTorch).
         .executableTarget(name: "akin-bench", dependencies: ["Tensors", "Networks", "Images", "Similarity", "Projection"], path: "bench/AkinBench"),
 
-        .testTarget(name: "TensorsTests", dependencies: ["Tensors", "TestSupport"], exclude: ["Fixtures"]),
+        .testTarget(name: "TensorsTests", dependencies: ["Tensors", "CDNNL", "TestSupport"], exclude: ["Fixtures"]),
         // Fixtures are read through #filePath (Tests/TestSupport/Fixture.swift), not bundled.
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "NetworksTests", dependencies: ["Networks", "Tensors", "TestSupport"], exclude: ["Fixtures"]),
