@@ -30,7 +30,7 @@ let package = Package(
         .target(name: "CVectorKernels"),
 
         .target(name: "Tensors", dependencies: ["COpenBLAS", "CDNNL"]),
-        .target(name: "Networks", dependencies: ["Tensors"]),
+        .target(name: "Networks", dependencies: ["Tensors", .product(name: "SwiftProtobuf", package: "swift-protobuf")]),
         .target(name: "Images", dependencies: ["Tensors", "CTurboJPEG", "CPNGShim", "CZlib"]),
         .target(name: "Similarity", dependencies: ["Tensors", "Networks", "Images"]),
         .target(name: "Search", dependencies: ["Tensors", "COpenBLAS", "CPrefetch", "CVectorKernels", "CZlib", .product(name: "GRDB", package: "GRDB.swift")]),
@@ -55,7 +55,7 @@ let package = Package(
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Search", "Tensors", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "ProjectionTests", dependencies: ["Projection", "Tensors", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "ReportsTests", dependencies: ["Reports", "Images"]),
-        .testTarget(name: "AkinCLITests", dependencies: ["akin", "Images", "Tensors", "Search"]),
+        .testTarget(name: "AkinCLITests", dependencies: ["akin", "Images", "Tensors", "Search", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

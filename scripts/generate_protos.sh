@@ -1,6 +1,8 @@
 #!/bin/sh
-# Regenerates Sources/Reports/TensorBoard/Generated/*.pb.swift from protos/tensorboard/*.proto
-# (TensorBoard's event-file messages, trimmed to what Akin writes).
+# Regenerates the Swift code of the protobuf messages Akin writes and reads, from protos/:
+#   protos/tensorboard/*.proto → Sources/Reports/TensorBoard/Generated (TensorBoard's event files)
+#   protos/onnx/onnx.proto     → Sources/Networks/ONNX/Generated (ONNX models, export and import)
+# Both trimmed from upstream with upstream's field numbers.
 #
 # Needs Debian's protoc (apt-get install protobuf-compiler) and protoc-gen-swift built from the
 # swift-protobuf that Package.swift depends on; the script builds that plugin once (several
@@ -20,14 +22,18 @@ if [ ! -x "$plugin" ]; then
     (cd "$checkout" && nice -n 10 swift build -j 1 --product protoc-gen-swift)
 fi
 
-out="$root/Sources/Reports/TensorBoard/Generated"
-mkdir -p "$out"
-rm -f "$out"/*.pb.swift
-# Internal: only the Reports module's EventFileWriter uses these types.
-"$protoc" --plugin=protoc-gen-swift="$plugin" \
-    --proto_path="$root/protos" \
-    --swift_opt=Visibility=Internal \
-    --swift_opt=FileNaming=DropPath \
-    --swift_out="$out" \
-    "$root"/protos/tensorboard/*.proto
-echo "generated: $(cd "$out" && ls *.pb.swift | tr '\n' ' ')"
+generate() {
+    # Internal: only the module that holds them uses these types.
+    out="$root/$1"; shift
+    mkdir -p "$out"
+    rm -f "$out"/*.pb.swift
+    "$protoc" --plugin=protoc-gen-swift="$plugin" \
+        --proto_path="$root/protos" \
+        --swift_opt=Visibility=Internal \
+        --swift_opt=FileNaming=DropPath \
+        --swift_out="$out" \
+        "$@"
+    echo "generated in $out: $(cd "$out" && ls *.pb.swift | tr '\n' ' ')"
+}
+generate Sources/Reports/TensorBoard/Generated "$root"/protos/tensorboard/*.proto
+generate Sources/Networks/ONNX/Generated "$root"/protos/onnx/onnx.proto

@@ -115,7 +115,7 @@ public struct Architecture: Codable, Equatable, Sendable {
     }
 
     /// The trailing dense and unit-length layers: the projection head that `.features` leaves out.
-    private var headLayerCount: Int { layers.reversed().prefix(while: \.isProjectionHead).count }
+    var headLayerCount: Int { layers.reversed().prefix(while: \.isProjectionHead).count }
 
     /// How many of `network`'s layers (as built from this architecture) an embedding passes through.
     /// Building fuses or expands only the layers before the head, so the head's layers end both lists.

@@ -19,7 +19,10 @@ public final class BatchNorm2D: ModeDependentLayer {
     private var inputGradient = ReusableTensor()
     private var inverseDeviation: [Float]
 
-    public init(channels: Int, epsilon: Float = 1e-5, momentum: Float = 0.1, name: String) {
+    /// PyTorch's default, which ONNX export and the fused kernel use too.
+    public static let defaultEpsilon: Float = 1e-5
+
+    public init(channels: Int, epsilon: Float = BatchNorm2D.defaultEpsilon, momentum: Float = 0.1, name: String) {
         self.channels = channels
         self.epsilon = epsilon
         self.momentum = momentum

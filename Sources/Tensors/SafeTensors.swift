@@ -17,8 +17,23 @@ public enum SafeTensorsError: Error, CustomStringConvertible {
 /// The safetensors format (8-byte little-endian header length, a JSON header naming each
 /// tensor's dtype, shape and byte range, then the raw little-endian data), Float32 only,
 /// with free-form string metadata under "__metadata__".
+/// An integer tensor in a safetensors file: PyTorch keeps counters such as batch norm's
+/// `num_batches_tracked` (a 0-d int64) beside the float weights.
+public struct Int64Tensor: Equatable, Sendable {
+    public var shape: [Int]
+    public var values: [Int64]
+
+    public init(shape: [Int], values: [Int64]) {
+        precondition(values.count == shape.reduce(1, *), "\(values.count) values for shape \(shape)")
+        self.shape = shape
+        self.values = values
+    }
+}
+
 public struct SafeTensorsFile {
     public var tensors: [String: Tensor] = [:]
+    /// The file's I64 tensors; Akin's own files have none.
+    public var int64Tensors: [String: Int64Tensor] = [:]
     public var metadata: [String: String] = [:]
 
     public init(tensors: [String: Tensor] = [:], metadata: [String: String] = [:]) {
@@ -34,11 +49,17 @@ public struct SafeTensorsFile {
     public func encoded() throws -> Data {
         var header: [String: Any] = [:]
         var offset = 0
-        let names = tensors.keys.sorted()
+        let names = tensors.keys.sorted(), integerNames = int64Tensors.keys.sorted()
         for name in names {
             let tensor = tensors[name]!
             let bytes = tensor.count * 4
             header[name] = ["dtype": "F32", "shape": tensor.shape, "data_offsets": [offset, offset + bytes]]
+            offset += bytes
+        }
+        for name in integerNames {
+            let tensor = int64Tensors[name]!
+            let bytes = tensor.values.count * 8
+            header[name] = ["dtype": "I64", "shape": tensor.shape, "data_offsets": [offset, offset + bytes]]
             offset += bytes
         }
         if !metadata.isEmpty { header["__metadata__"] = metadata }
@@ -51,6 +72,9 @@ public struct SafeTensorsFile {
         for name in names {
             let tensor = tensors[name]!
             data.append(UnsafeBufferPointer(start: tensor.pointer, count: tensor.count))
+        }
+        for name in integerNames {
+            for value in int64Tensors[name]!.values { withUnsafeBytes(of: value.littleEndian) { data.append(contentsOf: $0) } }
         }
         return data
     }
@@ -90,22 +114,30 @@ public struct SafeTensorsFile {
             guard let entry = value as? [String: Any], let dtype = entry["dtype"] as? String,
                   let shape = entry["shape"] as? [Int], let offsets = entry["data_offsets"] as? [Int], offsets.count == 2
             else { throw SafeTensorsError.malformed(path: path, reason: "entry \"\(name)\" lacks dtype, shape or data_offsets") }
-            guard dtype == "F32" else {
-                throw SafeTensorsError.malformed(path: path, reason: "tensor \"\(name)\" is \(dtype); akin reads F32 only")
+            guard dtype == "F32" || dtype == "I64" else {
+                throw SafeTensorsError.malformed(path: path, reason: "tensor \"\(name)\" is \(dtype); akin reads F32 (and I64 counters) only")
             }
+            let elementSize = dtype == "F32" ? 4 : 8
             // Products and sums from the header are checked for overflow before any is trusted.
             var count = 1, overflow = false
             for dimension in shape {
                 let (product, over) = count.multipliedReportingOverflow(by: Swift.max(dimension, 0))
                 (count, overflow) = (product, overflow || over)
             }
-            let (bytes, bytesOverflow) = count.multipliedReportingOverflow(by: 4)
+            let (bytes, bytesOverflow) = count.multipliedReportingOverflow(by: elementSize)
             guard shape.allSatisfy({ $0 >= 0 }), !overflow, !bytesOverflow, offsets[0] >= 0, offsets[1] >= offsets[0],
                   offsets[1] <= data.count - dataStart, offsets[1] - offsets[0] == bytes else {
                 throw SafeTensorsError.malformed(path: path, reason: "tensor \"\(name)\" has a byte range that does not fit its shape or the file")
             }
-            let tensor = Tensor(shape: shape)
             let begin = dataStart + offsets[0]
+            if dtype == "I64" {
+                let values = data.withUnsafeBytes { raw in
+                    (0..<count).map { Int64(littleEndian: raw.loadUnaligned(fromByteOffset: begin + 8 * $0, as: Int64.self)) }
+                }
+                file.int64Tensors[name] = Int64Tensor(shape: shape, values: values)
+                continue
+            }
+            let tensor = Tensor(shape: shape)
             data.withUnsafeBytes { raw in
                 UnsafeMutableRawPointer(tensor.pointer).copyMemory(from: raw.baseAddress! + begin, byteCount: bytes)
             }

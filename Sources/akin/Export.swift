@@ -1,13 +1,54 @@
 import ArgumentParser
 import Foundation
 import Images
+import Networks
 import Reports
 import Similarity
 
 struct Export: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Export embeddings for other tools.",
-        subcommands: [ExportProjector.self])
+        abstract: "Export embeddings or the model for other tools.",
+        subcommands: [ExportProjector.self, ExportONNX.self, ExportPyTorch.self])
+}
+
+struct ExportONNX: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "onnx",
+        abstract: "Write the embedding network as an ONNX model (opset 17) for onnxruntime and other runtimes.",
+        discussion: """
+            Input "images": float32 [batch, C, S, S], each value (pixel / 255 − mean) / std per channel; output \
+            "embedding": [batch, D], unit length, the vectors `akin embed` stores. Size, channels, mean and std are in \
+            the model's metadata_props (input_size, input_channels, input_scale, mean, std).
+            """)
+
+    @Option(help: "Model file from `akin train`.") var model: String
+    @Option(help: "ONNX file to write.") var out: String
+
+    func run() throws {
+        let embedding = try EmbeddingModel.load(from: model)
+        try embedding.writeONNX(to: out)
+        let p = embedding.preprocessing
+        Console.note("wrote \(out): images [batch, \(p.channels), \(p.imageSize), \(p.imageSize)] → embedding [batch, \(embedding.embeddingDimension)], opset \(ONNXExport.opsetVersion)")
+    }
+}
+
+struct ExportPyTorch: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "pytorch",
+        abstract: "Write the model for PyTorch: a state_dict in model.safetensors and its nn.Module in akin_model.py.",
+        discussion: """
+            In Python (with torch and safetensors): `from akin_model import load; model, preprocessing = load("OUT/model.safetensors")` \
+            gives the module in eval mode with the weights loaded strictly; model(images) returns the embeddings `akin embed` stores.
+            """)
+
+    @Option(help: "Model file from `akin train`.") var model: String
+    @Option(help: "Folder to write model.safetensors and akin_model.py into (created if needed).") var out: String
+
+    func run() throws {
+        let embedding = try EmbeddingModel.load(from: model)
+        try embedding.writePyTorch(to: out)
+        Console.note("wrote \(out)/model.safetensors (state_dict) and \(out)/akin_model.py (nn.Module and loader)")
+    }
 }
 
 struct ExportProjector: ParsableCommand {

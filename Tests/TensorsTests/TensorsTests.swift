@@ -59,6 +59,21 @@ struct TensorsTests {
         #expect(read.metadata["note"] == "hello")
     }
 
+    /// PyTorch's state dicts hold int64 counters (batch norm's num_batches_tracked, 0-d).
+    @Test func safetensorsCarriesInt64CountersAfterTheFloats() throws {
+        var file = SafeTensorsFile(tensors: ["w": Tensor(shape: [2], values: [1, 2])])
+        file.int64Tensors = ["n": Int64Tensor(shape: [], values: [-3]), "m": Int64Tensor(shape: [2], values: [5, Int64.max])]
+        let data = try file.encoded()
+        let headerLength = data.withUnsafeBytes { Int(UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self))) }
+        let header = try JSONSerialization.jsonObject(with: data.subdata(in: 8..<(8 + headerLength))) as! [String: Any]
+        #expect((header["n"] as! [String: Any])["dtype"] as? String == "I64")
+        #expect((header["n"] as! [String: Any])["shape"] as? [Int] == [])
+        #expect((header["m"] as! [String: Any])["data_offsets"] as? [Int] == [8, 24])
+        #expect((header["n"] as! [String: Any])["data_offsets"] as? [Int] == [24, 32])
+        let read = try SafeTensorsFile.decode(data, path: "memory")
+        #expect(read.int64Tensors == file.int64Tensors && read.tensors["w"]?.array == [1, 2])
+    }
+
     @Test func truncatedSafetensorsIsAClearError() throws {
         let path = NSTemporaryDirectory() + "/akin-\(UUID().uuidString).safetensors"
         defer { try? FileManager.default.removeItem(atPath: path) }
