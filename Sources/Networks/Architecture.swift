@@ -10,6 +10,8 @@ public enum LayerSpec: Codable, Equatable, Sendable {
     /// A small ResNet: 3×3 stem of `stemWidth` channels with batch norm and ReLU, basic blocks,
     /// global average pooling. [N, C, H, W] → [N, last width].
     case residual(stemWidth: Int, stages: [ResidualStage])
+    /// A network read from elsewhere (`akin import onnx`) as a graph of operations; the first layer.
+    case graph(GraphSpec)
 }
 
 extension LayerSpec {
@@ -24,7 +26,7 @@ extension LayerSpec {
     /// Ends in one flat vector of features per image, which can stand in for the head's output.
     var givesPooledFeatures: Bool {
         switch self {
-        case .flatten, .residual: true
+        case .flatten, .residual, .graph: true
         default: false
         }
     }
@@ -102,6 +104,9 @@ public struct Architecture: Codable, Equatable, Sendable {
                 for stage in stages where stage.width < 1 || stage.blocks < 1 || !(1...2).contains(stage.stride) {
                     return "layer \(index): a ResNet stage needs a width ≥ 1, blocks ≥ 1 and stride 1 or 2, not \(stage)"
                 }
+            case let .graph(spec):
+                guard index == 0 else { return "layer \(index): an imported graph must be the first layer" }
+                if let problem = spec.problem(inputShape: inputShape) { return "layer 0, the imported graph: \(problem)" }
             default: continue
             }
         }
@@ -164,6 +169,7 @@ public struct Architecture: Codable, Equatable, Sendable {
             case .flatten: layer = Flatten()
             case let .dense(units): layer = Dense(inputSize: shape[1], outputSize: units, name: name)
             case .l2Normalize: layer = L2Normalize()
+            case let .graph(spec): layer = GraphNetwork(spec: spec, inputShape: Array(shape.dropFirst()), prefix: name + ".")
             case let .residual(stemWidth, stages):
                 let plan = ResidualPlan(inputChannels: shape[1], stemWidth: stemWidth, stages: stages)
                 if fused {

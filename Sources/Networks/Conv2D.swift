@@ -1,14 +1,18 @@
 import Foundation
 import Tensors
 
-/// Convolution with an odd square kernel and symmetric zero padding ((k − 1) / 2 by default:
-/// SAME at stride 1), optionally strided and without bias, on NCHW input, run by oneDNN.
+/// Convolution with a square kernel and zero padding ((k − 1) / 2 on every side by default: SAME
+/// for an odd kernel at stride 1), optionally strided, dilated, grouped (depthwise when groups =
+/// channels) and without bias, on NCHW input, run by oneDNN.
 public final class Conv2D: Layer {
     public let inputChannels: Int
     public let outputChannels: Int
     public let kernelSize: Int
     public let stride: Int
     public let padding: Int
+    public let paddingEnd: Int
+    public let dilation: Int
+    public let groups: Int
     public let weight: Parameter
     /// nil when a batch norm follows (its shift plays the bias's part).
     public let bias: Parameter?
@@ -19,15 +23,20 @@ public final class Conv2D: Layer {
     private var output = ReusableTensor()
     private var inputGradient = ReusableTensor()
 
-    public init(inputChannels: Int, outputChannels: Int, kernelSize: Int, stride: Int = 1, padding: Int? = nil,
-                bias: Bool = true, name: String) {
-        precondition(kernelSize % 2 == 1, "Conv2D needs an odd kernel size for symmetric padding, got \(kernelSize)")
+    /// `padding` is the top and left padding, `paddingEnd` (default: the same) the bottom and right.
+    public init(inputChannels: Int, outputChannels: Int, kernelSize: Int, stride: Int = 1, padding: Int? = nil, paddingEnd: Int? = nil,
+                dilation: Int = 1, groups: Int = 1, bias: Bool = true, name: String) {
+        precondition(padding != nil || kernelSize % 2 == 1, "Conv2D needs an odd kernel size for symmetric padding, got \(kernelSize)")
+        precondition(inputChannels % groups == 0 && outputChannels % groups == 0, "\(groups) groups do not divide the channels")
         self.inputChannels = inputChannels
         self.outputChannels = outputChannels
         self.kernelSize = kernelSize
         self.stride = stride
         self.padding = padding ?? (kernelSize - 1) / 2
-        weight = Parameter(name: name + ".weight", value: Tensor(shape: [outputChannels, inputChannels, kernelSize, kernelSize]))
+        self.paddingEnd = paddingEnd ?? self.padding
+        self.dilation = dilation
+        self.groups = groups
+        weight = Parameter(name: name + ".weight", value: Tensor(shape: [outputChannels, inputChannels / groups, kernelSize, kernelSize]))
         self.bias = bias ? Parameter(name: name + ".bias", value: Tensor(shape: [outputChannels])) : nil
     }
 
@@ -37,7 +46,7 @@ public final class Conv2D: Layer {
         precondition(inputShape.count == 4 && inputShape[1] == inputChannels, "Conv2D expects [N, \(inputChannels), H, W], got \(inputShape)")
         return ConvolutionShape(batch: inputShape[0], inputChannels: inputChannels, height: inputShape[2], width: inputShape[3],
                                 outputChannels: outputChannels, kernelSize: kernelSize, stride: stride, padding: padding,
-                                hasBias: bias != nil)
+                                paddingEnd: paddingEnd, dilation: dilation, groups: groups, hasBias: bias != nil)
     }
 
     public func outputShape(for inputShape: [Int]) -> [Int] { shape(for: inputShape).outputShape }

@@ -1,7 +1,9 @@
 import CDNNL
 
-/// Shape of a convolution with an odd square kernel and symmetric zero padding (SAME for stride 1
-/// by default), on NCHW activations and OIHW weights, with or without a bias.
+/// Shape of a convolution on NCHW activations and OIHW weights ([O, I / groups, k, k]): a square
+/// kernel, optionally strided, dilated and grouped (groups = channels is depthwise), with zero
+/// padding before (top, left) and after (bottom, right), with or without a bias. By default the
+/// padding is symmetric, (k − 1) / 2 on each side: SAME for an odd kernel at stride 1.
 public struct ConvolutionShape: Hashable, Sendable {
     public var batch: Int
     public var inputChannels: Int
@@ -10,13 +12,19 @@ public struct ConvolutionShape: Hashable, Sendable {
     public var outputChannels: Int
     public var kernelSize: Int
     public var stride: Int
+    /// Top and left padding.
     public var padding: Int
+    /// Bottom and right padding.
+    public var paddingEnd: Int
+    public var dilation: Int
+    public var groups: Int
     public var hasBias: Bool
 
     public init(batch: Int, inputChannels: Int, height: Int, width: Int, outputChannels: Int, kernelSize: Int,
-                stride: Int = 1, padding: Int? = nil, hasBias: Bool = true) {
-        precondition(kernelSize % 2 == 1, "symmetric padding here needs an odd kernel, got \(kernelSize)")
-        precondition(stride >= 1, "stride must be at least 1, got \(stride)")
+                stride: Int = 1, padding: Int? = nil, paddingEnd: Int? = nil, dilation: Int = 1, groups: Int = 1, hasBias: Bool = true) {
+        precondition(padding != nil || kernelSize % 2 == 1, "symmetric padding needs an odd kernel, got \(kernelSize)")
+        precondition(stride >= 1 && dilation >= 1 && groups >= 1, "stride, dilation and groups must be at least 1")
+        precondition(inputChannels % groups == 0 && outputChannels % groups == 0, "\(groups) groups do not divide the channels")
         self.batch = batch
         self.inputChannels = inputChannels
         self.height = height
@@ -25,14 +33,19 @@ public struct ConvolutionShape: Hashable, Sendable {
         self.kernelSize = kernelSize
         self.stride = stride
         self.padding = padding ?? (kernelSize - 1) / 2
+        self.paddingEnd = paddingEnd ?? self.padding
+        self.dilation = dilation
+        self.groups = groups
         self.hasBias = hasBias
     }
 
-    public var outputHeight: Int { (height + 2 * padding - kernelSize) / stride + 1 }
-    public var outputWidth: Int { (width + 2 * padding - kernelSize) / stride + 1 }
+    /// The span the kernel covers on the input: (k − 1) · dilation + 1.
+    public var kernelExtent: Int { (kernelSize - 1) * dilation + 1 }
+    public var outputHeight: Int { (height + padding + paddingEnd - kernelExtent) / stride + 1 }
+    public var outputWidth: Int { (width + padding + paddingEnd - kernelExtent) / stride + 1 }
     public var inputShape: [Int] { [batch, inputChannels, height, width] }
     public var outputShape: [Int] { [batch, outputChannels, outputHeight, outputWidth] }
-    public var weightShape: [Int] { [outputChannels, inputChannels, kernelSize, kernelSize] }
+    public var weightShape: [Int] { [outputChannels, inputChannels / groups, kernelSize, kernelSize] }
 }
 
 /// oneDNN primitives for one convolution shape: forward, backward to the input, backward to the
@@ -49,27 +62,33 @@ public final class ConvolutionKernel {
         shape = s
         stream = try DNNLStream()
         let shapes = "\(shapeText(s.inputShape)) → \(shapeText(s.outputShape)), kernel \(s.kernelSize), stride \(s.stride)"
+            + (s.groups > 1 ? ", \(s.groups) groups" : "") + (s.dilation > 1 ? ", dilation \(s.dilation)" : "")
         var sourceDesc = try plainLayout(s.inputShape, dnnl_nchw)
-        var weightsDesc = try plainLayout(s.weightShape, dnnl_oihw)
+        // Grouped weights are [G, O/G, I/G, k, k] to oneDNN: the same bytes as ONNX's and PyTorch's [O, I/G, k, k].
+        var weightsDesc = try s.groups == 1 ? plainLayout(s.weightShape, dnnl_oihw)
+            : plainLayout([s.groups, s.outputChannels / s.groups, s.inputChannels / s.groups, s.kernelSize, s.kernelSize], dnnl_goihw)
         // oneDNN reads a zeroed bias descriptor as "no bias".
         var biasDesc = try s.hasBias ? plainLayout([s.outputChannels], dnnl_x) : dnnl_memory_desc_t()
         var destinationDesc = try plainLayout(s.outputShape, dnnl_nchw)
         let strides: [Int64] = [Int64(s.stride), Int64(s.stride)]
-        let padding: [Int64] = [Int64(s.padding), Int64(s.padding)]
+        let padding: [Int64] = [Int64(s.padding), Int64(s.padding)], paddingEnd: [Int64] = [Int64(s.paddingEnd), Int64(s.paddingEnd)]
+        // oneDNN counts dilation from 0 (no gap between taps).
+        let dilation: [Int64] = [Int64(s.dilation - 1), Int64(s.dilation - 1)]
 
         var forwardDesc = dnnl_convolution_desc_t()
-        try check(dnnl_convolution_forward_desc_init(&forwardDesc, dnnl_forward_training, dnnl_convolution_direct,
-                                                     &sourceDesc, &weightsDesc, &biasDesc, &destinationDesc,
-                                                     strides, padding, padding), "describe the convolution \(shapes)")
+        try check(dnnl_dilated_convolution_forward_desc_init(&forwardDesc, dnnl_forward_training, dnnl_convolution_direct,
+                                                             &sourceDesc, &weightsDesc, &biasDesc, &destinationDesc,
+                                                             strides, dilation, padding, paddingEnd), "describe the convolution \(shapes)")
         let forward = try DNNLPrimitive(&forwardDesc, "the convolution \(shapes)")
         var dataDesc = dnnl_convolution_desc_t()
-        try check(dnnl_convolution_backward_data_desc_init(&dataDesc, dnnl_convolution_direct, &sourceDesc, &weightsDesc,
-                                                           &destinationDesc, strides, padding, padding),
+        try check(dnnl_dilated_convolution_backward_data_desc_init(&dataDesc, dnnl_convolution_direct, &sourceDesc, &weightsDesc,
+                                                                   &destinationDesc, strides, dilation, padding, paddingEnd),
                   "describe the backward-data convolution \(shapes)")
         let backwardData = try DNNLPrimitive(&dataDesc, "the backward-data convolution \(shapes)", hint: forward)
         var weightsGradDesc = dnnl_convolution_desc_t()
-        try check(dnnl_convolution_backward_weights_desc_init(&weightsGradDesc, dnnl_convolution_direct, &sourceDesc, &weightsDesc,
-                                                              &biasDesc, &destinationDesc, strides, padding, padding),
+        try check(dnnl_dilated_convolution_backward_weights_desc_init(&weightsGradDesc, dnnl_convolution_direct, &sourceDesc,
+                                                                      &weightsDesc, &biasDesc, &destinationDesc, strides, dilation,
+                                                                      padding, paddingEnd),
                   "describe the backward-weights convolution \(shapes)")
         let backwardWeights = try DNNLPrimitive(&weightsGradDesc, "the backward-weights convolution \(shapes)", hint: forward)
 

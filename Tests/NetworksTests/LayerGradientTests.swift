@@ -13,6 +13,17 @@ struct LayerGradientTests {
         try check.check(layer, input: check.randomTensor([2, 3, 7, 5]))
     }
 
+    /// Depthwise, strided with SAME padding 0/1, and dilated: the geometries imported networks use.
+    @Test(arguments: [(6, 6, 3, 2, 0, 1, 1, 6), (4, 6, 3, 1, 2, 2, 2, 2)])
+    func conv2dGeometry(_ g: (c: Int, o: Int, k: Int, stride: Int, padding: Int, paddingEnd: Int, dilation: Int, groups: Int)) throws {
+        var check = GradientCheck()
+        let layer = Conv2D(inputChannels: g.c, outputChannels: g.o, kernelSize: g.k, stride: g.stride, padding: g.padding,
+                           paddingEnd: g.paddingEnd, dilation: g.dilation, groups: g.groups, name: "conv")
+        layer.weight.value.copy(from: check.randomTensor(layer.weight.value.shape, scale: 0.5))
+        layer.bias!.value.copy(from: check.randomTensor([g.o], scale: 0.5))
+        try check.check(layer, input: check.randomTensor([2, g.c, 7, 6]))
+    }
+
     @Test func maxPool() throws {
         var check = GradientCheck()
         // Distinct values keep every 2×2 window's winner clear of the finite-difference step.
@@ -21,6 +32,67 @@ struct LayerGradientTests {
         order.shuffle(using: &check.generator)
         for i in 0..<input.count { input[i] = Float(order[i]) * 0.1 }
         try check.check(MaxPool2D(), input: input)
+    }
+
+    /// Max pooling of any window, with padding and ceil mode (distinct values keep winners clear),
+    /// and average pooling with and without its padding in the divisor.
+    @Test(arguments: [(Pool2D.Kind.max, 3, 2, 1, false, false), (.max, 2, 2, 0, true, false),
+                      (.average, 3, 2, 1, true, false), (.average, 3, 2, 1, false, true)])
+    func pool2D(_ p: (kind: Pool2D.Kind, kernel: Int, stride: Int, padding: Int, ceilMode: Bool, countIncludePad: Bool)) throws {
+        var check = GradientCheck()
+        let input = Tensor(shape: [2, 2, 7, 6])
+        var order = Array(0..<input.count)
+        order.shuffle(using: &check.generator)
+        for i in 0..<input.count { input[i] = Float(order[i]) * 0.1 - 8 }
+        try check.check(Pool2D(kind: p.kind, kernelSize: p.kernel, stride: p.stride, padding: p.padding, ceilMode: p.ceilMode,
+                               countIncludePad: p.countIncludePad), input: input)
+    }
+
+    @Test func clip() throws {
+        var check = GradientCheck()
+        let input = check.randomTensor([3, 17], scale: 2)
+        for i in 0..<input.count where abs(input[i]) < 0.05 || abs(input[i] - 1) < 0.05 { input[i] = 0.5 }  // away from the bounds
+        try check.check(Clip(low: 0, high: 1), input: input)
+    }
+
+    @Test func sigmoid() throws {
+        var check = GradientCheck()
+        try check.check(Sigmoid(), input: check.randomTensor([3, 17], scale: 4))
+    }
+
+    /// A graph whose values branch and join: a squeeze-and-excitation gate (multiply by a
+    /// [N, C, 1, 1] value), a residual sum, one value read by three nodes, batch norm in training
+    /// mode, a depthwise convolution, average pooling with ceil mode, a dense head.
+    @Test func graphNetwork() throws {
+        var check = GradientCheck()
+        let nodes = [
+            GraphNode(name: "conv", operation: .convolution(outputChannels: 4, kernel: 3, stride: 1, padding: 1, paddingEnd: 1,
+                                                            dilation: 1, groups: 1, bias: false), inputs: [0]),
+            GraphNode(name: "norm", operation: .batchNorm(epsilon: 1e-5), inputs: [1]),
+            GraphNode(name: "gate0", operation: .sigmoid, inputs: [2]),
+            GraphNode(name: "squeeze", operation: .globalAveragePool, inputs: [3]),
+            GraphNode(name: "excite", operation: .convolution(outputChannels: 4, kernel: 1, stride: 1, padding: 0, paddingEnd: 0,
+                                                              dilation: 1, groups: 1, bias: true), inputs: [4]),
+            GraphNode(name: "gate", operation: .sigmoid, inputs: [5]),
+            GraphNode(name: "scale", operation: .multiply, inputs: [6, 3]),
+            GraphNode(name: "depthwise", operation: .convolution(outputChannels: 4, kernel: 3, stride: 1, padding: 1, paddingEnd: 1,
+                                                                 dilation: 1, groups: 4, bias: true), inputs: [7]),
+            GraphNode(name: "residual", operation: .add, inputs: [8, 3]),
+            GraphNode(name: "pool", operation: .averagePool(kernel: 2, stride: 2, padding: 0, paddingEnd: 0, ceilMode: true,
+                                                             countIncludePad: false), inputs: [9]),
+            GraphNode(name: "global", operation: .globalAveragePool, inputs: [10]),
+            GraphNode(name: "flatten", operation: .flatten, inputs: [11]),
+            GraphNode(name: "head", operation: .dense(units: 3), inputs: [12]),
+        ]
+        let spec = GraphSpec(nodes: nodes, output: nodes.count)
+        #expect(spec.problem(inputShape: [2, 5, 5]) == nil)
+        let network = GraphNetwork(spec: spec, inputShape: [2, 5, 5], prefix: "g.")
+        for parameter in network.parameters {
+            parameter.value.copy(from: check.randomTensor(parameter.value.shape, scale: 0.8))
+            if parameter.name.hasSuffix("norm.weight") || parameter.name == "g.nodes.1.weight" { for i in 0..<parameter.value.count { parameter.value[i] += 1 } }
+        }
+        #expect(network.outputShape(for: [3, 2, 5, 5]) == [3, 3])
+        try check.check(network, input: check.randomTensor([3, 2, 5, 5]))
     }
 
     @Test func relu() throws {

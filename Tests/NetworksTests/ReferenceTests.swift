@@ -33,6 +33,48 @@ struct ReferenceTests {
         expectClose(layer.bias!.gradient.array, reference.bias)
     }
 
+    /// The convolutions of imported networks: depthwise (MobileNet, EfficientNet), grouped,
+    /// dilated, TensorFlow's SAME at stride 2 (one more pad after than before), an even kernel.
+    struct Geometry: Sendable, CustomTestStringConvertible {
+        var name: String, c: Int, o: Int, k: Int, stride = 1, padding = 1, paddingEnd = 1, dilation = 1, groups = 1, h = 7, w = 6
+        var testDescription: String { name }
+    }
+
+    static let geometries = [
+        Geometry(name: "depthwise 3×3, stride 2, SAME padding 0/1", c: 6, o: 6, k: 3, stride: 2, padding: 0, paddingEnd: 1, groups: 6),
+        Geometry(name: "depthwise 5×5 with a multiplier 2", c: 4, o: 8, k: 5, padding: 2, paddingEnd: 2, groups: 4, h: 9, w: 8),
+        Geometry(name: "two groups", c: 4, o: 6, k: 3, groups: 2),
+        Geometry(name: "dilation 2", c: 3, o: 4, k: 3, padding: 2, paddingEnd: 2, dilation: 2),
+        Geometry(name: "2×2, stride 2, no padding", c: 3, o: 5, k: 2, stride: 2, padding: 0, paddingEnd: 0, h: 8, w: 7),
+    ]
+
+    @Test(arguments: geometries)
+    func conv2dGeometry(_ g: Geometry) throws {
+        var generator = RandomGenerator(seed: 13)
+        let n = 2
+        let layer = Conv2D(inputChannels: g.c, outputChannels: g.o, kernelSize: g.k, stride: g.stride, padding: g.padding,
+                           paddingEnd: g.paddingEnd, dilation: g.dilation, groups: g.groups, name: "conv")
+        let geometry = ReferenceConv2D.Geometry(k: g.k, stride: g.stride, padding: g.padding, paddingEnd: g.paddingEnd,
+                                                dilation: g.dilation, groups: g.groups)
+        let weights = random(layer.weight.value.count, &generator), bias = random(g.o, &generator)
+        let input = random(n * g.c * g.h * g.w, &generator)
+        layer.weight.value.copy(from: Tensor(shape: layer.weight.value.shape, values: weights))
+        layer.bias!.value.copy(from: Tensor(shape: [g.o], values: bias))
+        let output = try layer.forward(Tensor(shape: [n, g.c, g.h, g.w], values: input))
+        let expected = ReferenceConv2D.forward(input: input, n: n, c: g.c, h: g.h, w: g.w, weights: weights, bias: bias, o: g.o, k: g.k,
+                                               geometry: geometry)
+        #expect(output.count == expected.count && output.shape[1] == g.o)
+        expectClose(output.array, expected)
+
+        let upstream = random(output.count, &generator)
+        let gradient = try layer.backward(Tensor(shape: output.shape, values: upstream))!
+        let reference = ReferenceConv2D.backward(input: input, n: n, c: g.c, h: g.h, w: g.w, weights: weights, o: g.o, k: g.k,
+                                                 geometry: geometry, outputGradient: upstream)
+        expectClose(gradient.array, reference.input)
+        expectClose(layer.weight.gradient.array, reference.weights)
+        expectClose(layer.bias!.gradient.array, reference.bias)
+    }
+
     @Test(arguments: [(1, 7, 7), (3, 2, 2), (2, 5, 8), (1, 1, 1), (4, 28, 28)])
     func maxPool(shape: (Int, Int, Int)) {
         let (planes, h, w) = shape

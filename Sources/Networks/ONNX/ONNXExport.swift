@@ -90,6 +90,8 @@ public enum ONNXExport {
                 let plan = ResidualPlan(inputChannels: shape[0], stemWidth: stemWidth, stages: stages)
                 value = try residualNetwork(plan, input: value, prefix: name + ".", graph: &graph, stored: stored)
                 shape = [plan.outputChannels]
+            case let .graph(spec):
+                (value, shape) = try importedGraph(spec, input: value, inputShape: shape, prefix: name + ".", graph: &graph, stored: stored)
             }
         }
         if normalizeOutput && !endsNormalized {
@@ -128,6 +130,58 @@ public enum ONNXExport {
         let epsilon = graph.constant(name + ".epsilon", [normEpsilon])
         let floor = graph.node("Max", [norm, epsilon], name: name)
         return graph.node("Div", [value, floor], name: name)
+    }
+
+    /// An imported graph, node for node: each operation is one ONNX operator (dense is Gemm).
+    private static func importedGraph(_ spec: GraphSpec, input: String, inputShape: [Int], prefix: String, graph: inout ONNXGraphBuilder,
+                                      stored: (String, [Int]) throws -> Tensor) throws -> (String, [Int]) {
+        var names = [input], shapes = [[1] + inputShape]
+        for (index, node) in spec.nodes.enumerated() {
+            let name = prefix + "nodes.\(index)", x = names[node.inputs[0]], shape = shapes[node.inputs[0]]
+            let pooling = { (kernel: Int, stride: Int, padding: Int, paddingEnd: Int, ceilMode: Bool) in [
+                ONNXGraphBuilder.ints("kernel_shape", [kernel, kernel]), ONNXGraphBuilder.ints("strides", [stride, stride]),
+                ONNXGraphBuilder.ints("pads", [padding, padding, paddingEnd, paddingEnd]), ONNXGraphBuilder.int("ceil_mode", ceilMode ? 1 : 0),
+            ] }
+            let output: String
+            switch node.operation {
+            case let .convolution(outputs, kernel, stride, padding, paddingEnd, dilation, groups, bias):
+                var inputs = [x, graph.weight(name + ".weight", try stored(name + ".weight", [outputs, shape[1] / groups, kernel, kernel]))]
+                if bias { inputs.append(graph.weight(name + ".bias", try stored(name + ".bias", [outputs]))) }
+                output = graph.node("Conv", inputs, name: name, attributes: [
+                    ONNXGraphBuilder.ints("kernel_shape", [kernel, kernel]), ONNXGraphBuilder.ints("strides", [stride, stride]),
+                    ONNXGraphBuilder.ints("pads", [padding, padding, paddingEnd, paddingEnd]),
+                    ONNXGraphBuilder.ints("dilations", [dilation, dilation]), ONNXGraphBuilder.int("group", groups),
+                ])
+            case let .batchNorm(epsilon):
+                let norm = try ["weight", "bias", "running_mean", "running_var"].map { field in
+                    graph.weight("\(name).\(field)", try stored("\(name).\(field)", [shape[1]]))
+                }
+                output = graph.node("BatchNormalization", [x] + norm, name: name, attributes: [ONNXGraphBuilder.float("epsilon", epsilon)])
+            case .relu: output = graph.node("Relu", [x], name: name)
+            case let .clip(low, high):
+                output = graph.node("Clip", [x, graph.constant(name + ".low", [low]), graph.constant(name + ".high", [high])], name: name)
+            case .sigmoid: output = graph.node("Sigmoid", [x], name: name)
+            case .add: output = graph.node("Add", [x, names[node.inputs[1]]], name: name)
+            case .multiply: output = graph.node("Mul", [x, names[node.inputs[1]]], name: name)
+            case let .maxPool(kernel, stride, padding, paddingEnd, ceilMode):
+                output = graph.node("MaxPool", [x], name: name, attributes: pooling(kernel, stride, padding, paddingEnd, ceilMode))
+            case let .averagePool(kernel, stride, padding, paddingEnd, ceilMode, countIncludePad):
+                output = graph.node("AveragePool", [x], name: name, attributes: pooling(kernel, stride, padding, paddingEnd, ceilMode)
+                                    + [ONNXGraphBuilder.int("count_include_pad", countIncludePad ? 1 : 0)])
+            case .globalAveragePool: output = graph.node("GlobalAveragePool", [x], name: name)
+            case .flatten: output = graph.node("Flatten", [x], name: name, attributes: [ONNXGraphBuilder.int("axis", 1)])
+            case let .dense(units):
+                let w = graph.weight(name + ".weight", try stored(name + ".weight", [units, shape[1]]))
+                let b = graph.weight(name + ".bias", try stored(name + ".bias", [units]))
+                output = graph.node("Gemm", [x, w, b], name: name, attributes: [ONNXGraphBuilder.int("transB", 1)])
+            }
+            names.append(output)
+            shapes.append(GraphNetwork.outputShape(of: node.operation, inputs: node.inputs.map { shapes[$0] }))
+        }
+        // A graph value that is not the last node's output still becomes the graph's: Identity makes it last.
+        var output = names[spec.output]
+        if spec.output != spec.nodes.count { output = graph.node("Identity", [output], name: prefix + "output") }
+        return (output, Array(shapes[spec.output].dropFirst()))
     }
 
     /// The stem, the basic blocks and global average pooling, unit by unit as `ResidualPlan` lists

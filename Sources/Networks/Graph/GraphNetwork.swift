@@ -1,0 +1,195 @@
+import Tensors
+
+/// Runs a `GraphSpec` — a network whose values branch and join (residual sums, squeeze-and-
+/// excitation gates), as imported networks are — forward and backward. Each node is one of the
+/// ordinary layers (Conv2D, BatchNorm2D, ReLU, Clip, Sigmoid, Pool2D, GlobalAveragePool,
+/// Flatten, Dense) or an elementwise sum or product computed here. Backward walks the nodes in
+/// reverse and adds up the gradients of values read by more than one node.
+public final class GraphNetwork: ModeDependentLayer {
+    public let spec: GraphSpec
+    private let layers: [Layer?]
+    public var needsInputGradient = true {
+        didSet { configureInputGradients() }
+    }
+    public var isTraining = true {
+        didSet { for case let layer as ModeDependentLayer in layers.compactMap({ $0 }) { layer.isTraining = isTraining } }
+    }
+
+    private var values: [Tensor?] = []
+    private var results: [ReusableTensor]
+    private var gradients: [ReusableTensor]
+    private var sums: [ReusableTensor]
+
+    /// Builds the layers for an input of [C, H, W] per image; `spec.problem(inputShape:)` must be nil.
+    public init(spec: GraphSpec, inputShape: [Int], prefix: String) {
+        self.spec = spec
+        var shapes: [[Int]] = [[1] + inputShape]
+        var layers: [Layer?] = []
+        for (index, node) in spec.nodes.enumerated() {
+            let input = shapes[node.inputs[0]], name = prefix + "nodes.\(index)"
+            switch node.operation {
+            case let .convolution(outputs, kernel, stride, padding, paddingEnd, dilation, groups, bias):
+                layers.append(Conv2D(inputChannels: input[1], outputChannels: outputs, kernelSize: kernel, stride: stride, padding: padding,
+                                     paddingEnd: paddingEnd, dilation: dilation, groups: groups, bias: bias, name: name))
+            case let .batchNorm(epsilon): layers.append(BatchNorm2D(channels: input[1], epsilon: epsilon, name: name))
+            case .relu: layers.append(ReLU())
+            case let .clip(low, high): layers.append(Clip(low: low, high: high))
+            case .sigmoid: layers.append(Sigmoid())
+            case let .maxPool(kernel, stride, padding, paddingEnd, ceilMode):
+                layers.append(Pool2D(kind: .max, kernelSize: kernel, stride: stride, padding: padding, paddingEnd: paddingEnd, ceilMode: ceilMode))
+            case let .averagePool(kernel, stride, padding, paddingEnd, ceilMode, countIncludePad):
+                layers.append(Pool2D(kind: .average, kernelSize: kernel, stride: stride, padding: padding, paddingEnd: paddingEnd,
+                                     ceilMode: ceilMode, countIncludePad: countIncludePad))
+            case .globalAveragePool: layers.append(GlobalAveragePool())
+            case .flatten: layers.append(Flatten())
+            case let .dense(units): layers.append(Dense(inputSize: input[1], outputSize: units, name: name))
+            case .add, .multiply: layers.append(nil)
+            }
+            shapes.append(Self.outputShape(of: node.operation, inputs: node.inputs.map { shapes[$0] }))
+        }
+        self.layers = layers
+        results = Array(repeating: ReusableTensor(), count: spec.nodes.count)
+        gradients = Array(repeating: ReusableTensor(), count: spec.nodes.count * 2)
+        sums = Array(repeating: ReusableTensor(), count: spec.nodes.count + 1)
+        configureInputGradients()
+    }
+
+    public var parameters: [Parameter] { layers.compactMap { $0 }.flatMap(\.parameters) }
+    public var buffers: [Parameter] { layers.compactMap { $0 }.flatMap(\.buffers) }
+
+    /// The nodes that read the graph's input compute no input gradient unless this layer must.
+    private func configureInputGradients() {
+        for (node, layer) in zip(spec.nodes, layers) { layer?.needsInputGradient = needsInputGradient || node.inputs[0] != 0 }
+    }
+
+    static func broadcastsOverPlanes(_ full: [Int], _ gate: [Int]) -> Bool {
+        full.count == 4 && gate.count == 4 && gate[0] == full[0] && gate[1] == full[1] && gate[2] == 1 && gate[3] == 1
+    }
+
+    static func outputShape(of operation: GraphOperation, inputs: [[Int]]) -> [Int] {
+        let x = inputs[0]
+        switch operation {
+        case let .convolution(outputs, kernel, stride, padding, paddingEnd, dilation, _, _):
+            let size = { (n: Int) in (n + padding + paddingEnd - ((kernel - 1) * dilation + 1)) / stride + 1 }
+            return [x[0], outputs, size(x[2]), size(x[3])]
+        case let .maxPool(kernel, stride, padding, paddingEnd, ceilMode):
+            return Pool2D(kind: .max, kernelSize: kernel, stride: stride, padding: padding, paddingEnd: paddingEnd, ceilMode: ceilMode)
+                .outputShape(for: x)
+        case let .averagePool(kernel, stride, padding, paddingEnd, ceilMode, _):
+            return Pool2D(kind: .average, kernelSize: kernel, stride: stride, padding: padding, paddingEnd: paddingEnd, ceilMode: ceilMode)
+                .outputShape(for: x)
+        case .globalAveragePool: return [x[0], x[1], 1, 1]
+        case .flatten: return [x[0], x.dropFirst().reduce(1, *)]
+        case let .dense(units): return [x[0], units]
+        case .multiply: return inputs[1].reduce(1, *) > x.reduce(1, *) ? inputs[1] : x
+        case .batchNorm, .relu, .clip, .sigmoid, .add: return x
+        }
+    }
+
+    public func outputShape(for inputShape: [Int]) -> [Int] {
+        var shapes = [inputShape]
+        for node in spec.nodes { shapes.append(Self.outputShape(of: node.operation, inputs: node.inputs.map { shapes[$0] })) }
+        return shapes[spec.output]
+    }
+
+    public func forward(_ input: Tensor) throws -> Tensor {
+        values = [input]
+        values.reserveCapacity(spec.nodes.count + 1)
+        for (index, node) in spec.nodes.enumerated() {
+            let x = values[node.inputs[0]]!
+            switch node.operation {
+            case .add:
+                let y = values[node.inputs[1]]!, result = results[index].tensor(shape: x.shape)
+                for i in 0..<result.count { result.pointer[i] = x.pointer[i] + y.pointer[i] }
+                values.append(result)
+            case .multiply:
+                values.append(multiply(x, values[node.inputs[1]]!, into: &results[index]))
+            case .globalAveragePool:
+                let pooled = try layers[index]!.forward(x)
+                values.append(pooled.reshaped([x.shape[0], x.shape[1], 1, 1]))
+            default:
+                values.append(try layers[index]!.forward(x))
+            }
+        }
+        return values[spec.output]!
+    }
+
+    /// a ⊙ b, where one of them may be a per-channel gate [N, C, 1, 1] over the other's planes.
+    private func multiply(_ a: Tensor, _ b: Tensor, into buffer: inout ReusableTensor) -> Tensor {
+        let (full, gate) = a.count >= b.count ? (a, b) : (b, a)
+        let result = buffer.tensor(shape: full.shape)
+        let plane = full.count / gate.count
+        for g in 0..<gate.count {
+            let scale = gate.pointer[g], source = full.pointer + g * plane, target = result.pointer + g * plane
+            for i in 0..<plane { target[i] = source[i] * scale }
+        }
+        return result
+    }
+
+    public func backward(_ outputGradient: Tensor) throws -> Tensor? {
+        // pending[v]: the gradient of value v summed so far; owned[v]: it is our own buffer (sums[v]),
+        // so more can be added in place; otherwise it belongs to the layer that returned it.
+        var pending = [Tensor?](repeating: nil, count: spec.nodes.count + 1)
+        var owned = [Bool](repeating: false, count: spec.nodes.count + 1)
+        func accumulate(_ gradient: Tensor, into value: Int) {
+            guard let existing = pending[value] else {
+                pending[value] = gradient
+                return
+            }
+            if !owned[value] {
+                let sum = sums[value].tensor(shape: existing.shape)
+                sum.copy(from: existing)
+                pending[value] = sum
+                owned[value] = true
+            }
+            let sum = pending[value]!
+            for i in 0..<sum.count { sum.pointer[i] += gradient.pointer[i] }
+        }
+        accumulate(outputGradient, into: spec.output)
+
+        for (index, node) in spec.nodes.enumerated().reversed() {
+            guard let g = pending[index + 1] else { continue }
+            let wantsInput = { (value: Int) in value != 0 || self.needsInputGradient }
+            switch node.operation {
+            case .add:
+                for value in node.inputs where wantsInput(value) { accumulate(g, into: value) }
+            case .multiply:
+                let a = values[node.inputs[0]]!, b = values[node.inputs[1]]!
+                let (gradientA, gradientB) = multiplyBackward(g, a, b, index: index)
+                if wantsInput(node.inputs[0]) { accumulate(gradientA, into: node.inputs[0]) }
+                if wantsInput(node.inputs[1]) { accumulate(gradientB, into: node.inputs[1]) }
+            case .globalAveragePool:
+                if let gradient = try layers[index]!.backward(g.reshaped([g.shape[0], g.shape[1]])) { accumulate(gradient, into: node.inputs[0]) }
+            default:
+                if let gradient = try layers[index]!.backward(g) { accumulate(gradient, into: node.inputs[0]) }
+            }
+        }
+        return needsInputGradient ? pending[0] : nil
+    }
+
+    /// Gradients of a ⊙ b: g ⊙ b for a, g ⊙ a for b, summed over the planes for whichever is the gate.
+    private func multiplyBackward(_ g: Tensor, _ a: Tensor, _ b: Tensor, index: Int) -> (Tensor, Tensor) {
+        let gradientA = gradients[2 * index].tensor(shape: a.shape), gradientB = gradients[2 * index + 1].tensor(shape: b.shape)
+        if a.count == b.count {
+            for i in 0..<g.count {
+                gradientA.pointer[i] = g.pointer[i] * b.pointer[i]
+                gradientB.pointer[i] = g.pointer[i] * a.pointer[i]
+            }
+            return (gradientA, gradientB)
+        }
+        let aIsFull = a.count > b.count
+        let (full, gate) = aIsFull ? (a, b) : (b, a)
+        let (fullGradient, gateGradient) = aIsFull ? (gradientA, gradientB) : (gradientB, gradientA)
+        let plane = full.count / gate.count
+        for c in 0..<gate.count {
+            let scale = gate.pointer[c], x = full.pointer + c * plane, dy = g.pointer + c * plane, dx = fullGradient.pointer + c * plane
+            var sum: Float = 0
+            for i in 0..<plane {
+                dx[i] = dy[i] * scale
+                sum += dy[i] * x[i]
+            }
+            gateGradient.pointer[c] = sum
+        }
+        return (gradientA, gradientB)
+    }
+}
