@@ -1,4 +1,6 @@
 import Foundation
+import Images
+import Search
 import Tensors
 import TestSupport
 import Testing
@@ -54,5 +56,49 @@ struct ModelExportTests {
             #expect(result.status != 0 && result.errors.contains(root + "/none.safetensors"), "\(result.errors)")
             #expect(!FileManager.default.fileExists(atPath: root + "/out"))
         }
+    }
+}
+
+/// `akin import onnx` from the shell: a small MobileNet-like graph (scripts/make_onnx_import_cases.py)
+/// becomes a model file that embeds, evaluates and exports like a trained one.
+@Suite("akin import onnx")
+struct ModelImportTests {
+    @Test(.enabled(if: ModelExportTests.python != nil || ReferencePython.underCI, "needs a Python with onnx and onnxruntime"))
+    func anImportedNetworkEmbedsAndExports() throws {
+        let python = try #require(ModelExportTests.python, "CI must install onnx and onnxruntime into ~/.cache/akin-test/venv")
+        let root = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("scripts/make_onnx_import_cases.py").path
+        let made = try ReferencePython.run(python, [script, root])
+        try #require(made.status == 0, "\(made.errors)")
+
+        let model = root + "/imported.safetensors"
+        let imported = try CLI.run(["import", "onnx", root + "/mobilenet_block.onnx", "--out", model, "--mean", "0.5,0.5,0.5", "--std", "0.25,0.25,0.25"])
+        #expect(imported.status == 0, "\(imported.errors)")
+        #expect(imported.errors.contains("3×16×16 → 8-d embedding"), "\(imported.errors)")
+
+        // RGB pictures of three kinds at the network's size.
+        var generator = RandomGenerator(seed: 3)
+        for (label, name) in ["red", "green", "blue"].enumerated() {
+            try FileManager.default.createDirectory(atPath: "\(root)/data/\(name)", withIntermediateDirectories: true)
+            for i in 0..<4 {
+                var pixels: [UInt8] = []
+                for _ in 0..<(16 * 16) { for c in 0..<3 { pixels.append(UInt8(c == label ? 150 + generator.nextInt(below: 100) : generator.nextInt(below: 80))) } }
+                try ImageEncoder.png(Image(width: 16, height: 16, channels: 3, pixels: pixels)).write(to: URL(fileURLWithPath: "\(root)/data/\(name)/\(i).png"))
+            }
+        }
+        let embed = try CLI.run(["embed", "--model", model, "--out", root + "/g.akin", root + "/data"])
+        #expect(embed.status == 0, "\(embed.errors)")
+        let (ids, vectors, _) = try GalleryStore.open(root + "/g.akin", readOnly: true).allVectors()
+        #expect(ids.count == 12 && vectors.shape == [12, 8])
+        let eval = try CLI.run(["eval", "--model", model, root + "/data"])
+        #expect(eval.status == 0, "\(eval.errors)")
+        let export = try CLI.run(["export", "onnx", "--model", model, "--out", root + "/again.onnx"])
+        #expect(export.status == 0, "\(export.errors)")
+
+        let refused = try CLI.run(["import", "onnx", root + "/unsupported.onnx", "--out", root + "/no.safetensors"])
+        #expect(refused.status != 0 && refused.errors.contains("node 1 (channel-softmax) is a Softmax"), "\(refused.errors)")
+        #expect(!FileManager.default.fileExists(atPath: root + "/no.safetensors"))
     }
 }

@@ -14,6 +14,10 @@ struct ONNXGraphReader {
     private var shapes: [[Int]] = []
     private var nodes: [GraphNode] = []
     private var weights: [String: Tensor] = [:]
+    /// Outputs of zero-padding Pad nodes (TensorFlow-style SAME padding exported from PyTorch's
+    /// ZeroPad2d): the padded value and its padding before and after, folded into the convolution
+    /// that reads it.
+    private var padded: [String: (source: Int, begin: Int, end: Int)] = [:]
 
     init(path: String, opset: Int) {
         self.path = path
@@ -52,8 +56,14 @@ struct ONNXGraphReader {
         for (position, node) in graph.node.enumerated() where needed.contains(position) && node.opType != "Constant" {
             try read(node, position: position)
         }
-        guard let output = values[target], output > 0 else {
+        guard var output = values[target], output > 0 else {
             throw ONNXImportError.notAModel(path: path, reason: "\"\(target)\" is the input itself, not computed from it")
+        }
+        // Pooled [N, C, 1, 1] features become [N, C].
+        if shapes[output].count == 4 && shapes[output][2] == 1 && shapes[output][3] == 1 {
+            nodes.append(GraphNode(name: target + " (flattened)", operation: .flatten, inputs: [output]))
+            shapes.append([shapes[output][0], shapes[output][1]])
+            output = nodes.count
         }
         guard shapes[output].count == 2 else {
             throw ONNXImportError.notAModel(path: path, reason: "the output \"\(target)\" is \(shapes[output].dropFirst()) per image, not one vector: choose a value after global pooling (--output)")
@@ -97,8 +107,14 @@ struct ONNXGraphReader {
     private func pooledFeatures(_ graph: Onnx_GraphProto) -> String? {
         guard let pool = graph.node.last(where: { $0.opType == "GlobalAveragePool" }), let pooled = pool.output.first else { return nil }
         let readers = graph.node.filter { $0.input.contains(pooled) }
-        if readers.count == 1, ["Flatten", "Reshape", "Squeeze"].contains(readers[0].opType), let flat = readers[0].output.first { return flat }
-        return pooled
+        guard readers.count == 1, let flat = readers[0].output.first else { return pooled }
+        switch readers[0].opType {
+        case "Flatten": return flat
+        // A Reshape whose shape is computed (x.view(x.size(0), -1) in PyTorch) is left out: the
+        // pooled value is flattened instead.
+        case "Reshape" where readers[0].input.count == 2 && constants[readers[0].input[1]] != nil: return flat
+        default: return pooled
+        }
     }
 
     // MARK: one node
@@ -116,6 +132,9 @@ struct ONNXGraphReader {
         func ints(_ name: String) -> [Int]? { attribute(name).map { $0.ints.map(Int.init) } }
         func float(_ name: String, _ fallback: Float) -> Float { attribute(name).map(\.f) ?? fallback }
         func activation(_ slot: Int) throws -> Int {
+            if slot < node.input.count, padded[node.input[slot]] != nil {
+                throw refuse("it reads the output of a Pad; Akin folds zero padding into a convolution only")
+            }
             guard slot < node.input.count, let value = values[node.input[slot]] else {
                 throw refuse("its input \(slot) (\(slot < node.input.count ? node.input[slot] : "missing")) is not computed from the image input")
             }
@@ -171,7 +190,8 @@ struct ONNXGraphReader {
 
         switch type {
         case "Conv":
-            let x = try activation(0), shape = shapes[x]
+            let extra = node.input.first.flatMap { padded[$0] }
+            let x = try extra?.source ?? activation(0), shape = shapes[x]
             guard shape.count == 4 else { throw refuse("its input is \(shape), not [N, C, H, W]") }
             guard let w = try constant(1, "weight"), let weight = w.tensor, w.dims.count == 4 else { throw refuse("its weight must be a constant [O, C/groups, kh, kw]") }
             let groups = int("group", 1)
@@ -181,7 +201,14 @@ struct ONNXGraphReader {
             }
             let kernel = w.dims[2]
             let stride = try square(ints("strides"), "strides", fallback: 1), dilation = try square(ints("dilations"), "dilations", fallback: 1)
-            let (begin, end) = try padding(kernel: kernel, stride: stride, dilation: dilation, size: shape[2])
+            var (begin, end) = try padding(kernel: kernel, stride: stride, dilation: dilation, size: shape[2])
+            if let extra {
+                guard attribute("auto_pad").map({ ["NOTSET", ""].contains(String(decoding: $0.s, as: UTF8.self)) }) ?? true else {
+                    throw refuse("it reads a Pad and also pads itself with auto_pad")
+                }
+                begin += extra.begin
+                end += extra.end
+            }
             let bias = try constant(2, "bias") != nil
             weights[name + ".weight"] = weight
             if bias { weights[name + ".bias"] = try floats(2, "bias", count: w.dims[0]) }
@@ -281,7 +308,26 @@ struct ONNXGraphReader {
             weights[name + ".weight"] = weight
             weights[name + ".bias"] = bias
             _ = try add(.dense(units: units), inputs: [x])
-        case "Identity", "Dropout":
+        case "Pad":
+            let x = try activation(0)
+            let mode = attribute("mode").map { String(decoding: $0.s, as: UTF8.self) } ?? "constant"
+            guard mode == "constant" else { throw refuse("mode \(mode): Akin folds only zero (constant) padding into convolutions") }
+            let pads: [Int]
+            let value: Float
+            if opset < 11 {
+                pads = ints("pads") ?? []
+                value = float("value", 0)
+            } else {
+                guard let p = try constant(1, "pads")?.integers else { throw refuse("its pads must be a constant") }
+                pads = p.map(Int.init)
+                value = try constant(2, "value")?.floats?.first ?? 0
+            }
+            guard value == 0 else { throw refuse("it pads with \(value); Akin folds only zero padding") }
+            guard pads.count == 8, pads[0] == 0, pads[1] == 0, pads[4] == 0, pads[5] == 0, pads[2] == pads[3], pads[6] == pads[7],
+                  pads.allSatisfy({ $0 >= 0 }), shapes[x].count == 4 else {
+                throw refuse("pads \(pads): Akin folds padding of height and width alike (top as left, bottom as right) into convolutions")
+            }
+            padded[output] = (x, pads[2], pads[6])
             if node.output.count > 1 && !node.output[1].isEmpty { throw refuse("its mask output is used") }
             values[output] = try activation(0)
         default:

@@ -7,7 +7,7 @@ public enum ONNXImportError: Error, CustomStringConvertible {
     case unsupportedUse(path: String, position: Int, name: String, operatorType: String, reason: String)
 
     public static let supportedOperators = ["Conv", "BatchNormalization", "Relu", "Clip", "Sigmoid", "Mul", "Add", "MaxPool",
-                                            "AveragePool", "GlobalAveragePool", "Flatten", "Reshape", "Gemm", "Identity", "Dropout",
+                                            "AveragePool", "GlobalAveragePool", "Flatten", "Reshape", "Gemm", "Identity", "Dropout", "Pad",
                                             "Constant"]
 
     public var description: String {
