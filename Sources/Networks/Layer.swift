@@ -26,10 +26,14 @@ public protocol Layer: AnyObject {
     /// State saved with the weights but not trained: batch norm's running statistics.
     var buffers: [Parameter] { get }
     var needsInputGradient: Bool { get set }
+    /// How many floats the layer keeps for one forward pass on `inputShape` (its output, and for
+    /// layers made of layers every inner output): what a batch costs in memory.
+    func activationCount(for inputShape: [Int]) -> Int
 }
 
 extension Layer {
     public var buffers: [Parameter] { [] }
+    public func activationCount(for inputShape: [Int]) -> Int { outputShape(for: inputShape).reduce(1, *) }
 }
 
 /// A layer that computes differently when training (batch statistics, kept workspaces) and when

@@ -29,6 +29,16 @@ public final class Sequential {
         layers.prefix(depth).reduce(inputShape) { $1.outputShape(for: $0) }
     }
 
+    /// Floats the first `depth` layers keep for one forward pass on `inputShape`.
+    public func activationCount(for inputShape: [Int], through depth: Int) -> Int {
+        var shape = inputShape, total = 0
+        for layer in layers.prefix(depth) {
+            total += layer.activationCount(for: shape)
+            shape = layer.outputShape(for: shape)
+        }
+        return total
+    }
+
     /// The first `depth` layers' output, for inference: an embedding taken before the projection head.
     public func forward(_ input: Tensor, through depth: Int) throws -> Tensor {
         try depth == layers.count ? forward(input) : layers.prefix(depth).reduce(input) { try $1.forward($0) }

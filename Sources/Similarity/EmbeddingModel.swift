@@ -86,14 +86,25 @@ public final class EmbeddingModel {
                               trainingClasses: trainingClasses)
     }
 
+    /// The memory a batch's activations may take while embedding: large networks on large images
+    /// (an ImageNet backbone at 224 pixels keeps tens of megabytes per image) get smaller batches.
+    public static let activationBudgetBytes = 1 << 30
+
+    /// At most `requested`, fewer when the network's activations for that many images would pass
+    /// `activationBudgetBytes`.
+    public func batchSize(requested: Int) -> Int {
+        let perImage = network.activationCount(for: [1] + architecture.inputShape, through: architecture.embeddingDepth(of: network))
+        return max(1, min(requested, Self.activationBudgetBytes / max(1, perImage * MemoryLayout<Float>.size)))
+    }
+
     /// L2-normalised embeddings of every image, [images.count, D]. Batches are padded to one
-    /// shape so the convolution primitives are built once.
+    /// shape so the convolution primitives are built once, and kept within `activationBudgetBytes`.
     public func embed(_ images: ImageSet, batchSize: Int = 256, progress: (Int, Int) -> Void = { _, _ in }) throws -> Tensor {
         precondition(images.imageSize == preprocessing.imageSize && images.channels == preprocessing.channels,
                      "images were loaded for another model")
         let d = embeddingDimension, n = images.count, depth = architecture.embeddingDepth(of: network)
         let result = Tensor(shape: [n, d])
-        let size = min(batchSize, max(n, 1))
+        let size = min(self.batchSize(requested: batchSize), max(n, 1))
         let batch = Tensor(shape: [size] + architecture.inputShape)
         network.isTraining = false
         defer { network.isTraining = true }

@@ -92,6 +92,17 @@ public final class GraphNetwork: ModeDependentLayer {
         return shapes[spec.output]
     }
 
+    /// Every node keeps its output until the backward pass.
+    public func activationCount(for inputShape: [Int]) -> Int {
+        var shapes = [inputShape], total = 0
+        for node in spec.nodes {
+            let shape = Self.outputShape(of: node.operation, inputs: node.inputs.map { shapes[$0] })
+            total += shape.reduce(1, *)
+            shapes.append(shape)
+        }
+        return total
+    }
+
     public func forward(_ input: Tensor) throws -> Tensor {
         values = [input]
         values.reserveCapacity(spec.nodes.count + 1)
