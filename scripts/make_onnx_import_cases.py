@@ -39,11 +39,14 @@ def scalar(name, value):
 
 
 def mobilenet_block():
-    """Conv/BN/ReLU6 stem at stride 2, a depthwise block with a residual sum, pooled, a classifier."""
+    """A TensorFlow-style SAME stem (zero Pad of one row and column after, then Conv/BN/ReLU6 at stride
+    2, as PyTorch exports EfficientNet-Lite's), a depthwise block with a residual sum, pooled, a classifier."""
     c = 8
     nodes, inits = [], [weight("stem.w", c, 3, 3, 3), weight("dw.w", c, 1, 3, 3), weight("pw.w", c, c, 1, 1),
-                        weight("fc.w", 5, c), weight("fc.b", 5), scalar("zero", 0.0), scalar("six", 6.0)]
-    nodes.append(helper.make_node("Conv", ["images", "stem.w"], ["stem"], name="stem", kernel_shape=[3, 3], strides=[2, 2], pads=[1, 1, 1, 1]))
+                        weight("fc.w", 5, c), weight("fc.b", 5), scalar("zero", 0.0), scalar("six", 6.0),
+                        numpy_helper.from_array(np.array([0, 0, 0, 0, 0, 0, 1, 1], dtype=np.int64), "same")]
+    nodes.append(helper.make_node("Pad", ["images", "same"], ["padded"], name="same.pad", mode="constant"))
+    nodes.append(helper.make_node("Conv", ["padded", "stem.w"], ["stem"], name="stem", kernel_shape=[3, 3], strides=[2, 2]))
     n, i = batch_norm("stem.bn", "stem", c, "stem.n"); nodes += n; inits += i
     nodes.append(helper.make_node("Clip", ["stem.n", "zero", "six"], ["stem.r"], name="stem.relu6"))
     nodes.append(helper.make_node("Conv", ["stem.r", "dw.w"], ["dw"], name="depthwise", kernel_shape=[3, 3], pads=[1, 1, 1, 1], group=c))

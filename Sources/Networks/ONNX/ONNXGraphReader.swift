@@ -328,6 +328,7 @@ struct ONNXGraphReader {
                 throw refuse("pads \(pads): Akin folds padding of height and width alike (top as left, bottom as right) into convolutions")
             }
             padded[output] = (x, pads[2], pads[6])
+        case "Identity", "Dropout":
             if node.output.count > 1 && !node.output[1].isEmpty { throw refuse("its mask output is used") }
             values[output] = try activation(0)
         default:
