@@ -1,25 +1,19 @@
 import Foundation
 import Tensors
+import TestSupport
 import Testing
 
-/// A Python with TensorBoard installed, to read event files back with TensorBoard's own reader.
-/// CI makes one (the README's first command); elsewhere the test is skipped without it.
+/// A Python with TensorBoard installed, to read event files back with TensorBoard's own reader
+/// (`AKIN_TENSORBOARD_PYTHON`, or the reference Python of the other tests). CI makes one (the
+/// README's first command); elsewhere the test is skipped without it.
 enum TensorBoardPython {
     static let path: String? = {
-        let home = FileManager.default.homeDirectoryForCurrentUser.path
-        let candidates = [ProcessInfo.processInfo.environment["AKIN_TENSORBOARD_PYTHON"], home + "/.cache/akin-test/venv/bin/python",
-                          home + "/.cache/akin-bench/venv/bin/python"].compactMap { $0 }
-        return candidates.first { candidate in
-            guard FileManager.default.isExecutableFile(atPath: candidate) else { return false }
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: candidate)
-            process.arguments = ["-c", "import tensorboard.backend.event_processing.event_accumulator"]
-            process.standardOutput = FileHandle.nullDevice
-            process.standardError = FileHandle.nullDevice
-            guard (try? process.run()) != nil else { return false }
-            process.waitUntilExit()
-            return process.terminationStatus == 0
+        let module = "tensorboard.backend.event_processing.event_accumulator"
+        if let chosen = ProcessInfo.processInfo.environment["AKIN_TENSORBOARD_PYTHON"],
+           (try? ReferencePython.run(chosen, ["-c", "import " + module]).status) == 0 {
+            return chosen
         }
+        return ReferencePython.path(importing: [module])
     }()
 
     static let reader = """
@@ -51,7 +45,7 @@ enum TensorBoardPython {
 extension TensorBoardPython {
     /// Runs where a Python with tensorboard is found, and always under CI (where its absence fails).
     static var required: ConditionTrait {
-        .enabled(if: path != nil || ProcessInfo.processInfo.environment["CI"] == "true",
+        .enabled(if: path != nil || ReferencePython.underCI,
                  "no Python with tensorboard (pip install tensorboard, or set AKIN_TENSORBOARD_PYTHON): the event-file check is skipped")
     }
 

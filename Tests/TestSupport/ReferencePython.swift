@@ -33,7 +33,8 @@ public enum ReferencePython {
         try process.run()
         let output = out.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
-        let errors = FileManager.default.contents(atPath: errorsPath) ?? Data()
+        // FileHandle, not FileManager.contents(atPath:): the latter leaks 4 KB on an empty file (LeakSanitizer).
+        let errors = FileHandle(forReadingAtPath: errorsPath)?.readDataToEndOfFile() ?? Data()
         return (process.terminationStatus, String(decoding: output, as: UTF8.self), String(decoding: errors, as: UTF8.self))
     }
 }
