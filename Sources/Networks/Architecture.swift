@@ -119,6 +119,9 @@ public struct Architecture: Codable, Equatable, Sendable {
         return nil
     }
 
+    /// The layers before the projection head: what a fine-tuned model keeps of a pretrained one.
+    public var layersBeforeHead: [LayerSpec] { Array(layers.dropLast(headLayerCount)) }
+
     /// The trailing dense and unit-length layers: the projection head that `.features` leaves out.
     var headLayerCount: Int { layers.reversed().prefix(while: \.isProjectionHead).count }
 

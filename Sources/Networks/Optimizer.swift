@@ -1,14 +1,32 @@
 import Foundation
 import Tensors
 
+/// Parameters updated at `learningRateScale` times the optimizer's rate, as PyTorch's parameter
+/// groups: a pretrained backbone fine-tuned at a tenth of the new head's rate.
+public struct ParameterGroup {
+    public var parameters: [Parameter]
+    public var learningRateScale: Float
+
+    public init(_ parameters: [Parameter], learningRateScale: Float = 1) {
+        self.parameters = parameters
+        self.learningRateScale = learningRateScale
+    }
+}
+
 /// Updates parameters from their gradients. Its per-parameter state is exposed by name so a
 /// checkpoint can save it and a resumed run continue exactly.
 public protocol Optimizer: AnyObject {
     var learningRate: Float { get set }
     var stepCount: Int { get }
-    func step(_ parameters: [Parameter])
+    /// One step for every group (one step count, one bias correction).
+    func step(_ groups: [ParameterGroup])
     func stateTensors() -> [String: Tensor]
     func restore(stateTensors: [String: Tensor], stepCount: Int) throws
+}
+
+extension Optimizer {
+    /// One step, every parameter at the optimizer's rate.
+    public func step(_ parameters: [Parameter]) { step([ParameterGroup(parameters)]) }
 }
 
 public enum OptimizerStateError: Error, CustomStringConvertible {
@@ -32,8 +50,9 @@ public final class SGD: Optimizer {
         self.nesterov = nesterov
     }
 
-    public func step(_ parameters: [Parameter]) {
-        for parameter in parameters {
+    public func step(_ groups: [ParameterGroup]) {
+        for group in groups { for parameter in group.parameters {
+            let learningRate = self.learningRate * group.learningRateScale
             let count = parameter.value.count
             let theta = parameter.value.pointer, g = parameter.gradient.pointer
             if momentum == 0 {
@@ -47,7 +66,7 @@ public final class SGD: Optimizer {
                 vp[i] = momentum * vp[i] + g[i]
                 theta[i] -= learningRate * (nesterov ? g[i] + momentum * vp[i] : vp[i])
             }
-        }
+        } }
         stepCount += 1
     }
 
@@ -81,11 +100,12 @@ public final class Adam: Optimizer {
         self.weightDecay = weightDecay
     }
 
-    public func step(_ parameters: [Parameter]) {
+    public func step(_ groups: [ParameterGroup]) {
         stepCount += 1
         let correction1 = 1 - powf(beta1, Float(stepCount))
         let correction2 = 1 - powf(beta2, Float(stepCount))
-        for parameter in parameters {
+        for group in groups { for parameter in group.parameters {
+            let learningRate = self.learningRate * group.learningRateScale
             let m = firstMoment[parameter.name, default: Tensor(shape: parameter.value.shape)]
             let v = secondMoment[parameter.name, default: Tensor(shape: parameter.value.shape)]
             firstMoment[parameter.name] = m
@@ -97,7 +117,7 @@ public final class Adam: Optimizer {
                 let update = (mp[i] / correction1) / ((vp[i] / correction2).squareRoot() + epsilon)
                 theta[i] -= learningRate * (update + weightDecay * theta[i])
             }
-        }
+        } }
     }
 
     public func stateTensors() -> [String: Tensor] {

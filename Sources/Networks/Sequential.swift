@@ -55,6 +55,22 @@ public final class Sequential {
         return x
     }
 
+    /// Layers `start...` on an input that is layer `start − 1`'s output: a head trained on
+    /// features computed once by a frozen backbone.
+    public func forward(_ input: Tensor, from start: Int) throws -> Tensor {
+        try layers[start...].reduce(input) { try $1.forward($0) }
+    }
+
+    /// Backward through layers `start...` only (after `forward(_:from:)`); the layers before keep
+    /// their parameter gradients untouched.
+    public func backward(_ outputGradient: Tensor, downTo start: Int) throws {
+        var gradient: Tensor? = outputGradient
+        for layer in layers[start...].reversed() {
+            guard let g = gradient else { return }
+            gradient = try layer.backward(g)
+        }
+    }
+
     public func backward(_ outputGradient: Tensor) throws {
         var gradient: Tensor? = outputGradient
         for (i, layer) in layers.enumerated().reversed() {

@@ -5,6 +5,8 @@ import Tensors
 
 public enum TrainingError: Error, CustomStringConvertible {
     case diverged(step: Int, loss: Float, lastCheckpoint: Int?, checkpointPath: String)
+    case backboneMissing(path: String)
+    case backboneUnfit(path: String, reason: String)
 
     public var description: String {
         switch self {
@@ -12,6 +14,10 @@ public enum TrainingError: Error, CustomStringConvertible {
             let kept = last.map { "the last good checkpoint (step \($0)) is kept at \(path)" } ?? "no checkpoint had been written yet"
             let what = loss.isFinite ? "the loss became \(loss)" : loss.isNaN ? "the loss became NaN" : "the loss or the weights became infinite"
             return "training stopped at step \(step): \(what); \(kept). Lower --lr (or --momentum) and train again, or resume with a lower --lr."
+        case let .backboneMissing(path):
+            return "the run fine-tunes the pretrained model \(path), but it was not given or its weights changed since the run began: pass the same --init-from file"
+        case let .backboneUnfit(path, reason):
+            return "cannot put a head on \(path): \(reason)"
         }
     }
 }
@@ -80,10 +86,16 @@ public final class Trainer {
     /// The network being trained, once `run` has started: `onStep` may read its parameters (weight histograms).
     public private(set) var trainingNetwork: Sequential?
 
-    public init(options: TrainingOptions, images: ImageSet, checkpointPath: String) {
+    /// The pretrained model `options.pretrained` names, loaded (`akin import onnx` writes one).
+    public let backbone: EmbeddingModel?
+    /// Called while a frozen backbone computes the training images' features, with images done and total.
+    public var onFeatureCaching: ((Int, Int) -> Void)?
+
+    public init(options: TrainingOptions, images: ImageSet, checkpointPath: String, backbone: EmbeddingModel? = nil) {
         self.options = options
         self.images = images
         self.checkpointPath = checkpointPath
+        self.backbone = backbone
     }
 
     /// Identifies the training images, so a checkpoint is never resumed on other data.
@@ -101,8 +113,28 @@ public final class Trainer {
         return images.classNames.indices.filter { present[$0] }.map { images.classNames[$0] }
     }
 
-    private func freshStart() -> Checkpoint {
+    private func freshStart() throws -> Checkpoint {
         var generator = RandomGenerator(seed: options.seed)
+        if let pretrained = options.pretrained {
+            guard let backbone, backbone.fingerprint == pretrained.fingerprint else {
+                throw TrainingError.backboneMissing(path: pretrained.path)
+            }
+            let architecture = options.architecture(on: backbone.architecture)
+            if let problem = architecture.problem { throw TrainingError.backboneUnfit(path: pretrained.path, reason: problem) }
+            let network = architecture.build()
+            // A new head (Xavier), then every backbone weight and statistic as it was trained.
+            Initialization.kaimingNormal(network, using: &generator)
+            let trained = Dictionary(uniqueKeysWithValues: (backbone.network.parameters + backbone.network.buffers).map { ($0.name, $0.value) })
+            for parameter in network.parameters + network.buffers {
+                guard let value = trained[parameter.name] else { continue }
+                parameter.value.copy(from: value)
+            }
+            var preprocessing = backbone.preprocessing
+            preprocessing.imageSize = options.imageSize
+            let model = EmbeddingModel(architecture: architecture, preprocessing: preprocessing, distance: options.distance, network: network)
+            return Checkpoint(model: model, optimizer: options.makeOptimizer(), generator: generator, step: 0,
+                              options: options, datasetIdentity: datasetIdentity)
+        }
         let architecture = options.architecture
         let network = architecture.build()
         switch options.backbone {
@@ -131,6 +163,27 @@ public final class Trainer {
         }
         state.options = options
         return state
+    }
+
+    /// Every training image's features from the frozen backbone (layer 0, inference mode), once.
+    private func cachedFeatures(_ model: EmbeddingModel) throws -> Tensor {
+        let network = model.network, inputShape = model.architecture.inputShape
+        let width = network.layers[0].outputShape(for: [1] + inputShape)[1], n = images.count
+        let features = Tensor(shape: [n, width])
+        let size = min(model.batchSize(requested: 64), max(n, 1))
+        let batch = Tensor(shape: [size] + inputShape)
+        network.isTraining = false
+        defer { network.isTraining = true }
+        var start = 0
+        while start < n {
+            let end = min(n, start + size)
+            images.fill(batch.pointer, indices: start..<end, preprocessing: model.preprocessing)
+            let output = try network.forward(batch, through: 1)
+            (features.pointer + start * width).update(from: output.pointer, count: (end - start) * width)
+            start = end
+            onFeatureCaching?(start, n)
+        }
+        return features
     }
 
     /// Batches and the loss for the chosen miner.
@@ -229,15 +282,25 @@ public final class Trainer {
     /// Runs to `options.steps` (or an early stop), writing a checkpoint every `checkpointEvery`
     /// steps and at the end.
     public func run(resume: Bool, onStep: (TrainingStep) -> Void = { _ in }) throws -> EmbeddingModel {
-        var state = resume ? try resumed() : freshStart()
+        var state = resume ? try resumed() : try freshStart()
         let model = state.model, network = model.network, optimizer = state.optimizer
         trainingNetwork = network
         model.trainingClasses = trainedClassNames
         let outputDimension = model.outputDimension
         let objective = try Objective(options: options, images: images, dimension: outputDimension, restored: state.lossParameters)
+        // A pretrained backbone is layer 0: frozen, only the head trains (on features computed once);
+        // else it may learn at its own rate.
+        let frozen = options.pretrained?.freeze == true
+        if frozen && !options.augmentation.isIdentity { throw TrainingOptionsError.frozenBackboneAugmentation }
+        let backboneParameters = options.pretrained == nil ? [] : network.layers[0].parameters
+        let headParameters = (options.pretrained == nil ? network.parameters : network.layers.dropFirst().flatMap(\.parameters)) + objective.parameters
+        let groups = frozen ? [ParameterGroup(headParameters)]
+            : [ParameterGroup(backboneParameters, learningRateScale: options.pretrained?.learningRateScale ?? 1), ParameterGroup(headParameters)]
+        let features = frozen ? try cachedFeatures(model) : nil
+        let featureBatch = features.map { Tensor(shape: [options.imagesPerStep, $0.shape[1]]) }
         let parameters = network.parameters + objective.parameters
         state.lossParameters = Dictionary(uniqueKeysWithValues: objective.parameters.map { ($0.name, $0.value) })
-        let batch = Tensor(shape: [options.imagesPerStep] + model.architecture.inputShape)
+        let batch = Tensor(shape: frozen ? [1] : [options.imagesPerStep] + model.architecture.inputShape)
         let gradient = Tensor(shape: [options.imagesPerStep, outputDimension])
         var indices: [Int] = [], labels: [Int32] = []
         var lastCheckpoint: Int? = resume ? state.step : nil
@@ -262,7 +325,12 @@ public final class Trainer {
             objective.sample(options, &state.generator, into: &indices)
             labels.removeAll(keepingCapacity: true)
             for index in indices { labels.append(images.labels[index]) }
-            if options.augmentation.isIdentity {
+            if let features, let featureBatch {
+                let width = features.shape[1]
+                for (row, index) in indices.enumerated() {
+                    (featureBatch.pointer + row * width).update(from: features.pointer + index * width, count: width)
+                }
+            } else if options.augmentation.isIdentity {
                 images.fill(batch.pointer, indices: indices, preprocessing: model.preprocessing)
             } else {
                 // Each step's augmentation has its own seed, so a resumed run draws the same.
@@ -270,17 +338,17 @@ public final class Trainer {
                             augmentation: options.augmentation, seed: options.seed &* 0x9E37_79B9_7F4A_7C15 &+ UInt64(step))
             }
             lap(.batch)
-            let embeddings = try network.forward(batch)
+            let embeddings = try featureBatch.map { try network.forward($0, from: 1) } ?? network.forward(batch)
             lap(.forward)
             let statistics = objective.evaluate(embeddings, labels: labels, gradient: gradient)
             lap(.loss)
             guard statistics.loss.isFinite, statistics.meanPositiveDistance.isFinite, statistics.meanNegativeDistance.isFinite else {
                 throw TrainingError.diverged(step: step, loss: statistics.loss, lastCheckpoint: lastCheckpoint, checkpointPath: checkpointPath)
             }
-            try network.backward(gradient)
+            if frozen { try network.backward(gradient, downTo: 1) } else { try network.backward(gradient) }
             lap(.backward)
             optimizer.learningRate = options.learningRate(atStep: step)
-            optimizer.step(parameters)
+            optimizer.step(groups)
             lap(.optimizer)
             profile?.steps += 1
             state.step = step

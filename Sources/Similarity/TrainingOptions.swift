@@ -24,13 +24,38 @@ public enum LossKind: String, Codable, Sendable, CaseIterable {
 /// Options that cannot train together.
 public enum TrainingOptionsError: Error, CustomStringConvertible, Equatable {
     case instanceViews(imagesPerClass: Int)
+    case frozenBackboneAugmentation
+    case backboneScaleWithoutBackbone
 
     public var description: String {
         switch self {
         case let .instanceViews(k):
             return "--instance-weight needs P×K batches with an even --images-per-class of at least 4 (each class's K images are K/2 images seen twice); "
                 + "it is \(k)\(k % 2 == 1 ? ": make it even" : ""), or the miner is the seed's random triplets: pick --miner all, hard or semi-hard"
+        case .frozenBackboneAugmentation:
+            return "--freeze-backbone computes each image's features once, so augmentation cannot apply: drop the augmentation options (or pass --no-augment), or fine-tune the whole network"
+        case .backboneScaleWithoutBackbone:
+            return "--backbone-lr-scale applies to a pretrained backbone being fine-tuned: use it with --init-from and without --freeze-backbone"
         }
+    }
+}
+
+/// Fine-tuning a network trained elsewhere (`akin import onnx`) instead of training from scratch:
+/// its layers before any head, a new projection head, its preprocessing.
+public struct PretrainedBackbone: Codable, Equatable, Sendable {
+    /// The model file it came from, and its fingerprint, so a resumed run refuses other weights.
+    public var path: String
+    public var fingerprint: String
+    /// Train the head only, on features the backbone computes once per image (no augmentation).
+    public var freeze: Bool
+    /// The backbone's learning rate relative to the head's (PyTorch's parameter groups); 1 trains both alike.
+    public var learningRateScale: Float
+
+    public init(path: String, fingerprint: String, freeze: Bool = false, learningRateScale: Float = 1) {
+        self.path = path
+        self.fingerprint = fingerprint
+        self.freeze = freeze
+        self.learningRateScale = learningRateScale
     }
 }
 
@@ -93,6 +118,8 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
     public var channels = 1
     public var checkpointEvery = 50
     public var seed: UInt64 = 0
+    /// nil: from scratch. Optional so that checkpoints written before it existed still read.
+    public var pretrained: PretrainedBackbone?
 
     /// The seed article's recipe.
     public init() {}
@@ -124,6 +151,14 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
 
     /// Images the network sees in one step.
     public var imagesPerStep: Int { miner == .random && loss == .triplet ? 3 * batch : classesPerBatch * imagesPerClass }
+
+    /// A new head on `backbone`'s layers (before its own head, if it has one), at this run's image size.
+    public func architecture(on backbone: Architecture) -> Architecture {
+        var layers = backbone.layersBeforeHead + [.dense(units: embeddingDimension)]
+        if normalize || distance == .cosine { layers.append(.l2Normalize) }
+        return Architecture(name: backbone.name + " + head", inputChannels: backbone.inputChannels, inputSize: imageSize, layers: layers,
+                            embeddingSource: embeddingSource == .head ? nil : embeddingSource)
+    }
 
     public var architecture: Architecture {
         switch backbone {

@@ -67,7 +67,11 @@ struct Train: ParsableCommand {
     @Option(help: "Augmentation: brightness factor in [1 − b, 1 + b].") var brightness: Float?
     @Option(help: "Augmentation: contrast factor in [1 − c, 1 + c].") var contrast: Float?
     @Flag(help: "No augmentation at all.") var noAugment = false
-    @Option(help: "Images are resized to this size × size.") var imageSize = 28
+    @Option(help: "Images are resized to this size × size (default: 28, or the --init-from model's).") var imageSize: Int?
+    @Option(help: "Fine-tune this pretrained model (from `akin import onnx`, or one trained on it): its layers before any head, a new projection head, its preprocessing.")
+    var initFrom: String?
+    @Flag(help: "With --init-from: train the head only, on features the backbone computes once per image.") var freezeBackbone = false
+    @Option(help: "With --init-from: the backbone's learning rate relative to the head's (e.g. 0.1; default 1).") var backboneLrScale: Float?
     @Option(help: "1 (gray) or 3 (RGB). Default: 1 when every sampled image is gray, else 3.") var channels: Int?
     @Option(help: "Hold out this fraction of each class's images to validate on.") var valSplit: Double?
     @Option(help: "Hold out this many whole classes to validate on (measures unseen classes).") var valClasses: Int?
@@ -95,7 +99,7 @@ struct Train: ParsableCommand {
 
     func validate() throws {
         for (value, name) in [(steps, "steps"), (batch, "batch"), (classesPerBatch, "classes-per-batch"), (checkpointEvery, "checkpoint-every"),
-                              (embeddingDim, "embedding-dim"), (Optional(imageSize), "image-size"), (Optional(valEvery), "val-every")] {
+                              (embeddingDim, "embedding-dim"), (imageSize, "image-size"), (Optional(valEvery), "val-every")] {
             if let value, value <= 0 { throw ValidationError("--\(name) must be positive, not \(value)") }
         }
         if scalarsEvery <= 0 || histogramsEvery <= 0 { throw ValidationError("--scalars-every and --histograms-every must be positive") }
@@ -107,7 +111,20 @@ struct Train: ParsableCommand {
         for (value, name) in [(msAlpha, "ms-alpha"), (msBeta, "ms-beta"), (instanceTemperature, "instance-temperature")] {
             if let value, !(value > 0) { throw ValidationError("--\(name) must be positive, not \(value)") }
         }
-        if embedFrom == .features, (backbone ?? TrainingOptions(recipe: recipe).backbone) != .resnet {
+        if initFrom == nil && (freezeBackbone || backboneLrScale != nil) {
+            throw ValidationError("--freeze-backbone and --backbone-lr-scale apply to a pretrained backbone: add --init-from MODEL")
+        }
+        if freezeBackbone && backboneLrScale != nil {
+            throw ValidationError("--backbone-lr-scale sets how fast the backbone learns; with --freeze-backbone it does not learn: drop one")
+        }
+        if let backboneLrScale, !(backboneLrScale >= 0 && backboneLrScale.isFinite) { throw ValidationError("--backbone-lr-scale must be a number ≥ 0, like 0.1") }
+        if initFrom != nil && (backbone != nil || widths != nil || blocks != nil) {
+            throw ValidationError("--init-from brings its own network: drop --backbone, --widths and --blocks")
+        }
+        if freezeBackbone && (cropPadding != nil || flip == true || rotate != nil || scaleJitter != nil || translate != nil || brightness != nil || contrast != nil) {
+            throw ValidationError("--freeze-backbone computes each image's features once, so augmentation cannot apply: drop the augmentation options")
+        }
+        if initFrom == nil, embedFrom == .features, (backbone ?? TrainingOptions(recipe: recipe).backbone) != .resnet {
             throw ValidationError("--embed-from features takes the ResNet's pooled features; the seed network has none: add --backbone resnet")
         }
         if let proxyWeight, proxyWeight > 0, loss == .normalizedSoftmax {
@@ -183,7 +200,7 @@ struct Train: ParsableCommand {
         if let contrast { o.augmentation.contrast = contrast }
         do { try o.augmentation.validate() } catch { throw ValidationError(error.description) }
         if let checkpointEvery { o.checkpointEvery = checkpointEvery }
-        o.imageSize = imageSize
+        o.imageSize = imageSize ?? 28
         o.channels = channelCount
         o.seed = seed
         return o
@@ -195,12 +212,22 @@ struct Train: ParsableCommand {
         if !resume && !overwrite, let unfinished = Trainer.unfinishedRun(at: checkpointPath) {
             throw ValidationError("\(checkpointPath) holds an unfinished run (step \(unfinished.step) of \(unfinished.steps)). Pass --resume to continue it, or --overwrite to start again.")
         }
+        let pretrained = try initFrom.map { try EmbeddingModel.load(from: $0) }
+        if let pretrained, let channels, channels != pretrained.preprocessing.channels {
+            throw ValidationError("--init-from \(initFrom!) takes \(pretrained.preprocessing.channels)-channel images, not --channels \(channels)")
+        }
         let folders = try ClassFolders.scan(dataDir)
-        let channelCount = channels ?? ChannelDetection.channels(of: folders)
-        Console.note("\(folders.files.count) images in \(folders.classNames.count) classes; \(channelCount) channel\(channelCount == 1 ? "" : "s"), \(imageSize)×\(imageSize)")
-        let all = ImageLoading.load(folders.files, classNames: folders.classNames, imageSize: imageSize, channels: channelCount)
+        let channelCount = pretrained?.preprocessing.channels ?? channels ?? ChannelDetection.channels(of: folders)
+        let size = imageSize ?? pretrained?.architecture.inputSize ?? 28
+        Console.note("\(folders.files.count) images in \(folders.classNames.count) classes; \(channelCount) channel\(channelCount == 1 ? "" : "s"), \(size)×\(size)")
+        let all = ImageLoading.load(folders.files, classNames: folders.classNames, imageSize: size, channels: channelCount)
         try ChannelDetection.requireTrainable(all, root: dataDir)
         var options = try options(channels: channelCount)
+        options.imageSize = size
+        if let pretrained, let initFrom {
+            options.pretrained = PretrainedBackbone(path: initFrom, fingerprint: pretrained.fingerprint, freeze: freezeBackbone,
+                                                    learningRateScale: backboneLrScale ?? 1)
+        }
 
         var images = all, held: ImageSet?
         if let valSplit {
@@ -226,7 +253,11 @@ struct Train: ParsableCommand {
         }
         Console.note("recipe \(options.recipe.rawValue): \(Self.summary(options))")
 
-        let trainer = Trainer(options: options, images: images, checkpointPath: checkpointPath)
+        let trainer = Trainer(options: options, images: images, checkpointPath: checkpointPath, backbone: pretrained)
+        if freezeBackbone {
+            let caching = ProgressBar("backbone features", total: images.count, unit: "images", plainInterval: 5)
+            trainer.onFeatureCaching = { done, _ in caching.update(done) }
+        }
         if profile { trainer.profile = TrainingProfile() }
         if let held {
             trainer.validation = Validation(every: valEvery, patience: patience, bestModelPath: out) { model in
@@ -280,7 +311,8 @@ struct Train: ParsableCommand {
     }
 
     static func summary(_ o: TrainingOptions) -> String {
-        let network = o.backbone == .resnet ? "resnet \(o.widths.map(String.init).joined(separator: "-")) × \(o.blocks.map(String.init).joined(separator: "-"))" : "seed network"
+        let network = o.pretrained.map { "pretrained \($0.path)" + ($0.freeze ? " (frozen)" : $0.learningRateScale != 1 ? " (at \($0.learningRateScale)× the rate)" : "") }
+            ?? (o.backbone == .resnet ? "resnet \(o.widths.map(String.init).joined(separator: "-")) × \(o.blocks.map(String.init).joined(separator: "-"))" : "seed network")
         let batch = o.loss != .triplet ? "\(o.classesPerBatch)×\(o.imagesPerClass) images"
             : o.miner == .random ? "\(o.batch) random triplets" : "\(o.classesPerBatch)×\(o.imagesPerClass) images, \(o.miner.rawValue) triplets"
         let ms = o.multiSimilarity

@@ -97,6 +97,24 @@ struct ModelImportTests {
         let export = try CLI.run(["export", "onnx", "--model", model, "--out", root + "/again.onnx"])
         #expect(export.status == 0, "\(export.errors)")
 
+        // Fine-tuned: a new head on the imported layers, frozen (head only, on cached features) or not.
+        let weightsBefore = try SafeTensorsFile.read(from: model).tensors["layers.0.nodes.1.weight"]!.array
+        for (name, extra) in [("frozen", ["--freeze-backbone"]), ("tuned", ["--backbone-lr-scale", "0.5"])] {
+            let tuned = root + "/\(name).safetensors"
+            let train = try CLI.run(["train", root + "/data", "--init-from", model, "--out", tuned, "--steps", "6", "--classes-per-batch", "3",
+                                     "--images-per-class", "4", "--embedding-dim", "6", "--checkpoint-every", "3"] + extra)
+            #expect(train.status == 0, "\(train.errors)")
+            #expect(train.errors.contains("pretrained \(model)"), "\(train.errors)")
+            let file = try SafeTensorsFile.read(from: tuned)
+            #expect(file.tensors["layers.1.weight"]?.shape == [6, 8], "a new 6-d head on the 8 pooled features")
+            let backbone = file.tensors["layers.0.nodes.1.weight"]!.array
+            if name == "frozen" { #expect(backbone == weightsBefore) } else { #expect(backbone != weightsBefore) }
+            let embedTuned = try CLI.run(["embed", "--model", tuned, "--out", root + "/\(name).akin", root + "/data"])
+            #expect(embedTuned.status == 0, "\(embedTuned.errors)")
+        }
+        let misuse = try CLI.run(["train", root + "/data", "--out", root + "/x.safetensors", "--freeze-backbone"])
+        #expect(misuse.status != 0 && misuse.errors.contains("add --init-from"), "\(misuse.errors)")
+
         let refused = try CLI.run(["import", "onnx", root + "/unsupported.onnx", "--out", root + "/no.safetensors"])
         #expect(refused.status != 0 && refused.errors.contains("node 1 (channel-softmax) is a Softmax"), "\(refused.errors)")
         #expect(!FileManager.default.fileExists(atPath: root + "/no.safetensors"))

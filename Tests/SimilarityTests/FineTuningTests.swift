@@ -1,0 +1,106 @@
+import Foundation
+import Images
+import Networks
+import Similarity
+import Tensors
+import Testing
+
+/// Training a new head on a pretrained backbone (`TrainingOptions.pretrained`): frozen, on
+/// features computed once, or fine-tuned with it at its own learning rate.
+@Suite("Fine-tuning a pretrained backbone")
+struct FineTuningTests {
+    /// A small imported-style backbone (convolution, batch norm, ReLU, pooled) with random weights
+    /// and running statistics, as `akin import onnx` would give.
+    static func backbone() -> EmbeddingModel {
+        let spec = GraphSpec(nodes: [
+            GraphNode(name: "conv", operation: .convolution(outputChannels: 12, kernel: 3, stride: 2, padding: 1, paddingEnd: 1,
+                                                            dilation: 1, groups: 1, bias: false), inputs: [0]),
+            GraphNode(name: "norm", operation: .batchNorm(epsilon: 1e-5), inputs: [1]),
+            GraphNode(name: "relu", operation: .relu, inputs: [2]),
+            GraphNode(name: "pool", operation: .globalAveragePool, inputs: [3]),
+            GraphNode(name: "flat", operation: .flatten, inputs: [4]),
+        ], output: 5)
+        let architecture = Architecture(name: "tiny", inputChannels: 1, inputSize: 12, layers: [.graph(spec)])
+        let network = architecture.build()
+        var generator = RandomGenerator(seed: 21)
+        Initialization.kaimingNormal(network, using: &generator)
+        // Batch norm as trained: scale near 1, small shifts and running statistics.
+        for parameter in network.parameters + network.buffers where parameter.value.shape.count == 1 {
+            let (low, high): (Float, Float) = parameter.name.hasSuffix("running_var") ? (0.3, 0.8)
+                : parameter.name.hasSuffix("nodes.1.weight") ? (0.8, 1.2) : (-0.1, 0.1)
+            for i in 0..<parameter.value.count { parameter.value[i] = low + (high - low) * generator.nextFloat() }
+        }
+        return EmbeddingModel(architecture: architecture, preprocessing: Preprocessing(imageSize: 12, channels: 1, mean: [0.4], std: [0.3]),
+                              distance: .cosine, network: network)
+    }
+
+    static func options(steps: Int, freeze: Bool, scale: Float = 1, backbone: EmbeddingModel) -> TrainingOptions {
+        var options = minedOptions(steps: steps)
+        options.imageSize = 12
+        options.embeddingDimension = 6
+        options.checkpointEvery = 3
+        options.pretrained = PretrainedBackbone(path: "tiny.safetensors", fingerprint: backbone.fingerprint, freeze: freeze, learningRateScale: scale)
+        return options
+    }
+
+    @Test(arguments: [true, false])
+    func theHeadLearnsAndTheBackboneMovesOnlyWhenNotFrozen(frozen: Bool) throws {
+        let backbone = Self.backbone(), images = syntheticImages()
+        let path = temporaryPath("fine-tune")
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        var losses: [Float] = []
+        let model = try Trainer(options: Self.options(steps: 30, freeze: frozen, backbone: backbone), images: images, checkpointPath: path,
+                                backbone: backbone).run(resume: false) { losses.append($0.statistics.loss) }
+        let first = losses.prefix(5).reduce(0, +) / 5, last = losses.suffix(5).reduce(0, +) / 5
+        #expect(last < 0.7 * first, "loss went from \(first) to \(last): \(losses)")
+        #expect(model.architecture.layers.count == 3 && model.embeddingDimension == 6 && model.preprocessing.mean == [0.4])
+        let before = Dictionary(uniqueKeysWithValues: (backbone.network.parameters + backbone.network.buffers).map { ($0.name, $0.value.array) })
+        let after = (model.network.layers[0].parameters + model.network.layers[0].buffers).map { before[$0.name] == $0.value.array }
+        #expect(after.count == 5 && after.allSatisfy { $0 == frozen }, "frozen: \(frozen), unchanged: \(after) \(model.network.layers[0].parameters.map(\.name))")
+    }
+
+    /// A learning-rate scale of 0 keeps the backbone's weights (its batch statistics still move).
+    @Test func aZeroScaleKeepsTheBackbonesWeights() throws {
+        let backbone = Self.backbone(), path = temporaryPath("scale")
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let model = try Trainer(options: Self.options(steps: 4, freeze: false, scale: 0, backbone: backbone), images: syntheticImages(),
+                                checkpointPath: path, backbone: backbone).run(resume: false)
+        for (mine, theirs) in zip(model.network.layers[0].parameters, backbone.network.parameters) {
+            #expect(mine.value.array == theirs.value.array, "\(mine.name)")
+        }
+    }
+
+    @Test func aResumedFrozenRunRepeatsTheUninterruptedOne() throws {
+        let backbone = Self.backbone(), images = syntheticImages()
+        let whole = temporaryPath("whole"), split = temporaryPath("split")
+        defer { for p in [whole, split] { try? FileManager.default.removeItem(atPath: p) } }
+        var uninterrupted: [Float] = [], resumed: [Float] = []
+        let a = try Trainer(options: Self.options(steps: 6, freeze: true, backbone: backbone), images: images, checkpointPath: whole, backbone: backbone)
+            .run(resume: false) { uninterrupted.append($0.statistics.loss) }
+        _ = try Trainer(options: Self.options(steps: 3, freeze: true, backbone: backbone), images: images, checkpointPath: split, backbone: backbone)
+            .run(resume: false) { resumed.append($0.statistics.loss) }
+        let b = try Trainer(options: Self.options(steps: 6, freeze: true, backbone: backbone), images: images, checkpointPath: split, backbone: backbone)
+            .run(resume: true) { resumed.append($0.statistics.loss) }
+        #expect(resumed == uninterrupted && a.fingerprint == b.fingerprint)
+        // Another backbone's weights are refused.
+        #expect(throws: TrainingError.self) {
+            try Trainer(options: Self.options(steps: 6, freeze: true, backbone: backbone), images: images, checkpointPath: temporaryPath("other"),
+                        backbone: Self.backboneWithOtherWeights()).run(resume: false)
+        }
+    }
+
+    static func backboneWithOtherWeights() -> EmbeddingModel {
+        let model = backbone()
+        model.network.parameters[0].value[0] += 1
+        return model
+    }
+
+    @Test func augmentationWithAFrozenBackboneIsRefused() throws {
+        let backbone = Self.backbone()
+        var options = Self.options(steps: 3, freeze: true, backbone: backbone)
+        options.augmentation.cropPadding = 2
+        #expect(throws: TrainingOptionsError.frozenBackboneAugmentation) {
+            try Trainer(options: options, images: syntheticImages(), checkpointPath: temporaryPath("aug"), backbone: backbone).run(resume: false)
+        }
+    }
+}
