@@ -90,6 +90,11 @@ public final class Trainer {
     public let backbone: EmbeddingModel?
     /// Called while a frozen backbone computes the training images' features, with images done and total.
     public var onFeatureCaching: ((Int, Int) -> Void)?
+    /// With validation, a fine-tuning run first scores the pretrained backbone as it is (its pooled
+    /// features, step 0) and keeps it as the best model until a fine-tuned one beats it.
+    public var onBackboneValidation: ((ValidationResult) -> Void)?
+    /// The best validation of the last run (step 0: the untrained backbone), when validating.
+    public private(set) var bestValidation: ValidationResult?
 
     public init(options: TrainingOptions, images: ImageSet, checkpointPath: String, backbone: EmbeddingModel? = nil) {
         self.options = options
@@ -296,6 +301,10 @@ public final class Trainer {
         let headParameters = (options.pretrained == nil ? network.parameters : network.layers.dropFirst().flatMap(\.parameters)) + objective.parameters
         let groups = frozen ? [ParameterGroup(headParameters)]
             : [ParameterGroup(backboneParameters, learningRateScale: options.pretrained?.learningRateScale ?? 1), ParameterGroup(headParameters)]
+        if !resume, state.step == 0, let validation, let backbone, options.pretrained != nil {
+            onBackboneValidation?(try validate(backbone, step: 0, state: &state, validation: validation))
+        }
+        defer { bestValidation = state.bestValidation }
         let features = frozen ? try cachedFeatures(model) : nil
         let featureBatch = features.map { Tensor(shape: [options.imagesPerStep, $0.shape[1]]) }
         let parameters = network.parameters + objective.parameters

@@ -254,6 +254,9 @@ struct Train: ParsableCommand {
         Console.note("recipe \(options.recipe.rawValue): \(Self.summary(options))")
 
         let trainer = Trainer(options: options, images: images, checkpointPath: checkpointPath, backbone: pretrained)
+        trainer.onBackboneValidation = { v in
+            Console.note(String(format: "the pretrained backbone as it is (pooled features, no training): P@1 %.4f MAP@R %.4f; kept unless fine-tuning beats it", v.precisionAt1, v.mapAtR))
+        }
         if freezeBackbone {
             let caching = ProgressBar("backbone features", total: images.count, unit: "images", plainInterval: 5)
             trainer.onFeatureCaching = { done, _ in caching.update(done) }
@@ -307,6 +310,11 @@ struct Train: ParsableCommand {
         }
         if trainer.stoppedEarly { Console.note("stopped early: validation MAP@R did not improve for \(patience ?? 0) validations") }
         if let table = trainer.profile?.table() { Console.note(table) }
+        if pretrained != nil, let best = trainer.bestValidation {
+            Console.note(best.step == 0
+                ? String(format: "fine-tuning did not beat the untrained backbone on the held-out images (MAP@R %.4f): the model file is the backbone as it is", best.mapAtR)
+                : String(format: "fine-tuning beat the untrained backbone: best MAP@R %.4f at step %d", best.mapAtR, best.step))
+        }
         Console.note("model written to \(out)\(held != nil ? " (the best by validation MAP@R)" : "") (checkpoint: \(checkpointPath))")
     }
 

@@ -95,6 +95,31 @@ struct FineTuningTests {
         return model
     }
 
+    /// Validation scores the backbone as it is first; the model file stays the backbone until a
+    /// fine-tuned model scores higher, and becomes the fine-tuned one when it does.
+    @Test(arguments: [false, true])
+    func validationKeepsTheUntrainedBackboneUnlessBeaten(fineTuningWins: Bool) throws {
+        let backbone = Self.backbone(), best = temporaryPath("best.safetensors"), checkpoint = temporaryPath("ckpt")
+        defer { for p in [best, checkpoint] { try? FileManager.default.removeItem(atPath: p) } }
+        let trainer = Trainer(options: Self.options(steps: 6, freeze: true, backbone: backbone), images: syntheticImages(),
+                              checkpointPath: checkpoint, backbone: backbone)
+        var scored: [Int] = []
+        trainer.validation = Validation(every: 3, patience: nil, bestModelPath: best) { model in
+            // The untrained backbone scores 0.5; fine-tuned models 0.4, or 0.6 when they are to win.
+            scored.append(model === backbone ? 0 : 1)
+            return model === backbone ? (0.5, 0.5) : fineTuningWins ? (0.6, 0.6) : (0.4, 0.4)
+        }
+        var first: ValidationResult?
+        trainer.onBackboneValidation = { first = $0 }
+        _ = try trainer.run(resume: false)
+        #expect(first?.step == 0 && first?.mapAtR == 0.5 && scored.first == 0 && scored.count == 3)
+        // Fine-tuning wins at step 3 (step 6 only ties it): the file is that model, with its head.
+        let written = try EmbeddingModel.load(from: best)
+        #expect((written.fingerprint == backbone.fingerprint) == !fineTuningWins)
+        #expect(written.architecture.layers.count == (fineTuningWins ? 3 : 1))
+        #expect(trainer.bestValidation?.step == (fineTuningWins ? 3 : 0))
+    }
+
     @Test func augmentationWithAFrozenBackboneIsRefused() throws {
         let backbone = Self.backbone()
         var options = Self.options(steps: 3, freeze: true, backbone: backbone)
