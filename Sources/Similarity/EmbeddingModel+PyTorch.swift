@@ -2,6 +2,14 @@ import Foundation
 import Networks
 import Tensors
 
+public enum PyTorchExportError: Error, CustomStringConvertible {
+    case importedNetwork
+
+    public var description: String {
+        "the model holds a network imported from ONNX, which akin_model.py cannot rebuild: export it with `akin export onnx` (PyTorch reads ONNX through onnx2torch or onnxruntime)"
+    }
+}
+
 extension EmbeddingModel {
     /// The weights as a PyTorch `state_dict`: the names and shapes that `nn.Module`s built by
     /// `pytorchModuleSource` expect, batch norm with its running statistics and an int64
@@ -9,6 +17,7 @@ extension EmbeddingModel {
     /// None), so `load_state_dict(strict=True)` takes it as it is. The model file's metadata
     /// (architecture, preprocessing) travels in the safetensors header.
     public func pytorchStateDict() throws -> SafeTensorsFile {
+        if architecture.layers.contains(where: { if case .graph = $0 { true } else { false } }) { throw PyTorchExportError.importedNetwork }
         var file = try fileContents()
         for name in file.tensors.keys where name.hasSuffix(".running_mean") {
             file.int64Tensors[String(name.dropLast("running_mean".count)) + "num_batches_tracked"] = Int64Tensor(shape: [], values: [0])

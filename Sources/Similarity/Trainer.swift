@@ -127,13 +127,9 @@ public final class Trainer {
             let architecture = options.architecture(on: backbone.architecture)
             if let problem = architecture.problem { throw TrainingError.backboneUnfit(path: pretrained.path, reason: problem) }
             let network = architecture.build()
-            // A new head (Xavier), then every backbone weight and statistic as it was trained.
+            // A new head (Xavier), then the backbone's weights and statistics as they were trained.
             Initialization.kaimingNormal(network, using: &generator)
-            let trained = Dictionary(uniqueKeysWithValues: (backbone.network.parameters + backbone.network.buffers).map { ($0.name, $0.value) })
-            for parameter in network.parameters + network.buffers {
-                guard let value = trained[parameter.name] else { continue }
-                parameter.value.copy(from: value)
-            }
+            try copyBackbone(backbone, into: network, layers: backbone.architecture.layersBeforeHead.count, path: pretrained.path)
             var preprocessing = backbone.preprocessing
             preprocessing.imageSize = options.imageSize
             let model = EmbeddingModel(architecture: architecture, preprocessing: preprocessing, distance: options.distance, network: network)
@@ -170,10 +166,37 @@ public final class Trainer {
         return state
     }
 
-    /// Every training image's features from the frozen backbone (layer 0, inference mode), once.
-    private func cachedFeatures(_ model: EmbeddingModel) throws -> Tensor {
+    /// Copies the pretrained model's weights and statistics of its first `count` layer specs (those
+    /// before its head) into `network`, which must have the same layers there.
+    private func copyBackbone(_ backbone: EmbeddingModel, into network: Sequential, layers count: Int, path: String) throws {
+        let trained = Dictionary(uniqueKeysWithValues: (backbone.network.parameters + backbone.network.buffers).map { ($0.name, $0.value) })
+        let kept = (0..<count).map { "layers.\($0)." }
+        for parameter in network.parameters + network.buffers where kept.contains(where: { parameter.name.hasPrefix($0) }) {
+            guard let value = trained[parameter.name], value.shape == parameter.value.shape else {
+                throw TrainingError.backboneUnfit(path: path, reason: "its \(parameter.name) does not fit \(parameter.value.shape) at image size \(options.imageSize)")
+            }
+            parameter.value.copy(from: value)
+        }
+    }
+
+    /// The pretrained model's layers before its head at this run's image size, untrained: what
+    /// validation scores first, and keeps unless fine-tuning beats it.
+    private func untrainedBackbone(_ backbone: EmbeddingModel, path: String) throws -> EmbeddingModel {
+        let body = backbone.architecture.layersBeforeHead
+        let architecture = Architecture(name: backbone.architecture.name, inputChannels: backbone.architecture.inputChannels,
+                                        inputSize: options.imageSize, layers: body)
+        if let problem = architecture.problem { throw TrainingError.backboneUnfit(path: path, reason: problem) }
+        let network = architecture.build()
+        try copyBackbone(backbone, into: network, layers: body.count, path: path)
+        var preprocessing = backbone.preprocessing
+        preprocessing.imageSize = options.imageSize
+        return EmbeddingModel(architecture: architecture, preprocessing: preprocessing, distance: backbone.distance, network: network)
+    }
+
+    /// Every training image's features from the frozen backbone (its `depth` built layers, inference mode), once.
+    private func cachedFeatures(_ model: EmbeddingModel, depth: Int) throws -> Tensor {
         let network = model.network, inputShape = model.architecture.inputShape
-        let width = network.layers[0].outputShape(for: [1] + inputShape)[1], n = images.count
+        let width = network.outputShape(for: [1] + inputShape, through: depth).dropFirst().reduce(1, *), n = images.count
         let features = Tensor(shape: [n, width])
         let size = min(model.batchSize(requested: 64), max(n, 1))
         let batch = Tensor(shape: [size] + inputShape)
@@ -183,7 +206,7 @@ public final class Trainer {
         while start < n {
             let end = min(n, start + size)
             images.fill(batch.pointer, indices: start..<end, preprocessing: model.preprocessing)
-            let output = try network.forward(batch, through: 1)
+            let output = try network.forward(batch, through: depth)
             (features.pointer + start * width).update(from: output.pointer, count: (end - start) * width)
             start = end
             onFeatureCaching?(start, n)
@@ -297,15 +320,18 @@ public final class Trainer {
         // else it may learn at its own rate.
         let frozen = options.pretrained?.freeze == true
         if frozen && !options.augmentation.isIdentity { throw TrainingOptionsError.frozenBackboneAugmentation }
-        let backboneParameters = options.pretrained == nil ? [] : network.layers[0].parameters
-        let headParameters = (options.pretrained == nil ? network.parameters : network.layers.dropFirst().flatMap(\.parameters)) + objective.parameters
+        // The backbone is every built layer before the head (the dense and unit-length layers built one for one).
+        let bodyDepth = options.pretrained == nil ? 0
+            : network.layers.count - (model.architecture.layers.count - model.architecture.layersBeforeHead.count)
+        let backboneParameters = network.layers.prefix(bodyDepth).flatMap(\.parameters)
+        let headParameters = network.layers.dropFirst(bodyDepth).flatMap(\.parameters) + objective.parameters
         let groups = frozen ? [ParameterGroup(headParameters)]
             : [ParameterGroup(backboneParameters, learningRateScale: options.pretrained?.learningRateScale ?? 1), ParameterGroup(headParameters)]
-        if !resume, state.step == 0, let validation, let backbone, options.pretrained != nil {
-            onBackboneValidation?(try validate(backbone, step: 0, state: &state, validation: validation))
+        if !resume, state.step == 0, let validation, let backbone, let pretrained = options.pretrained {
+            onBackboneValidation?(try validate(try untrainedBackbone(backbone, path: pretrained.path), step: 0, state: &state, validation: validation))
         }
         defer { bestValidation = state.bestValidation }
-        let features = frozen ? try cachedFeatures(model) : nil
+        let features = frozen ? try cachedFeatures(model, depth: bodyDepth) : nil
         let featureBatch = features.map { Tensor(shape: [options.imagesPerStep, $0.shape[1]]) }
         let parameters = network.parameters + objective.parameters
         state.lossParameters = Dictionary(uniqueKeysWithValues: objective.parameters.map { ($0.name, $0.value) })
@@ -347,14 +373,14 @@ public final class Trainer {
                             augmentation: options.augmentation, seed: options.seed &* 0x9E37_79B9_7F4A_7C15 &+ UInt64(step))
             }
             lap(.batch)
-            let embeddings = try featureBatch.map { try network.forward($0, from: 1) } ?? network.forward(batch)
+            let embeddings = try featureBatch.map { try network.forward($0, from: bodyDepth) } ?? network.forward(batch)
             lap(.forward)
             let statistics = objective.evaluate(embeddings, labels: labels, gradient: gradient)
             lap(.loss)
             guard statistics.loss.isFinite, statistics.meanPositiveDistance.isFinite, statistics.meanNegativeDistance.isFinite else {
                 throw TrainingError.diverged(step: step, loss: statistics.loss, lastCheckpoint: lastCheckpoint, checkpointPath: checkpointPath)
             }
-            if frozen { try network.backward(gradient, downTo: 1) } else { try network.backward(gradient) }
+            if frozen { try network.backward(gradient, downTo: bodyDepth) } else { try network.backward(gradient) }
             lap(.backward)
             optimizer.learningRate = options.learningRate(atStep: step)
             optimizer.step(groups)

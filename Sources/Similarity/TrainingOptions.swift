@@ -193,6 +193,8 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
         key.warmupSteps = 0
         key.checkpointEvery = 0
         key.learningRate = 0
+        // The fingerprint identifies the backbone's weights; the path it was read from may change.
+        key.pretrained?.path = ""
         return key
     }
 

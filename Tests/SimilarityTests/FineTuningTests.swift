@@ -106,8 +106,9 @@ struct FineTuningTests {
         var scored: [Int] = []
         trainer.validation = Validation(every: 3, patience: nil, bestModelPath: best) { model in
             // The untrained backbone scores 0.5; fine-tuned models 0.4, or 0.6 when they are to win.
-            scored.append(model === backbone ? 0 : 1)
-            return model === backbone ? (0.5, 0.5) : fineTuningWins ? (0.6, 0.6) : (0.4, 0.4)
+            let untrained = model.architecture.layers.count == 1
+            scored.append(untrained ? 0 : 1)
+            return untrained ? (0.5, 0.5) : fineTuningWins ? (0.6, 0.6) : (0.4, 0.4)
         }
         var first: ValidationResult?
         trainer.onBackboneValidation = { first = $0 }
@@ -118,6 +119,28 @@ struct FineTuningTests {
         #expect((written.fingerprint == backbone.fingerprint) == !fineTuningWins)
         #expect(written.architecture.layers.count == (fineTuningWins ? 3 : 1))
         #expect(trainer.bestValidation?.step == (fineTuningWins ? 3 : 0))
+    }
+
+    /// A model that already has a head gives only its layers before it: the new head is new, of its own size.
+    @Test func aFineTunedModelIsFineTunedAgainWithANewHead() throws {
+        let backbone = Self.backbone(), path = temporaryPath("first"), second = temporaryPath("second")
+        defer { for p in [path, second] { try? FileManager.default.removeItem(atPath: p) } }
+        let tuned = try Trainer(options: Self.options(steps: 3, freeze: true, backbone: backbone), images: syntheticImages(),
+                                checkpointPath: path, backbone: backbone).run(resume: false)
+        var options = Self.options(steps: 3, freeze: false, backbone: tuned)
+        options.embeddingDimension = 5
+        let again = try Trainer(options: options, images: syntheticImages(), checkpointPath: second, backbone: tuned).run(resume: false)
+        #expect(again.architecture.layers.count == 3 && again.embeddingDimension == 5)
+        #expect(try #require(again.network.parameters.first { $0.name == "layers.1.weight" }).value.shape == [5, 12])
+        // An Akin-built backbone (seed network, several built layers before the head) freezes too.
+        var seedOptions = smallOptions(steps: 3)
+        seedOptions.channels = 1
+        let seed = try Trainer(options: seedOptions, images: syntheticImages(), checkpointPath: temporaryPath("seed")).run(resume: false)
+        var frozenOnSeed = Self.options(steps: 3, freeze: true, backbone: seed)
+        frozenOnSeed.embeddingDimension = 4
+        let onSeed = try Trainer(options: frozenOnSeed, images: syntheticImages(), checkpointPath: temporaryPath("onseed"), backbone: seed)
+            .run(resume: false)
+        #expect(onSeed.embeddingDimension == 4)
     }
 
     @Test func augmentationWithAFrozenBackboneIsRefused() throws {

@@ -64,6 +64,16 @@ public struct GraphSpec: Codable, Equatable, Sendable {
     public var nodes: [GraphNode]
     /// The value the network outputs (usually the last node's, `nodes.count`).
     public var output: Int
+    /// Set when some padding was worked out for one image size (ONNX's auto_pad SAME): the graph
+    /// then runs at that size only.
+    public var paddingImageSize: Int?
+
+    /// Bounds on kernels, strides, dilations and padding (and `largestChannels` on channels), so
+    /// that a file from elsewhere cannot ask for arithmetic that overflows or memory beyond reason.
+    public static let largestExtent = 4096
+    public static let largestChannels = 65536
+    /// Largest number of values of one intermediate tensor per image.
+    public static let largestValuesPerImage = 1 << 28
 
     public init(nodes: [GraphNode], output: Int) {
         self.nodes = nodes
@@ -74,6 +84,11 @@ public struct GraphSpec: Codable, Equatable, Sendable {
     /// exists, since model files may come from elsewhere.
     public func problem(inputShape: [Int]) -> String? {
         guard !nodes.isEmpty, (1...nodes.count).contains(output) else { return "the graph has no nodes or its output is not one of them" }
+        if let paddingImageSize, inputShape.count == 3, inputShape[1] != paddingImageSize {
+            return "its SAME padding was worked out for \(paddingImageSize)-pixel images, not \(inputShape[1]): import it again with --image-size \(inputShape[1])"
+        }
+        guard inputShape.allSatisfy({ (1...Self.largestExtent).contains($0) }) else { return "input \(inputShape) is outside what Akin runs" }
+        let extent = 1...Self.largestExtent
         var shapes: [[Int]] = [[1] + inputShape]
         for (index, node) in nodes.enumerated() {
             let label = "node \(index) (\(node.name))"
@@ -85,18 +100,21 @@ public struct GraphSpec: Codable, Equatable, Sendable {
             switch node.operation {
             case let .convolution(outputs, kernel, stride, padding, paddingEnd, dilation, groups, _):
                 guard first.count == 4 else { return "\(label): a convolution needs [N, C, H, W], not \(first)" }
-                guard outputs >= 1, kernel >= 1, stride >= 1, dilation >= 1, groups >= 1, padding >= 0, paddingEnd >= 0,
+                guard (1...Self.largestChannels).contains(outputs), extent.contains(kernel), extent.contains(stride), extent.contains(dilation),
+                      groups >= 1, (0...Self.largestExtent).contains(padding), (0...Self.largestExtent).contains(paddingEnd),
                       first[1] % groups == 0, outputs % groups == 0 else {
                     return "\(label): convolution of \(first[1]) channels to \(outputs) in \(groups) groups, kernel \(kernel), stride \(stride), dilation \(dilation), padding \(padding)/\(paddingEnd) is not valid"
                 }
             case let .maxPool(kernel, stride, padding, paddingEnd, _), let .averagePool(kernel, stride, padding, paddingEnd, _, _):
-                guard first.count == 4, kernel >= 1, stride >= 1, padding >= 0, paddingEnd >= 0, padding < kernel, paddingEnd < kernel else {
+                guard first.count == 4, extent.contains(kernel), extent.contains(stride), padding >= 0, paddingEnd >= 0, padding < kernel, paddingEnd < kernel else {
                     return "\(label): pooling with kernel \(kernel), stride \(stride), padding \(padding)/\(paddingEnd) on \(first) is not valid"
                 }
             case .batchNorm, .globalAveragePool:
                 guard first.count == 4 else { return "\(label) needs [N, C, H, W], not \(first)" }
             case .dense(let units):
-                guard first.count == 2, units >= 1 else { return "\(label): a dense layer needs [N, D] and units ≥ 1, not \(first)" }
+                guard first.count == 2, (1...Self.largestChannels).contains(units) else {
+                    return "\(label): a dense layer needs [N, D] and 1 to \(Self.largestChannels) units, not \(first) and \(units)"
+                }
             case .add:
                 guard shapes[node.inputs[1]] == first else { return "\(label) adds \(first) and \(shapes[node.inputs[1]]): the shapes must be equal" }
             case .multiply:
@@ -108,8 +126,13 @@ public struct GraphSpec: Codable, Equatable, Sendable {
             }
             let shape = GraphNetwork.outputShape(of: node.operation, inputs: node.inputs.map { shapes[$0] })
             guard shape.allSatisfy({ $0 >= 1 }) else { return "\(label) gives the empty shape \(shape) on this input" }
+            guard shape.dropFirst().allSatisfy({ $0 <= Self.largestValuesPerImage }),
+                  shape.dropFirst().reduce(1, { $0 <= Self.largestValuesPerImage ? $0 * $1 : $0 }) <= Self.largestValuesPerImage else {
+                return "\(label) gives \(shape), more values per image than Akin holds (\(Self.largestValuesPerImage))"
+            }
             shapes.append(shape)
         }
+        guard shapes[output].count == 2 else { return "its output is \(shapes[output].dropFirst()) per image, not one vector" }
         return nil
     }
 }

@@ -18,6 +18,8 @@ struct ONNXGraphReader {
     /// ZeroPad2d): the padded value and its padding before and after, folded into the convolution
     /// that reads it.
     private var padded: [String: (source: Int, begin: Int, end: Int)] = [:]
+    /// The image size SAME padding was worked out for, when a node asked for it.
+    private var samePaddingSize: Int?
 
     init(path: String, opset: Int) {
         self.path = path
@@ -33,10 +35,10 @@ struct ONNXGraphReader {
 
     mutating func read(_ graph: Onnx_GraphProto, output requested: String?, imageSize: Int?) throws -> Result {
         for initializer in graph.initializer { constants[initializer.name] = try ONNXConstant(initializer, path: path) }
+        // Constants given as a tensor; other forms (value_float, value_ints, …) stay unknown, and a
+        // node that needs one is refused by name when it is read.
         for node in graph.node where node.opType == "Constant" && (node.domain.isEmpty || node.domain == "ai.onnx") {
-            guard let value = node.attribute.first(where: { $0.name == "value" }), value.hasT, let name = node.output.first else {
-                throw ONNXImportError.notAModel(path: path, reason: "Constant node \(node.name) has no tensor value")
-            }
+            guard let value = node.attribute.first(where: { $0.name == "value" }), value.hasT, let name = node.output.first else { continue }
             constants[name] = try ONNXConstant(value.t, path: path)
         }
         let inputShape = try readInput(graph, imageSize: imageSize)
@@ -68,7 +70,8 @@ struct ONNXGraphReader {
         guard shapes[output].count == 2 else {
             throw ONNXImportError.notAModel(path: path, reason: "the output \"\(target)\" is \(shapes[output].dropFirst()) per image, not one vector: choose a value after global pooling (--output)")
         }
-        let spec = GraphSpec(nodes: nodes, output: output)
+        var spec = GraphSpec(nodes: nodes, output: output)
+        spec.paddingImageSize = samePaddingSize
         if let problem = spec.problem(inputShape: inputShape) { throw ONNXImportError.notAModel(path: path, reason: problem) }
         return Result(spec: spec, weights: weights, inputShape: inputShape, outputName: target)
     }
@@ -154,6 +157,7 @@ struct ONNXGraphReader {
         func square(_ values: [Int]?, _ what: String, fallback: Int) throws -> Int {
             guard let values, !values.isEmpty else { return fallback }
             guard values.count == 2, values[0] == values[1] else { throw refuse("\(what) \(values): Akin runs square kernels, strides and dilations") }
+            guard (1...GraphSpec.largestExtent).contains(values[0]) else { throw refuse("\(what) \(values) is outside 1–\(GraphSpec.largestExtent)") }
             return values[0]
         }
         /// Padding before and after, from `pads` ([top, left, bottom, right]) or `auto_pad`.
@@ -162,12 +166,13 @@ struct ONNXGraphReader {
             switch mode {
             case "NOTSET", "":
                 guard let pads = ints("pads"), !pads.isEmpty else { return (0, 0) }
-                guard pads.count == 4, pads[0] == pads[1], pads[2] == pads[3], pads.allSatisfy({ $0 >= 0 }) else {
+                guard pads.count == 4, pads[0] == pads[1], pads[2] == pads[3], pads.allSatisfy({ (0...GraphSpec.largestExtent).contains($0) }) else {
                     throw refuse("pads \(pads): Akin pads top as left and bottom as right")
                 }
                 return (pads[0], pads[2])
             case "VALID": return (0, 0)
             case "SAME_UPPER", "SAME_LOWER":
+                samePaddingSize = shapes[0][2]
                 let total = Swift.max(((size + stride - 1) / stride - 1) * stride + (kernel - 1) * dilation + 1 - size, 0)
                 return mode == "SAME_UPPER" ? (total / 2, total - total / 2) : (total - total / 2, total / 2)
             default: throw refuse("auto_pad \(mode) is not an ONNX padding mode")
@@ -196,7 +201,8 @@ struct ONNXGraphReader {
             guard let w = try constant(1, "weight"), let weight = w.tensor, w.dims.count == 4 else { throw refuse("its weight must be a constant [O, C/groups, kh, kw]") }
             let groups = int("group", 1)
             guard w.dims[2] == w.dims[3] else { throw refuse("kernel \(w.dims[2])×\(w.dims[3]): Akin runs square kernels") }
-            guard groups >= 1, w.dims[1] * groups == shape[1], w.dims[0] % groups == 0 else {
+            guard (1...GraphSpec.largestExtent).contains(w.dims[2]) else { throw refuse("kernel \(w.dims[2]) is outside 1–\(GraphSpec.largestExtent)") }
+            guard groups >= 1, shape[1] % groups == 0, w.dims[1] == shape[1] / groups, w.dims[0] % groups == 0 else {
                 throw refuse("weight \(w.dims) in \(groups) groups does not fit \(shape[1]) input channels")
             }
             let kernel = w.dims[2]
@@ -258,8 +264,8 @@ struct ONNXGraphReader {
         case "MaxPool", "AveragePool":
             let x = try activation(0), shape = shapes[x]
             guard shape.count == 4 else { throw refuse("its input is \(shape), not [N, C, H, W]") }
-            let kernel = try square(ints("kernel_shape"), "kernel_shape", fallback: 0)
-            guard kernel >= 1 else { throw refuse("it has no kernel_shape") }
+            guard ints("kernel_shape") != nil else { throw refuse("it has no kernel_shape") }
+            let kernel = try square(ints("kernel_shape"), "kernel_shape", fallback: 1)
             let stride = try square(ints("strides"), "strides", fallback: 1)
             guard try square(ints("dilations"), "dilations", fallback: 1) == 1 else { throw refuse("dilated pooling is not supported") }
             guard int("storage_order", 0) == 0 else { throw refuse("column-major storage_order is not supported") }
@@ -324,7 +330,7 @@ struct ONNXGraphReader {
             }
             guard value == 0 else { throw refuse("it pads with \(value); Akin folds only zero padding") }
             guard pads.count == 8, pads[0] == 0, pads[1] == 0, pads[4] == 0, pads[5] == 0, pads[2] == pads[3], pads[6] == pads[7],
-                  pads.allSatisfy({ $0 >= 0 }), shapes[x].count == 4 else {
+                  pads.allSatisfy({ (0...GraphSpec.largestExtent).contains($0) }), shapes[x].count == 4 else {
                 throw refuse("pads \(pads): Akin folds padding of height and width alike (top as left, bottom as right) into convolutions")
             }
             padded[output] = (x, pads[2], pads[6])
