@@ -23,8 +23,9 @@ under() {
   DNNL_MAX_CPU_ISA=$1 swift test --skip-build --filter "$2"
 }
 # SSE4.1 has no blocked backward convolutions in oneDNN 2.6 (reference kernels, ~100× slower), so
-# the training suites run only on the wider sets; the layer, kernel and embedding suites run on all.
-[[ $native == SSE41 ]] || under SSE41 'TensorsTests|NetworksTests|SimilarityTests.EmbeddingSourceTests'
+# the training suites run only on the wider sets; the layer, kernel, embedding, export and fine-tuning
+# (small imported graphs) suites run on all.
+[[ $native == SSE41 ]] || under SSE41 'TensorsTests|NetworksTests|SimilarityTests.EmbeddingSourceTests|SimilarityTests.FineTuningTests|SimilarityTests.ONNXExportTests'
 [[ $native != AVX512_CORE ]] || under AVX2 'TensorsTests|NetworksTests|SimilarityTests'
 
 if [[ ${AKIN_TEST_SKIP_ASAN:-0} != 1 ]]; then

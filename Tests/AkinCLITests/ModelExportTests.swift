@@ -68,8 +68,7 @@ struct ModelImportTests {
         let python = try #require(ModelExportTests.python, "CI must install onnx and onnxruntime into ~/.cache/akin-test/venv")
         let root = try temporaryFolder()
         defer { try? FileManager.default.removeItem(atPath: root) }
-        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("scripts/make_onnx_import_cases.py").path
+        let script = ReferencePython.repositoryFile("scripts/make_onnx_import_cases.py")
         let made = try ReferencePython.run(python, [script, root])
         try #require(made.status == 0, "\(made.errors)")
 

@@ -11,7 +11,6 @@ import Testing
 struct ONNXImportTests {
     static let python = ReferencePython.path(importing: ["onnx", "onnxruntime", "numpy"])
     static let enabled = ConditionTrait.enabled(if: python != nil || ReferencePython.underCI, "needs a Python with onnx and onnxruntime")
-    static let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
     /// The cases, made once per test process.
     static let folder: Result<String, Error> = Result {
@@ -19,7 +18,7 @@ struct ONNXImportTests {
         guard let interpreter = ONNXImportTests.python else { throw NoPython() }
         let folder = NSTemporaryDirectory() + "akin-onnx-import-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-        let run = try ReferencePython.run(interpreter, [script.appendingPathComponent("scripts/make_onnx_import_cases.py").path, folder])
+        let run = try ReferencePython.run(interpreter, [ReferencePython.repositoryFile("scripts/make_onnx_import_cases.py"), folder])
         guard run.status == 0 else { throw CocoaError(.fileWriteUnknown, userInfo: [NSLocalizedDescriptionKey: run.errors]) }
         return folder
     }

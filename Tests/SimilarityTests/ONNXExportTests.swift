@@ -96,8 +96,7 @@ struct ONNXExportTests {
                           to: folder + "/pixels.npy")
         try NpyFile.write(expected, to: folder + "/expected.npy")
 
-        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("scripts/check_onnx.py").path
+        let script = ReferencePython.repositoryFile("scripts/check_onnx.py")
         let run = try ReferencePython.run(python, [script, folder + "/model.onnx", folder + "/pixels.npy", folder + "/expected.npy"])
         try #require(run.status == 0, "check_onnx.py failed: \(run.errors)")
         let report = try #require(try JSONSerialization.jsonObject(with: Data(run.output.utf8)) as? [String: Any], "\(run.output)")

@@ -16,6 +16,12 @@ public enum ReferencePython {
         }
     }
 
+    /// A file of the repository (`scripts/…`), found from this source file's place.
+    public static func repositoryFile(_ relativePath: String) -> String {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent(relativePath).path
+    }
+
     public static var underCI: Bool { ProcessInfo.processInfo.environment["CI"] == "true" }
 
     /// Runs `python arguments…` and returns its exit status and what it printed.

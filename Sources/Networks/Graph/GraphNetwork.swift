@@ -23,7 +23,7 @@ public final class GraphNetwork: ModeDependentLayer {
     /// Builds the layers for an input of [C, H, W] per image; `spec.problem(inputShape:)` must be nil.
     public init(spec: GraphSpec, inputShape: [Int], prefix: String) {
         self.spec = spec
-        var shapes: [[Int]] = [[1] + inputShape]
+        let shapes = Self.valueShapes(of: spec, input: [1] + inputShape)
         var layers: [Layer?] = []
         for (index, node) in spec.nodes.enumerated() {
             let input = shapes[node.inputs[0]], name = prefix + "nodes.\(index)"
@@ -45,7 +45,6 @@ public final class GraphNetwork: ModeDependentLayer {
             case let .dense(units): layers.append(Dense(inputSize: input[1], outputSize: units, name: name))
             case .add, .multiply: layers.append(nil)
             }
-            shapes.append(Self.outputShape(of: node.operation, inputs: node.inputs.map { shapes[$0] }))
         }
         self.layers = layers
         results = Array(repeating: ReusableTensor(), count: spec.nodes.count)
@@ -86,21 +85,18 @@ public final class GraphNetwork: ModeDependentLayer {
         }
     }
 
-    public func outputShape(for inputShape: [Int]) -> [Int] {
+    /// The shape of every value of `spec` on `inputShape` (batch included): the input's, then each node's.
+    static func valueShapes(of spec: GraphSpec, input inputShape: [Int]) -> [[Int]] {
         var shapes = [inputShape]
-        for node in spec.nodes { shapes.append(Self.outputShape(of: node.operation, inputs: node.inputs.map { shapes[$0] })) }
-        return shapes[spec.output]
+        for node in spec.nodes { shapes.append(outputShape(of: node.operation, inputs: node.inputs.map { shapes[$0] })) }
+        return shapes
     }
+
+    public func outputShape(for inputShape: [Int]) -> [Int] { Self.valueShapes(of: spec, input: inputShape)[spec.output] }
 
     /// Every node keeps its output until the backward pass.
     public func activationCount(for inputShape: [Int]) -> Int {
-        var shapes = [inputShape], total = 0
-        for node in spec.nodes {
-            let shape = Self.outputShape(of: node.operation, inputs: node.inputs.map { shapes[$0] })
-            total += shape.reduce(1, *)
-            shapes.append(shape)
-        }
-        return total
+        Self.valueShapes(of: spec, input: inputShape).dropFirst().reduce(0) { $0 + $1.reduce(1, *) }
     }
 
     public func forward(_ input: Tensor) throws -> Tensor {

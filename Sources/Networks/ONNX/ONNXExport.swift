@@ -135,7 +135,8 @@ public enum ONNXExport {
     /// An imported graph, node for node: each operation is one ONNX operator (dense is Gemm).
     private static func importedGraph(_ spec: GraphSpec, input: String, inputShape: [Int], prefix: String, graph: inout ONNXGraphBuilder,
                                       stored: (String, [Int]) throws -> Tensor) throws -> (String, [Int]) {
-        var names = [input], shapes = [[1] + inputShape]
+        var names = [input]
+        let shapes = GraphNetwork.valueShapes(of: spec, input: [1] + inputShape)
         for (index, node) in spec.nodes.enumerated() {
             let name = prefix + "nodes.\(index)", x = names[node.inputs[0]], shape = shapes[node.inputs[0]]
             let pooling = { (kernel: Int, stride: Int, padding: Int, paddingEnd: Int, ceilMode: Bool) in [
@@ -176,7 +177,6 @@ public enum ONNXExport {
                 output = graph.node("Gemm", [x, w, b], name: name, attributes: [ONNXGraphBuilder.int("transB", 1)])
             }
             names.append(output)
-            shapes.append(GraphNetwork.outputShape(of: node.operation, inputs: node.inputs.map { shapes[$0] }))
         }
         // A graph value that is not the last node's output still becomes the graph's: Identity makes it last.
         var output = names[spec.output]
