@@ -4,9 +4,13 @@ length trained with batch-all triplets (pml's TripletMarginLoss over every tripl
 AvgNonZero reduction: Akin's default recipe) on P x K batches, AdamW with Akin's default schedule;
 then the held-out classes embedded and scored leave-one-out by pml's AccuracyCalculator.
 
-    python bench/pml_pretrained.py TRAIN_DIR EVAL_DIR --size 160 --steps 300 [--untrained]
+    python bench/pml_pretrained.py TRAIN_DIR EVAL_DIR --size 160 --steps 300 [--untrained | --full [--backbone-lr-scale S]]
 
-Prints one JSON line. --untrained scores the pooled features of EVAL_DIR with no training at all.
+Prints one JSON line. --untrained scores the pooled features of EVAL_DIR with no training at all. --full
+fine-tunes the whole network end to end on the images (`akin train --init-from` without --freeze-backbone):
+the backbone's parameters at S times the head's learning rate, its batch norms kept in eval mode (their
+running statistics frozen, as Akin's import folds them into the convolutions), and reports the training
+images/s beside the scores.
 """
 import argparse
 import json
@@ -52,6 +56,49 @@ def score(vectors, labels):
     return result["precision_at_1"], result["mean_average_precision_at_r"]
 
 
+def akin_schedule(optimizer, steps):
+    """Akin's default: linear warm-up over min(100, steps / 10) steps, then cosine to zero."""
+    warmup = min(100, steps // 10)
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: (s + 1) / warmup if s + 1 <= warmup
+                                             else 0.5 * (1 + math.cos(math.pi * min(1, (s + 1 - warmup) / max(1, steps - warmup)))))
+
+
+def pk_batches(labels, args, rng):
+    """args.steps batches of P classes x K images, as Akin's PKSampler draws them."""
+    by_class = [np.flatnonzero(labels.numpy() == c) for c in range(int(labels.max()) + 1)]
+    for _ in range(args.steps):
+        classes = rng.choice(len(by_class), size=min(args.classes_per_batch, len(by_class)), replace=False)
+        yield np.concatenate([rng.choice(by_class[c], size=args.images_per_class, replace=len(by_class[c]) < args.images_per_class)
+                              for c in classes])
+
+
+def fine_tune(backbone, train_images, train_labels, eval_images, eval_labels, args, rng):
+    """The whole network trained end to end: pooled features -> new linear head -> unit length."""
+    head = torch.nn.Linear(1280, args.dim)
+    backbone_parameters = [p for name, p in backbone.named_parameters() if not name.startswith("_fc")]
+    optimizer = torch.optim.AdamW([{"params": backbone_parameters, "lr": args.lr * args.backbone_lr_scale},
+                                   {"params": head.parameters(), "lr": args.lr}], weight_decay=1e-4)
+    schedule = akin_schedule(optimizer, args.steps)
+    loss_function = TripletMarginLoss(margin=args.margin)
+    backbone.eval()  # batch norms keep their running statistics (see the module's docstring)
+    images = 0
+    start = time.perf_counter()
+    for batch in pk_batches(train_labels, args, rng):
+        features = F.adaptive_avg_pool2d(backbone.extract_features(train_images[batch]), 1).flatten(1)
+        loss = loss_function(F.normalize(head(features), dim=1), train_labels[batch])
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        schedule.step()
+        images += len(batch)
+    training = time.perf_counter() - start
+    with torch.no_grad():
+        p1, map_r = score(head(pooled(backbone, eval_images)), eval_labels)
+    print(json.dumps({"side": "pytorch", "run": "full fine-tune", "size": args.size, "steps": args.steps,
+                      "backbone_lr_scale": args.backbone_lr_scale, "P@1": p1, "MAP@R": map_r,
+                      "training_seconds": training, "training_images_per_second": images / training}))
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("train")
@@ -64,6 +111,8 @@ def main():
     parser.add_argument("--lr", type=float, default=6e-3)
     parser.add_argument("--margin", type=float, default=0.2)
     parser.add_argument("--untrained", action="store_true")
+    parser.add_argument("--full", action="store_true")
+    parser.add_argument("--backbone-lr-scale", type=float, default=1.0)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     torch.manual_seed(args.seed)
@@ -81,21 +130,18 @@ def main():
         return
 
     train_images, train_labels = load(args.train, args.size)
+    if args.full:
+        fine_tune(backbone, train_images, train_labels, eval_images, eval_labels, args, rng)
+        return
     start = time.perf_counter()
     features = pooled(backbone, train_images)
     caching = time.perf_counter() - start
     head = torch.nn.Linear(features.shape[1], args.dim)
     optimizer = torch.optim.AdamW(head.parameters(), lr=args.lr, weight_decay=1e-4)
-    warmup = min(100, args.steps // 10)
-    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: (s + 1) / warmup if s + 1 <= warmup
-                                                 else 0.5 * (1 + math.cos(math.pi * min(1, (s + 1 - warmup) / max(1, args.steps - warmup)))))
+    schedule = akin_schedule(optimizer, args.steps)
     loss_function = TripletMarginLoss(margin=args.margin)
-    by_class = [np.flatnonzero(train_labels.numpy() == c) for c in range(int(train_labels.max()) + 1)]
     start = time.perf_counter()
-    for _ in range(args.steps):
-        classes = rng.choice(len(by_class), size=min(args.classes_per_batch, len(by_class)), replace=False)
-        batch = np.concatenate([rng.choice(by_class[c], size=args.images_per_class, replace=len(by_class[c]) < args.images_per_class)
-                                for c in classes])
+    for batch in pk_batches(train_labels, args, rng):
         embeddings = F.normalize(head(features[batch]), dim=1)
         loss = loss_function(embeddings, train_labels[batch])
         optimizer.zero_grad()

@@ -84,7 +84,7 @@ public final class ConvolutionStackKernel {
             try check(dnnl_convolution_forward_desc_init(&convolution, propagation, dnnl_convolution_direct,
                                                          &source, &weightsAny, &bias, &destinationLayout, strides, padding, padding),
                       "describe \(name)")
-            let forward = try DNNLPrimitive(&convolution, name, reluPostOp: stage.relu)
+            let forward = try DNNLPrimitive(&convolution, name, postOp: stage.relu ? .relu : nil)
 
             let convolutionSourceLayout = forward.layout(dnnl_query_src_md)
             let weights = try DNNLMemory(forward.layout(dnnl_query_weights_md), owning: true)
@@ -162,7 +162,7 @@ public final class ConvolutionStackKernel {
             let reluData = stage.pool ? stageOutput : destination
             let reluGradient = stage.pool ? stageOutputGradient : convolutionOutputGradient
             if stage.relu {
-                segment.append(try reluBackwardStep(output: reluData, gradient: reluGradient, "ReLU \(index) \(shapeText(reluData.dims))"))
+                segment.append(try eltwiseBackwardStep(.relu, output: reluData, gradient: reluGradient, into: reluGradient, "ReLU \(index) \(shapeText(reluData.dims))"))
             }
             if let poolBackward { segment.append(poolBackward) }
 
@@ -313,19 +313,4 @@ public final class ConvolutionStackKernel {
             try inputGradientProgram.run(on: stream)
         }
     }
-}
-
-/// The ReLU backward step on a ReLU's saved output, in place on the gradient (oneDNN's eltwise
-/// backward may write the input gradient over its output gradient).
-func reluBackwardStep(output: DNNLMemory, gradient: DNNLMemory, _ name: String) throws(OneDNNError) -> DNNLStep {
-    var data = output.desc, diff = gradient.desc
-    var reluForward = dnnl_eltwise_desc_t()
-    try check(dnnl_eltwise_forward_desc_init(&reluForward, dnnl_forward_training, dnnl_eltwise_relu_use_dst_for_bwd, &data, 0, 0),
-              "describe \(name)")
-    let hint = try DNNLPrimitive(&reluForward, name)
-    var reluBackward = dnnl_eltwise_desc_t()
-    try check(dnnl_eltwise_backward_desc_init(&reluBackward, dnnl_eltwise_relu_use_dst_for_bwd, &diff, &data, 0, 0),
-              "describe \(name) backward")
-    let backward = try DNNLPrimitive(&reluBackward, name + " backward", hint: hint)
-    return (backward, [(DNNL_ARG_DST, output), (DNNL_ARG_DIFF_DST, gradient), (DNNL_ARG_DIFF_SRC, gradient)])
 }

@@ -97,10 +97,11 @@ final class DNNLPrimitive {
     let name: String
 
     /// Creates the primitive an operation descriptor (`dnnl_convolution_desc_t`, …) describes;
-    /// `hint` is the forward primitive a backward one follows; `reluPostOp` fuses a ReLU after it.
+    /// `hint` is the forward primitive a backward one follows; `postOp` fuses an elementwise
+    /// function (ReLU, clip) after it.
     convenience init<Operation>(_ operation: inout Operation, _ name: String, hint: DNNLPrimitive? = nil,
-                                reluPostOp: Bool = false) throws(OneDNNError) {
-        let attributes = try Self.attributes(reluPostOp: reluPostOp)
+                                postOp: EltwiseFunction? = nil) throws(OneDNNError) {
+        let attributes = try Self.attributes(postOp: postOp)
         defer { dnnl_primitive_attr_destroy(attributes) }
         var pd: dnnl_primitive_desc_t?
         let engine = try cpuEngine()
@@ -112,7 +113,7 @@ final class DNNLPrimitive {
     /// A reorder: copies memory of layout `from` into memory of layout `to`.
     convenience init(reorderFrom from: dnnl_memory_desc_t, to: dnnl_memory_desc_t) throws(OneDNNError) {
         let name = "a reorder from \(layoutText(from)) to \(layoutText(to))"
-        let attributes = try Self.attributes(reluPostOp: false)
+        let attributes = try Self.attributes(postOp: nil)
         defer { dnnl_primitive_attr_destroy(attributes) }
         var pd: dnnl_primitive_desc_t?
         var a = from, b = to
@@ -123,7 +124,7 @@ final class DNNLPrimitive {
 
     /// A sum: the destination (layout `destination`) gets the sum of every source.
     convenience init(sumOf sources: [dnnl_memory_desc_t], into destination: dnnl_memory_desc_t, _ name: String) throws(OneDNNError) {
-        let attributes = try Self.attributes(reluPostOp: false)
+        let attributes = try Self.attributes(postOp: nil)
         defer { dnnl_primitive_attr_destroy(attributes) }
         var pd: dnnl_primitive_desc_t?
         var d = destination
@@ -146,16 +147,16 @@ final class DNNLPrimitive {
         self.name = name
     }
 
-    private static func attributes(reluPostOp: Bool) throws(OneDNNError) -> dnnl_primitive_attr_t? {
+    private static func attributes(postOp: EltwiseFunction?) throws(OneDNNError) -> dnnl_primitive_attr_t? {
         var attributes: dnnl_primitive_attr_t?
         try check(dnnl_primitive_attr_create(&attributes), "create primitive attributes")
         do {
             try check(dnnl_primitive_attr_set_scratchpad_mode(attributes, dnnl_scratchpad_mode_user), "ask for a user scratchpad")
-            if reluPostOp {
+            if let postOp {
                 var postOps: dnnl_post_ops_t?
                 try check(dnnl_post_ops_create(&postOps), "create post-ops")
                 defer { dnnl_post_ops_destroy(postOps) }
-                try check(dnnl_post_ops_append_eltwise(postOps, 1, dnnl_eltwise_relu, 0, 0), "append a ReLU post-op")
+                try check(dnnl_post_ops_append_eltwise(postOps, 1, postOp.forward, postOp.alpha, postOp.beta), "append \(postOp.name) as a post-op")
                 try check(dnnl_primitive_attr_set_post_ops(attributes, postOps), "set post-ops")
             }
         } catch {
@@ -163,6 +164,13 @@ final class DNNLPrimitive {
             throw error
         }
         return attributes
+    }
+
+    /// The name of the implementation oneDNN chose ("jit_dw:avx2", "x64:gemm:jit", "ref:any", …).
+    var implementation: String {
+        var name: UnsafePointer<CChar>?
+        guard dnnl_primitive_desc_query(descriptor, dnnl_query_impl_info_str, 0, &name) == dnnl_success, let name else { return "" }
+        return String(cString: name)
     }
 
     /// The layout the primitive chose for one of its memories (a zero descriptor when it has none).

@@ -223,7 +223,7 @@ private final class ResidualProgramBuilder {
         for (index, block) in blockRecords.enumerated().reversed() {
             let output = blockOutputs[index]
             gradient = try backwardCopy(gradient, as: output.desc)
-            backwardSteps.append(try reluBackwardStep(output: output, gradient: gradient,
+            backwardSteps.append(try eltwiseBackwardStep(.relu, output: output, gradient: gradient, into: gradient,
                                                       "the ReLU of \(plan.blocks[index].name) \(shapeText(output.dims))"))
             let firstGradient = try backward(block.second, outputGradient: gradient, dataGradient: true)!
             let inputGradient = try backward(block.first, outputGradient: firstGradient, dataGradient: true)!
@@ -233,14 +233,7 @@ private final class ResidualProgramBuilder {
             let sum = try backwardCopy(inputGradient, as: block.input.desc)
             let other = try backwardCopy(shortcutGradient ?? gradient, as: block.input.desc)
             let name = "the input-gradient sum of \(plan.blocks[index].name) \(shapeText(sum.dims))"
-            if binaryKernelIsSafe(for: sum.desc) {
-                var x = sum.desc, y = other.desc, z = sum.desc
-                var binary = dnnl_binary_desc_t()
-                try check(dnnl_binary_desc_init(&binary, dnnl_binary_add, &x, &y, &z), "describe \(name)")
-                backwardSteps.append((try DNNLPrimitive(&binary, name), [(DNNL_ARG_SRC_0, sum), (DNNL_ARG_SRC_1, other), (DNNL_ARG_DST, sum)]))
-            } else {
-                backwardSteps.append(try sumStep([sum, other], into: sum, name))
-            }
+            backwardSteps.append(try addStep(sum, other, into: sum, name))
             gradient = sum
         }
         _ = try backward(stem, outputGradient: gradient, dataGradient: false)
@@ -260,15 +253,8 @@ private final class ResidualProgramBuilder {
         var x = a.desc, y = b.desc, z = a.desc
         var binary = dnnl_binary_desc_t()
         try check(dnnl_binary_desc_init(&binary, dnnl_binary_add, &x, &y, &z), "describe \(name)")
-        forwardSteps.append((try DNNLPrimitive(&binary, name, reluPostOp: true), [(DNNL_ARG_SRC_0, a), (DNNL_ARG_SRC_1, b), (DNNL_ARG_DST, output)]))
+        forwardSteps.append((try DNNLPrimitive(&binary, name, postOp: .relu), [(DNNL_ARG_SRC_0, a), (DNNL_ARG_SRC_1, b), (DNNL_ARG_DST, output)]))
         return output
-    }
-
-    /// a + b into `destination` (which may be a) with oneDNN's sum primitive, which reorders with
-    /// accumulation and so handles every layout, padded ones included.
-    private func sumStep(_ sources: [DNNLMemory], into destination: DNNLMemory, _ name: String) throws(OneDNNError) -> DNNLStep {
-        let sum = try DNNLPrimitive(sumOf: sources.map(\.desc), into: destination.desc, name)
-        return (sum, sources.enumerated().map { (DNNL_ARG_MULTIPLE_SRC + Int32($0.offset), $0.element) } + [(DNNL_ARG_DST, destination)])
     }
 
     /// Convolution then batch norm (and ReLU) for unit `index`, appended to the forward steps.
@@ -409,16 +395,4 @@ private final class ResidualProgramBuilder {
         backwardSteps.append((data, [(DNNL_ARG_DIFF_DST, convolutionGradient), (DNNL_ARG_WEIGHTS, weights), (DNNL_ARG_DIFF_SRC, inputGradient)]))
         return inputGradient
     }
-}
-
-/// Whether oneDNN 2.6's binary kernel (`jit:uni`) adds correctly in this layout. It assumes that a
-/// blocked layout's channel block equals its vector width (16 floats on AVX-512, 8 on AVX2) and
-/// that there are no padded channels: on AVX-512 with 8-channel blocks and a width that is not a
-/// multiple of 16, its post-op path writes past the end of the tensor (fixed in oneDNN 2.7, commit
-/// 5d95731c45); with padded channels it adds only part of the tensor. So it is used only where
-/// neither can happen: no padding and a channel count that every vector width divides. Other
-/// widths (8, 24, 40, odd ones) take the sum primitive, which is slower but exact everywhere.
-private func binaryKernelIsSafe(for desc: dnnl_memory_desc_t) -> Bool {
-    let dims = entries(desc.dims, Int(desc.ndims)), padded = entries(desc.padded_dims, Int(desc.ndims))
-    return dims == padded && dims.count > 1 && dims[1] % 16 == 0
 }

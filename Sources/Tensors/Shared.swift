@@ -27,6 +27,13 @@ public final class Counter: @unchecked Sendable {
     public var value: Int { lock.lock(); defer { lock.unlock() }; return count }
 }
 
+/// Carries a value (a buffer's address) into concurrent workers when the caller guarantees what
+/// the compiler cannot: the workers touch disjoint parts and all finish before the call returns.
+public struct UncheckedSendable<Value>: @unchecked Sendable {
+    public let value: Value
+    public init(_ value: Value) { self.value = value }
+}
+
 extension String {
     /// Left-pads with zeros to `length` characters (file names that sort, fixed-width hashes).
     public func zeroPadded(to length: Int) -> String { String(repeating: "0", count: max(0, length - count)) + self }

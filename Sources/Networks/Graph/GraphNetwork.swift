@@ -5,6 +5,12 @@ import Tensors
 /// ordinary layers (Conv2D, BatchNorm2D, ReLU, Clip, Sigmoid, Pool2D, GlobalAveragePool,
 /// Flatten, Dense) or an elementwise sum or product computed here. Backward walks the nodes in
 /// reverse and adds up the gradients of values read by more than one node.
+///
+/// The graph's leading convolutions, elementwise functions, sums and global pooling (the whole
+/// body of MobileNet- and EfficientNet-Lite-style networks) run instead as one oneDNN program
+/// (`GraphKernel`: blocked layouts, functions fused into the convolutions) when the graph is the
+/// first layer of its network; the layers compute the same and remain the reference the tests
+/// compare it with (`fused = false`).
 public final class GraphNetwork: ModeDependentLayer {
     public let spec: GraphSpec
     private let layers: [Layer?]
@@ -14,6 +20,19 @@ public final class GraphNetwork: ModeDependentLayer {
     public var isTraining = true {
         didSet { for case let layer as ModeDependentLayer in layers.compactMap({ $0 }) { layer.isTraining = isTraining } }
     }
+    /// Whether the leading part runs as one oneDNN program (when it can); tests turn it off to
+    /// compare with the layers.
+    public var fused = true
+    /// oneDNN's choice unless a test forces one (see `ActivationLayout`).
+    public var activationLayout = ActivationLayout.chosenByOneDNN
+    private let fusion: GraphFusion?
+    /// How many of the graph's leading nodes run in the oneDNN program (0: none).
+    public var fusedNodes: Int { fusion?.end ?? 0 }
+    private let fusionParameters: [ConvolutionParameterBuffers?]
+    // One per mode, so a validation in the middle of training rebuilds neither.
+    private var trainingKernel: GraphKernel?, inferenceKernel: GraphKernel?
+    private var fusedOutput = ReusableTensor()
+    private var usedKernel: GraphKernel?
 
     private var values: [Tensor?] = []
     private var results: [ReusableTensor]
@@ -47,6 +66,15 @@ public final class GraphNetwork: ModeDependentLayer {
             }
         }
         self.layers = layers
+        fusion = GraphFusion(spec: spec, inputChannels: inputShape[0])
+        fusionParameters = fusion?.convolutionNodes.map { node in
+            node.map { index in
+                let convolution = layers[index] as! Conv2D
+                return ConvolutionParameterBuffers(weight: convolution.weight.value.pointer, bias: convolution.bias?.value.pointer,
+                                                   weightGradient: convolution.weight.gradient.pointer,
+                                                   biasGradient: convolution.bias?.gradient.pointer)
+            }
+        } ?? []
         results = Array(repeating: ReusableTensor(), count: spec.nodes.count)
         gradients = Array(repeating: ReusableTensor(), count: spec.nodes.count * 2)
         sums = Array(repeating: ReusableTensor(), count: spec.nodes.count + 1)
@@ -99,23 +127,50 @@ public final class GraphNetwork: ModeDependentLayer {
         Self.valueShapes(of: spec, input: inputShape).dropFirst().reduce(0) { $0 + $1.reduce(1, *) }
     }
 
+    /// The kernel for this mode and input shape, built when either changes.
+    private func kernel(_ fusion: GraphFusion, for shape: [Int]) throws -> GraphKernel {
+        let current = isTraining ? trainingKernel : inferenceKernel
+        if let current, current.batch == shape[0], current.height == shape[2], current.width == shape[3],
+           current.activationLayout == activationLayout {
+            return current
+        }
+        // Release this mode's old primitives and buffers before building the new ones.
+        if isTraining { trainingKernel = nil } else { inferenceKernel = nil }
+        let fresh = try GraphKernel(plan: fusion.plan, batch: shape[0], height: shape[2], width: shape[3], parameters: fusionParameters,
+                                    training: isTraining, activationLayout: activationLayout)
+        if isTraining { trainingKernel = fresh } else { inferenceKernel = fresh }
+        return fresh
+    }
+
     public func forward(_ input: Tensor) throws -> Tensor {
-        values = [input]
-        values.reserveCapacity(spec.nodes.count + 1)
-        for (index, node) in spec.nodes.enumerated() {
+        values = [Tensor?](repeating: nil, count: spec.nodes.count + 1)
+        values[0] = input
+        var start = 0
+        usedKernel = nil
+        // The kernel computes no input gradient: only when nothing upstream needs one.
+        if fused, !needsInputGradient, let fusion {
+            let kernel = try kernel(fusion, for: input.shape)
+            let output = fusedOutput.tensor(shape: kernel.outputShape)
+            try kernel.forward(input: input.pointer, output: output.pointer)
+            values[fusion.end] = output
+            start = fusion.end
+            usedKernel = kernel
+        }
+        for index in start..<spec.nodes.count {
+            let node = spec.nodes[index]
             let x = values[node.inputs[0]]!
             switch node.operation {
             case .add:
                 let y = values[node.inputs[1]]!, result = results[index].tensor(shape: x.shape)
                 for i in 0..<result.count { result.pointer[i] = x.pointer[i] + y.pointer[i] }
-                values.append(result)
+                values[index + 1] = result
             case .multiply:
-                values.append(multiply(x, values[node.inputs[1]]!, into: &results[index]))
+                values[index + 1] = multiply(x, values[node.inputs[1]]!, into: &results[index])
             case .globalAveragePool:
                 let pooled = try layers[index]!.forward(x)
-                values.append(pooled.reshaped([x.shape[0], x.shape[1], 1, 1]))
+                values[index + 1] = pooled.reshaped([x.shape[0], x.shape[1], 1, 1])
             default:
-                values.append(try layers[index]!.forward(x))
+                values[index + 1] = try layers[index]!.forward(x)
             }
         }
         return values[spec.output]!
@@ -154,7 +209,9 @@ public final class GraphNetwork: ModeDependentLayer {
         }
         accumulate(outputGradient, into: spec.output)
 
-        for (index, node) in spec.nodes.enumerated().reversed() {
+        let start = usedKernel == nil ? 0 : fusion!.end
+        for index in (start..<spec.nodes.count).reversed() {
+            let node = spec.nodes[index]
             guard let g = pending[index + 1] else { continue }
             let wantsInput = { (value: Int) in value != 0 || self.needsInputGradient }
             switch node.operation {
@@ -170,6 +227,10 @@ public final class GraphNetwork: ModeDependentLayer {
             default:
                 if let gradient = try layers[index]!.backward(g) { accumulate(gradient, into: node.inputs[0]) }
             }
+        }
+        if let usedKernel, let gradient = pending[start] {
+            guard usedKernel.training else { preconditionFailure("GraphNetwork.backward after a forward that was not training") }
+            try usedKernel.backward(input: values[0]!.pointer, outputGradient: gradient.pointer)
         }
         return needsInputGradient ? pending[0] : nil
     }
