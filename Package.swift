@@ -55,7 +55,7 @@ let package = Package(
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Search", "Tensors", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "ProjectionTests", dependencies: ["Projection", "Tensors", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "ReportsTests", dependencies: ["Reports", "Images"]),
-        .testTarget(name: "AkinCLITests", dependencies: ["akin", "Images", "Tensors", "Search", "TestSupport"]),
+        .testTarget(name: "AkinCLITests", dependencies: ["akin", "Images", "Tensors", "Search", "Similarity", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

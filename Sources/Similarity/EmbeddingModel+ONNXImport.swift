@@ -11,9 +11,10 @@ extension EmbeddingModel {
     /// A model made of a network read from ONNX (`ONNXImport`): its pooled features, or the value
     /// `output` names, are the embedding, at unit length, with no training. The preprocessing is
     /// `mean`/`std` when given, else the one an Akin-exported file records, else ImageNet's for 3
-    /// channels and none (0 and 1) otherwise.
+    /// channels and none (0 and 1) otherwise; likewise the center crop (`Preprocessing.centerCrop`),
+    /// none unless given or recorded.
     public static func importONNX(path: String, output: String? = nil, imageSize: Int? = nil,
-                                  mean: [Float]? = nil, std: [Float]? = nil) throws -> EmbeddingModel {
+                                  mean: [Float]? = nil, std: [Float]? = nil, centerCrop: Float? = nil) throws -> EmbeddingModel {
         let imported = try ONNXImport.read(path: path, output: output, imageSize: imageSize)
         let channels = imported.inputShape[0], size = imported.inputShape[1]
         let architecture = Architecture(name: "onnx " + (imported.name.isEmpty ? URL(fileURLWithPath: path).lastPathComponent : imported.name),
@@ -26,9 +27,14 @@ extension EmbeddingModel {
            let recorded = try? JSONDecoder().decode(Preprocessing.self, from: Data(json.utf8)), recorded.channels == channels {
             preprocessing.mean = recorded.mean
             preprocessing.std = recorded.std
+            preprocessing.centerCrop = recorded.centerCrop
         }
         if let mean { preprocessing.mean = mean }
         if let std { preprocessing.std = std }
+        if let centerCrop { preprocessing.centerCrop = centerCrop }
+        if let crop = preprocessing.centerCrop, !Preprocessing.isValidCenterCrop(crop) {
+            throw ONNXImportError.notAModel(path: path, reason: "a center crop of \(crop) is outside (0, 1]: it is the fraction of the shorter side kept, like 0.875")
+        }
         guard preprocessing.mean.count == channels, preprocessing.std.count == channels,
               preprocessing.std.allSatisfy({ $0 > 0 && $0.isFinite }), preprocessing.mean.allSatisfy(\.isFinite) else {
             throw ONNXImportError.notAModel(path: path, reason: "the mean \(preprocessing.mean) and std \(preprocessing.std) need \(channels) finite values each, std positive")

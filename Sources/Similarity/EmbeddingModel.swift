@@ -70,8 +70,9 @@ public final class EmbeddingModel {
         let c = architecture.inputChannels
         guard preprocessing.channels == c, preprocessing.imageSize == architecture.inputSize,
               preprocessing.mean.count == c, preprocessing.std.count == c,
-              preprocessing.std.allSatisfy({ $0 > 0 && $0.isFinite }), preprocessing.mean.allSatisfy(\.isFinite) else {
-            throw NetworkFileError.notAModel(path: path, reason: "its \(preprocessingKey) (\(json)) does not fit a \(c)-channel \(architecture.inputSize)×\(architecture.inputSize) input, or has a std that is not positive")
+              preprocessing.std.allSatisfy({ $0 > 0 && $0.isFinite }), preprocessing.mean.allSatisfy(\.isFinite),
+              preprocessing.centerCrop.map(Preprocessing.isValidCenterCrop) ?? true else {
+            throw NetworkFileError.notAModel(path: path, reason: "its \(preprocessingKey) (\(json)) does not fit a \(c)-channel \(architecture.inputSize)×\(architecture.inputSize) input, or has a std that is not positive or a center crop outside (0, 1]")
         }
         var trainingClasses: [String]?
         if let json = file.metadata[trainingClassesKey] {

@@ -45,7 +45,8 @@ struct Eval: ParsableCommand {
         let galleryFolders = try galleryDir.map { try Self.scan($0, keeping: wanted) }
 
         func vectors(of folders: ClassFolders) throws -> LabelledVectors {
-            let images = ImageLoading.load(folders.files, classNames: folders.classNames, imageSize: size, channels: channelCount)
+            let images = ImageLoading.load(folders.files, classNames: folders.classNames, imageSize: size, channels: channelCount,
+                                           centerCrop: embedding?.preprocessing.centerCrop)
             guard images.count > 0 else { throw DatasetError.nothingUsable(folders.root) }
             let vectors = try embedding.map { try Embedding.run($0, images, batchSize: 256) } ?? PixelBaseline.vectors(images)
             return LabelledVectors(vectors: vectors, classes: images.labels.map { images.classNames[Int($0)] })

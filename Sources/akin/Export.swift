@@ -75,7 +75,7 @@ struct ExportProjector: ParsableCommand {
         let embedding = try EmbeddingModel.load(from: model)
         let folders = try ClassFolders.scan(data, requireTrainable: false)
         let p = embedding.preprocessing
-        let images = ImageLoading.load(folders.files, classNames: folders.classNames, imageSize: p.imageSize, channels: p.channels)
+        let images = ImageLoading.load(folders.files, classNames: folders.classNames, imageSize: p.imageSize, channels: p.channels, centerCrop: p.centerCrop)
         guard images.count > 0 else { throw DatasetError.nothingUsable(data) }
         let vectors = try Embedding.run(embedding, images, batchSize: 256)
         // The sprite shows the images as the model saw them: decoded and resized, before normalisation.

@@ -96,7 +96,7 @@ struct GalleryCommand: ParsableCommand {
             let (files, classNames) = try ImageLoading.collect(images)
             guard !files.isEmpty else { throw ValidationError("no .jpg, .jpeg or .png files in \(images.joined(separator: ", "))") }
             let p = embedding.preprocessing
-            let loaded = ImageLoading.load(files, classNames: classNames, imageSize: p.imageSize, channels: p.channels)
+            let loaded = ImageLoading.load(files, classNames: classNames, imageSize: p.imageSize, channels: p.channels, centerCrop: p.centerCrop)
             guard loaded.count > 0 else { throw ValidationError("none of the \(files.count) files could be decoded") }
             let matrix = try Embedding.run(embedding, loaded, batchSize: batchSize)
             return ((0..<loaded.count).map { NewItem(path: loaded.paths[$0], label: loaded.classNames[Int(loaded.labels[$0])]) }, matrix)

@@ -5,9 +5,11 @@ import Similarity
 /// Decodes files for a command: progress while it works, one line per file it had to skip, and
 /// a count at the end. Bad files never stop the job.
 enum ImageLoading {
-    static func load(_ files: [(path: String, label: Int)], classNames: [String], imageSize: Int, channels: Int) -> ImageSet {
+    static func load(_ files: [(path: String, label: Int)], classNames: [String], imageSize: Int, channels: Int,
+                     centerCrop: Float? = nil) -> ImageSet {
         let bar = ProgressBar("decoding", total: files.count, unit: "images", plainInterval: 5)
-        let (images, skipped) = ImageSet.load(files, classNames: classNames, imageSize: imageSize, channels: channels) { done, total in
+        let (images, skipped) = ImageSet.load(files, classNames: classNames, imageSize: imageSize, channels: channels,
+                                              centerCrop: centerCrop) { done, total in
             bar.update(done)
         }
         for file in skipped { Console.note("skipped \(file.path): \(file.reason)") }
@@ -21,7 +23,7 @@ enum ImageLoading {
         let (files, classNames) = try collect(arguments)
         guard !files.isEmpty else { throw ValidationError("no .jpg, .jpeg or .png files in \(arguments.joined(separator: ", "))") }
         let p = embedding.preprocessing
-        let images = load(files, classNames: classNames, imageSize: p.imageSize, channels: p.channels)
+        let images = load(files, classNames: classNames, imageSize: p.imageSize, channels: p.channels, centerCrop: p.centerCrop)
         guard images.count > 0 else { throw ValidationError("none of the \(files.count) files in \(arguments.joined(separator: ", ")) could be decoded") }
         return images
     }

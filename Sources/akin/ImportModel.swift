@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Images
 import Networks
 import Similarity
 
@@ -28,9 +29,14 @@ struct ImportONNX: ParsableCommand {
     @Option(help: "Per-channel mean of the input normalisation, comma-separated (default: the file's, else ImageNet's for RGB).")
     var mean: String?
     @Option(help: "Per-channel standard deviation, comma-separated (default: as --mean).") var std: String?
+    @Option(help: "Crop each image to its centred square of this fraction of the shorter side before resizing, as ImageNet evaluation does (0.875); default: the file's, else the whole image.")
+    var centerCrop: Float?
 
     func validate() throws {
         guard (imageSize ?? 1) >= 1 else { throw ValidationError("--image-size must be positive") }
+        if let centerCrop, !Preprocessing.isValidCenterCrop(centerCrop) {
+            throw ValidationError("--center-crop is the fraction of the shorter side kept, more than 0 and at most 1 (like 0.875), not \(centerCrop)")
+        }
         for (flag, text) in [("--mean", mean), ("--std", std)] where text != nil && Self.numbers(text!) == nil {
             throw ValidationError("\(flag) must be comma-separated numbers, not \(text!)")
         }
@@ -43,7 +49,7 @@ struct ImportONNX: ParsableCommand {
 
     func run() throws {
         let embedding = try EmbeddingModel.importONNX(path: model, output: output, imageSize: imageSize,
-                                                      mean: mean.flatMap(Self.numbers), std: std.flatMap(Self.numbers))
+                                                      mean: mean.flatMap(Self.numbers), std: std.flatMap(Self.numbers), centerCrop: centerCrop)
         try embedding.save(to: out)
         guard case let .graph(spec) = embedding.architecture.layers[0] else { return }
         var counts: [String: Int] = [:]
@@ -52,7 +58,7 @@ struct ImportONNX: ParsableCommand {
         Console.note("""
             imported \(spec.nodes.count) operations from \(model) (\(counts.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", "))): \
             images \(p.channels)×\(p.imageSize)×\(p.imageSize) → \(embedding.embeddingDimension)-d embedding; \
-            normalised with mean \(p.mean) and std \(p.std); wrote \(out)
+            \(p.centerCrop.map { "centre \($0) of the shorter side, " } ?? "")normalised with mean \(p.mean) and std \(p.std); wrote \(out)
             """)
     }
 }

@@ -102,7 +102,7 @@ struct Report: ParsableCommand {
     func embed(folder: String, _ embedding: EmbeddingModel) throws -> Embedded {
         let folders = try ClassFolders.scan(folder, requireTrainable: false)
         let p = embedding.preprocessing
-        let images = ImageLoading.load(folders.files, classNames: folders.classNames, imageSize: p.imageSize, channels: p.channels)
+        let images = ImageLoading.load(folders.files, classNames: folders.classNames, imageSize: p.imageSize, channels: p.channels, centerCrop: p.centerCrop)
         guard images.count > 0 else { throw DatasetError.nothingUsable(folder) }
         return Embedded(vectors: try Embedding.run(embedding, images, batchSize: 256), paths: images.paths,
                         classes: images.labels.map { images.classNames[Int($0)] }, origin: folder)

@@ -220,7 +220,8 @@ struct Train: ParsableCommand {
         let channelCount = pretrained?.preprocessing.channels ?? channels ?? ChannelDetection.channels(of: folders)
         let size = imageSize ?? pretrained?.architecture.inputSize ?? 28
         Console.note("\(folders.files.count) images in \(folders.classNames.count) classes; \(channelCount) channel\(channelCount == 1 ? "" : "s"), \(size)×\(size)")
-        let all = ImageLoading.load(folders.files, classNames: folders.classNames, imageSize: size, channels: channelCount)
+        let all = ImageLoading.load(folders.files, classNames: folders.classNames, imageSize: size, channels: channelCount,
+                                    centerCrop: pretrained?.preprocessing.centerCrop)
         try ChannelDetection.requireTrainable(all, root: dataDir)
         var options = try options(channels: channelCount)
         options.imageSize = size

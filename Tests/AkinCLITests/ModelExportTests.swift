@@ -1,6 +1,7 @@
 import Foundation
 import Images
 import Search
+import Similarity
 import Tensors
 import TestSupport
 import Testing
@@ -113,6 +114,23 @@ struct ModelImportTests {
         }
         let misuse = try CLI.run(["train", root + "/data", "--out", root + "/x.safetensors", "--freeze-backbone"])
         #expect(misuse.status != 0 && misuse.errors.contains("add --init-from"), "\(misuse.errors)")
+
+        // A center crop is recorded in the model, kept by fine-tuning, and changes what the network sees.
+        let cropped = root + "/cropped.safetensors"
+        let cropImport = try CLI.run(["import", "onnx", root + "/mobilenet_block.onnx", "--out", cropped, "--mean", "0.5,0.5,0.5",
+                                      "--std", "0.25,0.25,0.25", "--center-crop", "0.75"])
+        #expect(cropImport.status == 0 && cropImport.errors.contains("centre 0.75 of the shorter side"), "\(cropImport.errors)")
+        #expect(try EmbeddingModel.load(from: cropped).preprocessing.centerCrop == 0.75)
+        let croppedEmbed = try CLI.run(["embed", "--model", cropped, "--out", root + "/cropped.akin", root + "/data"])
+        #expect(croppedEmbed.status == 0, "\(croppedEmbed.errors)")
+        let croppedVectors = try GalleryStore.open(root + "/cropped.akin", readOnly: true).allVectors().1
+        #expect(croppedVectors.array != vectors.array, "the crop must change the embeddings")
+        let croppedTrain = try CLI.run(["train", root + "/data", "--init-from", cropped, "--out", root + "/cropped-tuned.safetensors", "--steps", "2",
+                                        "--classes-per-batch", "3", "--images-per-class", "4", "--freeze-backbone"])
+        #expect(croppedTrain.status == 0, "\(croppedTrain.errors)")
+        #expect(try EmbeddingModel.load(from: root + "/cropped-tuned.safetensors").preprocessing.centerCrop == 0.75)
+        let badCrop = try CLI.run(["import", "onnx", root + "/mobilenet_block.onnx", "--out", root + "/bad.safetensors", "--center-crop", "1.5"])
+        #expect(badCrop.status != 0 && badCrop.errors.contains("--center-crop"), "\(badCrop.errors)")
 
         let refused = try CLI.run(["import", "onnx", root + "/unsupported.onnx", "--out", root + "/no.safetensors"])
         #expect(refused.status != 0 && refused.errors.contains("node 1 (channel-softmax) is a Softmax"), "\(refused.errors)")

@@ -76,6 +76,26 @@ struct ImageCodecTests {
         let flat = Resize.resize(Image(width: 10, height: 6, channels: 1, pixels: [UInt8](repeating: 77, count: 60)), width: 23, height: 3)
         #expect(flat.pixels.allSatisfy { $0 == 77 })
     }
+
+    @Test func centerCropKeepsTheMiddleSquare() {
+        let image = gradient(width: 5, height: 3, channels: 2)
+        func pixel(_ i: Image, _ x: Int, _ y: Int, _ c: Int) -> UInt8 { i.pixels[(y * i.width + x) * i.channels + c] }
+        let whole = image.centerSquare(keeping: 1)
+        #expect(whole.width == 3 && whole.height == 3 && whole.channels == 2)
+        for y in 0..<3 { for x in 0..<3 { for c in 0..<2 { #expect(pixel(whole, x, y, c) == pixel(image, x + 1, y, c)) } } }
+        // 1.5 pixels round to 2; the odd leftover pixel goes right and down.
+        let half = image.centerSquare(keeping: 0.5)
+        #expect(half.width == 2 && half.height == 2)
+        for y in 0..<2 { for x in 0..<2 { #expect(pixel(half, x, y, 1) == pixel(image, x + 1, y, 1)) } }
+        #expect(image.centerSquare(keeping: 0.01).width == 1)
+        let square = gradient(width: 4, height: 4, channels: 1)
+        #expect(square.centerSquare(keeping: 1) == square)
+        // Cropping then resizing is what the preprocessing does; without a crop the whole image is stretched.
+        let fitted = Preprocessing(imageSize: 3, channels: 2, centerCrop: 1).fitted(image)
+        #expect(fitted == whole)
+        #expect(Preprocessing(imageSize: 3, channels: 2).fitted(image) == Resize.resize(image, width: 3, height: 3))
+        #expect(!Preprocessing.isValidCenterCrop(0) && !Preprocessing.isValidCenterCrop(1.01) && Preprocessing.isValidCenterCrop(0.875))
+    }
 }
 
 @Suite("Datasets")
