@@ -108,21 +108,18 @@ private struct ConvolutionRecord {
 }
 
 /// Builds a `GraphKernel`'s steps: forward in node order, then backward in reverse.
-private final class GraphProgramBuilder {
+private final class GraphProgramBuilder: ProgramBuilder {
     let plan: GraphKernelPlan
     let training: Bool
     let layout: ActivationLayout
     let shapes: [[Int]]
     let plainInput: DNNLMemory
     var plainOutput: DNNLMemory!, plainOutputGradient: DNNLMemory!
-    var forwardSteps: [DNNLStep] = [], backwardSteps: [DNNLStep] = []
     /// Backward steps before each weight gradient Akin computes itself (`backwardSteps` holds the rest).
     var backwardSegments: [(steps: [DNNLStep], then: DepthwiseWeightStep?)] = []
     /// The memory holding each value in the forward pass.
     private var values: [DNNLMemory] = []
     private var records: [NodeRecord] = []
-    /// Forward copies already made of a memory in another layout, so two readers share one reorder.
-    private var copies: [(original: DNNLMemory, copy: DNNLMemory)] = []
     /// Each value's gradient summed so far; `owned` when the memory was made for this value alone,
     /// so more can be added in place.
     private var pending: [(memory: DNNLMemory, owned: Bool)?] = []
@@ -135,6 +132,7 @@ private final class GraphProgramBuilder {
         shapes = plan.valueShapes(input: [batch, plan.inputChannels, height, width])
         plainInput = try DNNLMemory(plainLayout(shapes[0], dnnl_nchw), owning: false)
         values = [plainInput]
+        super.init()
         for (index, node) in plan.nodes.enumerated() {
             let label = "node \(index) (\(node.name))"
             switch node.operation {
@@ -173,24 +171,6 @@ private final class GraphProgramBuilder {
     }
 
     private var propagation: dnnl_prop_kind_t { training ? dnnl_forward_training : dnnl_forward_inference }
-
-    /// `memory` in layout `desc` for the forward pass: itself, or one copy made by a reorder.
-    private func forwardCopy(_ memory: DNNLMemory, as desc: dnnl_memory_desc_t) throws(OneDNNError) -> DNNLMemory {
-        if sameLayout(memory.desc, desc) { return memory }
-        if let made = copies.first(where: { $0.original === memory && sameLayout($0.copy.desc, desc) }) { return made.copy }
-        let copy = try DNNLMemory(desc, owning: true)
-        forwardSteps.append(try reorderStep(memory, copy))
-        copies.append((memory, copy))
-        return copy
-    }
-
-    /// `memory` in layout `desc` for the backward pass: itself, or a copy made by a reorder step.
-    private func backwardCopy(_ memory: DNNLMemory, as desc: dnnl_memory_desc_t) throws(OneDNNError) -> DNNLMemory {
-        if sameLayout(memory.desc, desc) { return memory }
-        let copy = try DNNLMemory(desc, owning: true)
-        backwardSteps.append(try reorderStep(memory, copy))
-        return copy
-    }
 
     /// Weights as oneDNN describes them: grouped ones are [G, O/G, I/G, k, k], the same bytes as
     /// ONNX's and PyTorch's [O, I/G, k, k].

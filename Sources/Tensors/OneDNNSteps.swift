@@ -80,3 +80,29 @@ func binaryKernelIsSafe(for desc: dnnl_memory_desc_t) -> Bool {
     let dims = entries(desc.dims, Int(desc.ndims)), padded = entries(desc.padded_dims, Int(desc.ndims))
     return dims == padded && dims.count > 1 && dims[1] % 16 == 0
 }
+
+/// What the fused kernels' builders share: the forward and backward step lists, and the copies
+/// that move a memory into the layout a primitive asks for.
+class ProgramBuilder {
+    var forwardSteps: [DNNLStep] = [], backwardSteps: [DNNLStep] = []
+    /// Forward copies already made of a memory in another layout, so two readers share one reorder.
+    private var copies: [(original: DNNLMemory, copy: DNNLMemory)] = []
+
+    /// `memory` in layout `desc` for the forward pass: itself, or one copy made by a reorder.
+    func forwardCopy(_ memory: DNNLMemory, as desc: dnnl_memory_desc_t) throws(OneDNNError) -> DNNLMemory {
+        if sameLayout(memory.desc, desc) { return memory }
+        if let made = copies.first(where: { $0.original === memory && sameLayout($0.copy.desc, desc) }) { return made.copy }
+        let copy = try DNNLMemory(desc, owning: true)
+        forwardSteps.append(try reorderStep(memory, copy))
+        copies.append((memory, copy))
+        return copy
+    }
+
+    /// `memory` in layout `desc` for the backward pass: itself, or a copy made by a reorder step.
+    func backwardCopy(_ memory: DNNLMemory, as desc: dnnl_memory_desc_t) throws(OneDNNError) -> DNNLMemory {
+        if sameLayout(memory.desc, desc) { return memory }
+        let copy = try DNNLMemory(desc, owning: true)
+        backwardSteps.append(try reorderStep(memory, copy))
+        return copy
+    }
+}

@@ -123,7 +123,7 @@ private struct UnitRecord {
 }
 
 /// Builds a `ResidualNetworkKernel`'s steps: forward in plan order, then backward in reverse.
-private final class ResidualProgramBuilder {
+private final class ResidualProgramBuilder: ProgramBuilder {
     let plan: ResidualPlan
     let batch: Int
     let training: Bool
@@ -134,10 +134,7 @@ private final class ResidualProgramBuilder {
     var plainOutput: DNNLMemory!
     var plainOutputGradient: DNNLMemory!
     var plainInputAliases: [DNNLMemory] = []
-    var forwardSteps: [DNNLStep] = [], backwardSteps: [DNNLStep] = []
     var records: [UnitRecord] = []
-    /// Forward copies already made of a memory in another layout, so two readers share one reorder.
-    private var copies: [(original: DNNLMemory, copy: DNNLMemory)] = []
 
     init(plan: ResidualPlan, batch: Int, height: Int, width: Int, buffers: [NormalizedConvolutionBuffers],
          training: Bool, epsilon: Float, layout: ActivationLayout) throws(OneDNNError) {
@@ -148,28 +145,11 @@ private final class ResidualProgramBuilder {
         self.layout = layout
         self.buffers = buffers
         plainInput = try DNNLMemory(plainLayout([batch, plan.inputChannels, height, width], dnnl_nchw), owning: false)
+        super.init()
         try build(height: height, width: width)
     }
 
     private var propagation: dnnl_prop_kind_t { training ? dnnl_forward_training : dnnl_forward_inference }
-
-    /// `memory` in layout `desc` for the forward pass: itself, or one copy made by a reorder.
-    private func forwardCopy(_ memory: DNNLMemory, as desc: dnnl_memory_desc_t) throws(OneDNNError) -> DNNLMemory {
-        if sameLayout(memory.desc, desc) { return memory }
-        if let made = copies.first(where: { $0.original === memory && sameLayout($0.copy.desc, desc) }) { return made.copy }
-        let copy = try DNNLMemory(desc, owning: true)
-        forwardSteps.append(try reorderStep(memory, copy))
-        copies.append((memory, copy))
-        return copy
-    }
-
-    /// `memory` in layout `desc` for the backward pass: itself, or a copy made by a reorder step.
-    private func backwardCopy(_ memory: DNNLMemory, as desc: dnnl_memory_desc_t) throws(OneDNNError) -> DNNLMemory {
-        if sameLayout(memory.desc, desc) { return memory }
-        let copy = try DNNLMemory(desc, owning: true)
-        backwardSteps.append(try reorderStep(memory, copy))
-        return copy
-    }
 
     private func build(height: Int, width: Int) throws(OneDNNError) {
         // Forward: stem, blocks, global average pooling.
