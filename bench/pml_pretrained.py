@@ -10,7 +10,7 @@ Prints one JSON line. --untrained scores the pooled features of EVAL_DIR with no
 fine-tunes the whole network end to end on the images (`akin train --init-from` without --freeze-backbone):
 the backbone's parameters at S times the head's learning rate, its batch norms kept in eval mode (their
 running statistics frozen, as Akin's import folds them into the convolutions), and reports the training
-images/s beside the scores.
+images/s beside the scores of the head and of the fine-tuned pooled features under it.
 """
 import argparse
 import json
@@ -93,9 +93,13 @@ def fine_tune(backbone, train_images, train_labels, eval_images, eval_labels, ar
         images += len(batch)
     training = time.perf_counter() - start
     with torch.no_grad():
-        p1, map_r = score(head(pooled(backbone, eval_images)), eval_labels)
+        features = pooled(backbone, eval_images)
+        p1, map_r = score(head(features), eval_labels)
+        features_p1, features_map_r = score(features, eval_labels)
+    # Scored twice: through the new head, and on the fine-tuned pooled features under it (`--embed-from features`).
     print(json.dumps({"side": "pytorch", "run": "full fine-tune", "size": args.size, "steps": args.steps,
                       "backbone_lr_scale": args.backbone_lr_scale, "P@1": p1, "MAP@R": map_r,
+                      "features_P@1": features_p1, "features_MAP@R": features_map_r,
                       "training_seconds": training, "training_images_per_second": images / training}))
 
 

@@ -93,6 +93,13 @@ private enum NodeRecord {
     case activation(EltwiseFunction, output: DNNLMemory)
     case add
     case globalAveragePool(DNNLPrimitive, window: [Int64])
+    case pool(DNNLPrimitive, PoolingGeometry, workspace: DNNLMemory?)
+}
+
+/// A pooling's algorithm and geometry, as both its forward and backward descriptions need them.
+private struct PoolingGeometry {
+    var algorithm: dnnl_alg_kind_t
+    var kernel: [Int64], strides: [Int64], padding: [Int64], paddingEnd: [Int64]
 }
 
 private struct ConvolutionRecord {
@@ -160,6 +167,13 @@ private final class GraphProgramBuilder: ProgramBuilder {
                 records.append(.add)
             case .globalAveragePool:
                 try globalAveragePool(input: values[node.inputs[0]], label)
+            case let .pool(maximum, kernel, stride, padding, paddingEnd, countPadding):
+                let geometry = PoolingGeometry(
+                    algorithm: maximum ? dnnl_pooling_max : countPadding ? dnnl_pooling_avg_include_padding : dnnl_pooling_avg_exclude_padding,
+                    kernel: [Int64(kernel), Int64(kernel)], strides: [Int64(stride), Int64(stride)],
+                    padding: [Int64(padding), Int64(padding)], paddingEnd: [Int64(paddingEnd), Int64(paddingEnd)])
+                try pool(input: values[node.inputs[0]], geometry, outputDims: shapes[index + 1],
+                         "\(maximum ? "max" : "average") pooling \(label), kernel \(kernel), stride \(stride)")
             }
         }
         let last = values[plan.nodes.count]
@@ -235,6 +249,28 @@ private final class GraphProgramBuilder: ProgramBuilder {
         records.append(.globalAveragePool(pool, window: window))
     }
 
+    private func pool(input: DNNLMemory, _ g: PoolingGeometry, outputDims: [Int], _ label: String) throws(OneDNNError) {
+        let name = "\(label) \(shapeText(input.dims)) → \(shapeText(outputDims))"
+        var source = input.desc, destination = try layout.layout(outputDims)
+        var description = dnnl_pooling_desc_t()
+        try check(dnnl_pooling_forward_desc_init(&description, propagation, g.algorithm, &source, &destination, g.strides, g.kernel,
+                                                 g.padding, g.paddingEnd), "describe \(name)")
+        let pool = try DNNLPrimitive(&description, name)
+        let output = try DNNLMemory(pool.layout(dnnl_query_dst_md), owning: true)
+        var arguments: [(Int32, DNNLMemory)] = [(DNNL_ARG_SRC, input), (DNNL_ARG_DST, output)]
+        // Max pooling in training remembers where each maximum was, for its backward pass.
+        var workspace: DNNLMemory?
+        let workspaceLayout = pool.layout(dnnl_query_workspace_md)
+        if workspaceLayout.ndims > 0 {
+            let memory = try DNNLMemory(workspaceLayout, owning: true)
+            arguments.append((DNNL_ARG_WORKSPACE, memory))
+            workspace = memory
+        }
+        forwardSteps.append((pool, arguments))
+        values.append(output)
+        records.append(.pool(pool, g, workspace: workspace))
+    }
+
     // MARK: Backward
 
     private func buildBackward() throws(OneDNNError) {
@@ -267,6 +303,18 @@ private final class GraphProgramBuilder: ProgramBuilder {
                 let result = try DNNLMemory(source.desc, owning: true)
                 backwardSteps.append((try DNNLPrimitive(&description, pool.name + " backward", hint: pool),
                                       [(DNNL_ARG_DIFF_DST, upstream), (DNNL_ARG_DIFF_SRC, result)]))
+                try contribute(result, to: input, shared: false)
+            case let .pool(pool, g, workspace):
+                let source = values[input]
+                var diffSource = source.desc, diffDestination = output.desc
+                var description = dnnl_pooling_desc_t()
+                try check(dnnl_pooling_backward_desc_init(&description, g.algorithm, &diffSource, &diffDestination, g.strides, g.kernel,
+                                                          g.padding, g.paddingEnd), "describe \(pool.name) backward")
+                let upstream = try backwardCopy(gradient, as: output.desc)
+                let result = try DNNLMemory(source.desc, owning: true)
+                var arguments: [(Int32, DNNLMemory)] = [(DNNL_ARG_DIFF_DST, upstream), (DNNL_ARG_DIFF_SRC, result)]
+                if let workspace { arguments.append((DNNL_ARG_WORKSPACE, workspace)) }
+                backwardSteps.append((try DNNLPrimitive(&description, pool.name + " backward", hint: pool), arguments))
                 try contribute(result, to: input, shared: false)
             }
         }

@@ -21,6 +21,10 @@ public struct GraphKernelPlan: Hashable, Sendable {
         case add
         /// [N, C, H, W] → [N, C, 1, 1].
         case globalAveragePool
+        /// Max (padding never wins) or average (padding counted in the divisor only with
+        /// `countPadding`) over a square window; `paddingEnd` is whatever makes the output size
+        /// right, ceil mode included.
+        case pool(maximum: Bool, kernelSize: Int, stride: Int, padding: Int, paddingEnd: Int, countPadding: Bool)
     }
 
     public struct Node: Hashable, Sendable {
@@ -61,6 +65,9 @@ public struct GraphKernelPlan: Hashable, Sendable {
                 shapes.append([x[0], outputs, size(x[2]), size(x[3])])
             case .activation, .add: shapes.append(x)
             case .globalAveragePool: shapes.append([x[0], x[1], 1, 1])
+            case let .pool(_, kernel, stride, padding, paddingEnd, _):
+                let size = { (n: Int) in (n + padding + paddingEnd - kernel) / stride + 1 }
+                shapes.append([x[0], x[1], size(x[2]), size(x[3])])
             }
         }
         return shapes

@@ -29,7 +29,7 @@ struct Train: ParsableCommand {
     @Argument(help: "Folder with one sub-folder of images per class.") var dataDir: String
     @Option(help: "Model file to write (safetensors).") var out: String
     @Option(help: "default or seed: the set of defaults the other options override.") var recipe: Recipe = .default
-    @Option(help: "Training steps.") var steps: Int?
+    @Option(help: "Training steps (default: the recipe's; with --init-from and no --freeze-backbone, 10 passes over the images).") var steps: Int?
     @Option(help: "Random miner: triplets per step (the network sees 3× as many images).") var batch: Int?
     @Option(help: "Other miners: classes per batch (P).") var classesPerBatch: Int?
     @Option(help: "Other miners: images per class in a batch (K).") var imagesPerClass: Int?
@@ -38,7 +38,7 @@ struct Train: ParsableCommand {
     @Option(help: "ResNet blocks per stage (e.g. 1,1,1).") var blocks: String?
     @Option(help: "Size of the embedding.") var embeddingDim: Int?
     @Flag(inversion: .prefixedNo, help: "Unit-length embeddings before the loss (always with --distance cosine).") var normalize: Bool?
-    @Option(help: "What the model embeds with: head (the layer the loss trains) or features (the ResNet's pooled features under the head: better on classes never seen in training).") var embedFrom: EmbeddingSource?
+    @Option(help: "What the model embeds with: head (the layer the loss trains) or features (the ResNet's or the pretrained backbone's pooled features under the head: better on classes never seen in training; the default with --init-from and no --freeze-backbone).") var embedFrom: EmbeddingSource?
     @Option(help: "triplet, normalized-softmax (learned class proxies) or multi-similarity.") var loss: LossKind?
     @Option(help: "Normalized softmax: temperature of the cosine logits.") var temperature: Float?
     @Option(help: "Normalized softmax: CosFace's additive margin on the true class (0: none).") var proxyMargin: Float?
@@ -71,7 +71,7 @@ struct Train: ParsableCommand {
     @Option(help: "Fine-tune this pretrained model (from `akin import onnx`, or one trained on it): its layers before any head, a new projection head, its preprocessing.")
     var initFrom: String?
     @Flag(help: "With --init-from: train the head only, on features the backbone computes once per image.") var freezeBackbone = false
-    @Option(help: "With --init-from: the backbone's learning rate relative to the head's (e.g. 0.1; default 1).") var backboneLrScale: Float?
+    @Option(help: "With --init-from: the backbone's learning rate relative to the head's (default 0.02).") var backboneLrScale: Float?
     @Option(help: "1 (gray) or 3 (RGB). Default: 1 when every sampled image is gray, else 3.") var channels: Int?
     @Option(help: "Hold out this fraction of each class's images to validate on.") var valSplit: Double?
     @Option(help: "Hold out this many whole classes to validate on (measures unseen classes).") var valClasses: Int?
@@ -114,6 +114,9 @@ struct Train: ParsableCommand {
         if initFrom == nil && (freezeBackbone || backboneLrScale != nil) {
             throw ValidationError("--freeze-backbone and --backbone-lr-scale apply to a pretrained backbone: add --init-from MODEL")
         }
+        if freezeBackbone && embedFrom == .features {
+            throw ValidationError("with --freeze-backbone the pooled features stay the pretrained backbone's own: embed with \(initFrom ?? "the imported model") as it is, or drop one of the two")
+        }
         if freezeBackbone && backboneLrScale != nil {
             throw ValidationError("--backbone-lr-scale sets how fast the backbone learns; with --freeze-backbone it does not learn: drop one")
         }
@@ -152,13 +155,18 @@ struct Train: ParsableCommand {
         }
     }
 
-    /// The recipe's options with every given flag applied.
-    func options(channels channelCount: Int) throws -> TrainingOptions {
+    /// The recipe's options with every given flag applied; `fineTuning`: the number of images when a
+    /// pretrained backbone is fine-tuned end to end, whose defaults (`FineTuningDefaults`) then apply.
+    func options(channels channelCount: Int, fineTuning images: Int? = nil) throws -> TrainingOptions {
         var o = TrainingOptions(recipe: recipe)
-        if let steps { o.steps = steps }
         if let batch { o.batch = batch }
         if let classesPerBatch { o.classesPerBatch = classesPerBatch }
         if let imagesPerClass { o.imagesPerClass = imagesPerClass }
+        if let images {
+            o.steps = FineTuningDefaults.steps(images: images, imagesPerStep: o.imagesPerStep)
+            o.embeddingSource = FineTuningDefaults.embeddingSource
+        }
+        if let steps { o.steps = steps }
         if let backbone { o.backbone = backbone }
         if let widths {
             o.widths = try Self.integers(widths, "widths")
@@ -223,11 +231,11 @@ struct Train: ParsableCommand {
         let all = ImageLoading.load(folders.files, classNames: folders.classNames, imageSize: size, channels: channelCount,
                                     centerCrop: pretrained?.preprocessing.centerCrop)
         try ChannelDetection.requireTrainable(all, root: dataDir)
-        var options = try options(channels: channelCount)
+        var options = try options(channels: channelCount, fineTuning: pretrained != nil && !freezeBackbone ? all.count : nil)
         options.imageSize = size
         if let pretrained, let initFrom {
             options.pretrained = PretrainedBackbone(path: initFrom, fingerprint: pretrained.fingerprint, freeze: freezeBackbone,
-                                                    learningRateScale: backboneLrScale ?? 1)
+                                                    learningRateScale: freezeBackbone ? 1 : backboneLrScale ?? FineTuningDefaults.backboneLearningRateScale)
         }
 
         var images = all, held: ImageSet?
@@ -333,7 +341,8 @@ struct Train: ParsableCommand {
         let optimizer = o.optimizer == .sgd ? "SGD momentum \(o.momentum)" : o.optimizer.rawValue + (o.optimizer == .adamw ? " wd \(o.weightDecay)" : "")
         let instance = o.instanceWeight > 0 ? " + \(o.instanceWeight) × instance NT-Xent T \(o.instanceTemperature) on two views" : ""
         let proxies = o.addsProxyTerm ? " + \(o.proxyWeight) × normalized softmax T \(o.temperature)" : ""
-        let source = o.embeddingSource == .features ? " head (embeds the \(o.widths.last ?? 0)-d pooled features)" : ""
+        let pooled = o.pretrained != nil ? "backbone's" : "\(o.widths.last ?? 0)-d"
+        let source = o.embeddingSource == .features ? " head (embeds the \(pooled) pooled features)" : ""
         return "\(network), \(o.embeddingDimension)-d\(o.normalize || o.distance == .cosine ? " unit" : "")\(source), \(batch), \(loss)\(proxies)\(instance), \(o.distance.rawValue), \(optimizer) lr \(o.learningRate) \(o.schedule.rawValue)\(o.warmupSteps > 0 ? " warm-up \(o.warmupSteps)" : ""), augment \(o.augmentation), \(o.steps) steps"
     }
 }

@@ -112,6 +112,17 @@ struct ModelImportTests {
             let embedTuned = try CLI.run(["embed", "--model", tuned, "--out", root + "/\(name).akin", root + "/data"])
             #expect(embedTuned.status == 0, "\(embedTuned.errors)")
         }
+        // Unless told otherwise, a fine-tune runs 10 passes over the images (here at least 20 steps of 12), the
+        // backbone at 0.02× the head's rate, and embeds with the fine-tuned pooled features.
+        let defaults = try CLI.run(["train", root + "/data", "--init-from", model, "--out", root + "/defaults.safetensors",
+                                    "--classes-per-batch", "3", "--images-per-class", "4", "--embedding-dim", "6"])
+        #expect(defaults.status == 0, "\(defaults.errors)")
+        for phrase in ["(at 0.02× the rate)", "embeds the backbone's pooled features", " 20 steps"] {
+            #expect(defaults.errors.contains(phrase), "\(phrase): \(defaults.errors)")
+        }
+        let frozenFeatures = try CLI.run(["train", root + "/data", "--init-from", model, "--out", root + "/x.safetensors", "--freeze-backbone",
+                                          "--embed-from", "features"])
+        #expect(frozenFeatures.status != 0 && frozenFeatures.errors.contains("stay the pretrained backbone's own"), "\(frozenFeatures.errors)")
         let misuse = try CLI.run(["train", root + "/data", "--out", root + "/x.safetensors", "--freeze-backbone"])
         #expect(misuse.status != 0 && misuse.errors.contains("add --init-from"), "\(misuse.errors)")
 

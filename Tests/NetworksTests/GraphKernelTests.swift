@@ -40,17 +40,46 @@ struct GraphKernelTests {
         return GraphSpec(nodes: nodes, output: nodes.count)
     }()
 
-    /// Same weights both ways; one training forward and backward; then an inference forward.
+    /// A ResNet-like stem and block: max pooling in ceil mode (more end padding than given), a sum
+    /// with the pooled value, then average pooling with padding left out of the divisor.
+    static let pooling: GraphSpec = {
+        let nodes = [
+            convolution("stem", 8, kernel: 3, stride: 2, input: 0),                                  // value 1
+            GraphNode(name: "stem.relu", operation: .relu, inputs: [1]),                               // 2
+            GraphNode(name: "max", operation: .maxPool(kernel: 3, stride: 2, padding: 1, paddingEnd: 0, ceilMode: true), inputs: [2]),  // 3
+            convolution("conv", 8, kernel: 3, bias: false, input: 3),                               // 4
+            GraphNode(name: "conv.relu", operation: .relu, inputs: [4]),                               // 5
+            GraphNode(name: "residual", operation: .add, inputs: [5, 3]),                              // 6
+            GraphNode(name: "average", operation: .averagePool(kernel: 2, stride: 1, padding: 1, paddingEnd: 0, ceilMode: false,
+                                                                countIncludePad: false), inputs: [6]),  // 7
+            GraphNode(name: "pool", operation: .globalAveragePool, inputs: [7]),                       // 8
+            GraphNode(name: "flatten", operation: .flatten, inputs: [8]),                              // 9
+            GraphNode(name: "head", operation: .dense(units: 4), inputs: [9]),                         // 10
+        ]
+        return GraphSpec(nodes: nodes, output: nodes.count)
+    }()
+
     @Test(arguments: ActivationLayout.allCases)
     func fusedEqualsLayers(layout: ActivationLayout) throws {
-        let (channels, height, width, batch) = (3, 13, 10, 3)
-        #expect(Self.spec.problem(inputShape: [channels, height, width]) == nil)
-        let reference = GraphNetwork(spec: Self.spec, inputShape: [channels, height, width], prefix: "g.")
-        let fused = GraphNetwork(spec: Self.spec, inputShape: [channels, height, width], prefix: "g.")
+        try compare(Self.spec, channels: 3, height: 13, width: 10, fusedNodes: 13, layout: layout)
+    }
+
+    @Test(arguments: ActivationLayout.allCases)
+    func fusedPoolingEqualsLayers(layout: ActivationLayout) throws {
+        try compare(Self.pooling, channels: 3, height: 14, width: 14, fusedNodes: 8, layout: layout)
+    }
+
+    /// Same weights both ways; one training forward and backward; then an inference forward.
+    func compare(_ spec: GraphSpec, channels: Int, height: Int, width: Int, fusedNodes: Int, layout: ActivationLayout,
+                 sourceLocation: SourceLocation = #_sourceLocation) throws {
+        let batch = 3
+        #expect(spec.problem(inputShape: [channels, height, width]) == nil)
+        let reference = GraphNetwork(spec: spec, inputShape: [channels, height, width], prefix: "g.")
+        let fused = GraphNetwork(spec: spec, inputShape: [channels, height, width], prefix: "g.")
         for network in [reference, fused] { network.needsInputGradient = false }
         reference.fused = false
         fused.activationLayout = layout
-        #expect(fused.fusedNodes == 13)
+        #expect(fused.fusedNodes == fusedNodes, sourceLocation: sourceLocation)
         var generator = RandomGenerator(seed: 11)
         for (a, b) in zip(reference.parameters, fused.parameters) {
             for i in 0..<a.value.count { a.value[i] = (generator.nextFloat() - 0.5) * 1.2 }
@@ -59,10 +88,10 @@ struct GraphKernelTests {
         let input = Tensor(shape: [batch, channels, height, width])
         for i in 0..<input.count { input[i] = generator.nextFloat() * 4 - 2 }
 
-        let bound = Float32Tolerance.relative(longestReduction: batch * height * width, depth: 2 * Self.spec.nodes.count)
+        let bound = Float32Tolerance.relative(longestReduction: batch * height * width, depth: 2 * spec.nodes.count)
         func close(_ x: [Float], _ y: [Float], _ what: String) {
             let difference = Float32Tolerance.relativeDifference(x, y)
-            #expect(difference <= bound, "\(layout), \(what): relative difference \(difference) > \(bound)")
+            #expect(difference <= bound, "\(layout), \(what): relative difference \(difference) > \(bound)", sourceLocation: sourceLocation)
         }
         let output = try reference.forward(input).array
         close(output, try fused.forward(input).array, "training output")
@@ -71,7 +100,7 @@ struct GraphKernelTests {
         #expect(try reference.backward(upstream) == nil)
         #expect(try fused.backward(upstream) == nil)
         for (a, b) in zip(reference.parameters, fused.parameters) {
-            #expect(a.gradient.array.contains { $0 != 0 }, "\(a.name) has no gradient")
+            #expect(a.gradient.array.contains { $0 != 0 }, "\(a.name) has no gradient", sourceLocation: sourceLocation)
             close(a.gradient.array, b.gradient.array, a.name + " gradient")
         }
         reference.isTraining = false
@@ -97,5 +126,11 @@ struct GraphKernelTests {
         let early = GraphSpec(nodes: [GraphNode(name: "norm", operation: .batchNorm(epsilon: 1e-5), inputs: [0])] + Array(
             Self.spec.nodes.map { GraphNode(name: $0.name, operation: $0.operation, inputs: $0.inputs.map { $0 + 1 }) }), output: 16)
         #expect(GraphNetwork(spec: early, inputShape: [3, 13, 10], prefix: "g.").fusedNodes == 0)
+
+        // An average whose ceil mode adds a window (4 → 2 instead of 1) divides as oneDNN does not.
+        var pooling = Self.pooling.nodes
+        pooling[6] = GraphNode(name: "average", operation: .averagePool(kernel: 3, stride: 2, padding: 0, paddingEnd: 0, ceilMode: true,
+                                                                        countIncludePad: false), inputs: [6])
+        #expect(GraphNetwork(spec: GraphSpec(nodes: pooling, output: pooling.count), inputShape: [3, 14, 14], prefix: "g.").fusedNodes == 6)
     }
 }

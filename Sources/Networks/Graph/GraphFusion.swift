@@ -1,7 +1,8 @@
 import Tensors
 
 /// The part of a graph that one `GraphKernel` runs: its first `end` nodes, when they are all
-/// operations the kernel has (convolutions, ReLU, clip, sigmoid, sums, global average pooling)
+/// operations the kernel has (convolutions, ReLU, clip, sigmoid, sums, max and average pooling,
+/// global average pooling)
 /// and nothing after them reads a value inside them but the last. An elementwise function whose
 /// input is a convolution's output that nothing else reads becomes that convolution's post-op.
 struct GraphFusion {
@@ -11,8 +12,11 @@ struct GraphFusion {
     /// For each kernel node, the spec node whose layer holds its parameters (convolutions only).
     let convolutionNodes: [Int?]
 
-    init?(spec: GraphSpec, inputChannels: Int) {
-        guard let end = Self.longestPrefix(of: spec) else { return nil }
+    /// `inputShape`: [C, H, W] per image.
+    init?(spec: GraphSpec, inputShape: [Int]) {
+        let shapes = GraphNetwork.valueShapes(of: spec, input: [1] + inputShape)
+        let runs = spec.nodes.map { Self.kernelOperation($0.operation, input: shapes[$0.inputs[0]]) != nil }
+        guard let end = Self.longestPrefix(of: spec, runs: runs) else { return nil }
         var readers = [Int](repeating: 0, count: spec.nodes.count + 1)
         for node in spec.nodes { for value in node.inputs { readers[value] += 1 } }
         readers[spec.output] += 1
@@ -30,20 +34,12 @@ struct GraphFusion {
                 planValue.append(inputs[0])
                 continue
             }
-            let operation: GraphKernelPlan.Operation
-            switch node.operation {
-            case let .convolution(outputs, kernel, stride, padding, paddingEnd, dilation, groups, bias):
-                operation = .convolution(outputChannels: outputs, kernelSize: kernel, stride: stride, padding: padding,
-                                         paddingEnd: paddingEnd, dilation: dilation, groups: groups, bias: bias, activation: nil)
-            case .add: operation = .add
-            case .globalAveragePool: operation = .globalAveragePool
-            default: operation = .activation(Self.activation(node.operation)!)
-            }
+            let operation = Self.kernelOperation(node.operation, input: shapes[node.inputs[0]])!
             nodes.append(GraphKernelPlan.Node(name: node.name, operation: operation, inputs: inputs))
             convolutionNodes.append(operation.isConvolution ? index : nil)
             planValue.append(nodes.count)
         }
-        plan = GraphKernelPlan(inputChannels: inputChannels, nodes: nodes)
+        plan = GraphKernelPlan(inputChannels: inputShape[0], nodes: nodes)
         self.end = end
         self.convolutionNodes = convolutionNodes
     }
@@ -57,17 +53,36 @@ struct GraphFusion {
         }
     }
 
-    private static func runsInKernel(_ operation: GraphOperation) -> Bool {
+    /// The operation as the kernel runs it on an input of `shape`, or nil where it cannot.
+    private static func kernelOperation(_ operation: GraphOperation, input shape: [Int]) -> GraphKernelPlan.Operation? {
         switch operation {
-        case .convolution, .relu, .clip, .sigmoid, .add, .globalAveragePool: true
-        case .batchNorm, .multiply, .maxPool, .averagePool, .flatten, .dense: false
+        case let .convolution(outputs, kernel, stride, padding, paddingEnd, dilation, groups, bias):
+            return .convolution(outputChannels: outputs, kernelSize: kernel, stride: stride, padding: padding,
+                                paddingEnd: paddingEnd, dilation: dilation, groups: groups, bias: bias, activation: nil)
+        case .relu, .clip, .sigmoid: return .activation(activation(operation)!)
+        case .add: return .add
+        case .globalAveragePool: return .globalAveragePool
+        case let .maxPool(kernel, stride, padding, paddingEnd, ceilMode):
+            let pool = Pool2D(kind: .max, kernelSize: kernel, stride: stride, padding: padding, paddingEnd: paddingEnd, ceilMode: ceilMode)
+            // Ceil mode's extra window reads past the end padding, which max pooling never picks:
+            // more end padding gives it. One value serves both axes of a square input.
+            let n = shape[2], end = max(paddingEnd, (pool.outputSize(n) - 1) * stride + kernel - n - padding)
+            guard shape[2] == shape[3], end < kernel else { return nil }
+            return .pool(maximum: true, kernelSize: kernel, stride: stride, padding: padding, paddingEnd: end, countPadding: false)
+        case let .averagePool(kernel, stride, padding, paddingEnd, ceilMode, countIncludePad):
+            // Ceil mode's extra window divides by a count oneDNN does not use: left to the layer.
+            let floor = Pool2D(kind: .average, kernelSize: kernel, stride: stride, padding: padding, paddingEnd: paddingEnd)
+            let asked = Pool2D(kind: .average, kernelSize: kernel, stride: stride, padding: padding, paddingEnd: paddingEnd, ceilMode: ceilMode)
+            guard asked.outputShape(for: [1] + shape.dropFirst()) == floor.outputShape(for: [1] + shape.dropFirst()) else { return nil }
+            return .pool(maximum: false, kernelSize: kernel, stride: stride, padding: padding, paddingEnd: paddingEnd, countPadding: countIncludePad)
+        case .batchNorm, .multiply, .flatten, .dense: return nil
         }
     }
 
     /// The largest `end` such that nodes 0..<end run in the kernel, at least one is a
     /// convolution, and the nodes after them read no value inside them but value `end`.
-    private static func longestPrefix(of spec: GraphSpec) -> Int? {
-        let supported = spec.nodes.prefix { runsInKernel($0.operation) }.count
+    private static func longestPrefix(of spec: GraphSpec, runs: [Bool]) -> Int? {
+        let supported = runs.prefix { $0 }.count
         for end in stride(from: supported, through: 1, by: -1) {
             let inside = 1..<end
             // The graph's output is a vector, so never the kernel's 4-D output: it comes later.

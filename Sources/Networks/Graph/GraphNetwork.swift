@@ -66,7 +66,7 @@ public final class GraphNetwork: ModeDependentLayer {
             }
         }
         self.layers = layers
-        fusion = GraphFusion(spec: spec, inputChannels: inputShape[0])
+        fusion = GraphFusion(spec: spec, inputShape: inputShape)
         fusionParameters = fusion?.convolutionNodes.map { node in
             node.map { index in
                 let convolution = layers[index] as! Conv2D
