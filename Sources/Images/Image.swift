@@ -14,12 +14,14 @@ public struct Image: Sendable, Equatable {
     }
 
     /// The centred square whose side is `fraction` of the shorter side (rounded, at least one
-    /// pixel), as a center crop before resizing takes it.
+    /// pixel), as a center crop before resizing takes it. An empty image, or a fraction that is not
+    /// in (0, 1], gives the image back as it is.
     public func centerSquare(keeping fraction: Float) -> Image {
-        let side = max(1, min(min(width, height), Int((Float(min(width, height)) * fraction).rounded())))
+        guard width > 0, height > 0, fraction > 0, fraction <= 1 else { return self }
+        let shorter = min(width, height), side = max(1, min(shorter, Int((Float(shorter) * fraction).rounded())))
         if side == width && side == height { return self }
-        // Centred; an odd leftover pixel goes to the right and bottom, as torchvision rounds.
-        let left = (width - side) / 2, top = (height - side) / 2
+        // Offsets as torchvision's CenterCrop rounds them: half the leftover, halves to even.
+        let left = Int((Double(width - side) / 2).rounded(.toNearestOrEven)), top = Int((Double(height - side) / 2).rounded(.toNearestOrEven))
         var cropped = [UInt8](repeating: 0, count: side * side * channels)
         let rowBytes = side * channels
         pixels.withUnsafeBufferPointer { source in

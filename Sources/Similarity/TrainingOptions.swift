@@ -78,6 +78,17 @@ public enum FineTuningDefaults {
     }
 }
 
+extension TrainingOptions {
+    /// A fine-tune given no step count: `FineTuningDefaults.epochs` passes over `trainingImages` (the
+    /// images left for training once validation has taken its share) with this run's batches, and
+    /// the warm-up kept to a tenth of that unless `warmup` is given. Call it once every other
+    /// option is settled, since the batch size depends on the miner and loss.
+    public mutating func takeFineTuningLength(trainingImages: Int, warmup: Int?) {
+        steps = FineTuningDefaults.steps(images: trainingImages, imagesPerStep: imagesPerStep)
+        warmupSteps = warmup ?? min(TrainingOptions(recipe: recipe).warmupSteps, steps / 10)
+    }
+}
+
 /// A named set of defaults: `seed` reproduces the seed article, `default` is the recommended one.
 public enum Recipe: String, Codable, Sendable, CaseIterable {
     case `default`, seed

@@ -24,8 +24,12 @@ public final class GraphKernel {
     private let backwardParts: [(program: DNNLProgram, then: DepthwiseWeightStep?)]
 
     /// `parameters[i]` holds node i's weights when it is a convolution (nil for other nodes).
+    /// `ownDepthwiseWeightGradient`: every depthwise weight gradient by `DepthwiseWeightGradient`,
+    /// not only where oneDNN falls back to a slow kernel (tests set it, so that the path runs on
+    /// every CPU).
     public init(plan: GraphKernelPlan, batch: Int, height: Int, width: Int, parameters: [ConvolutionParameterBuffers?],
-                training: Bool, activationLayout: ActivationLayout = .chosenByOneDNN) throws(OneDNNError) {
+                training: Bool, activationLayout: ActivationLayout = .chosenByOneDNN,
+                ownDepthwiseWeightGradient: Bool = false) throws(OneDNNError) {
         precondition(parameters.count == plan.nodes.count, "one parameter entry per node")
         self.plan = plan
         self.batch = batch
@@ -35,7 +39,7 @@ public final class GraphKernel {
         self.activationLayout = activationLayout
         stream = try DNNLStream()
         let builder = try GraphProgramBuilder(plan: plan, batch: batch, height: height, width: width, parameters: parameters,
-                                              training: training, layout: activationLayout)
+                                              training: training, layout: activationLayout, alwaysOwnDepthwise: ownDepthwiseWeightGradient)
         outputShape = builder.shapes[plan.nodes.count]
         plainInput = builder.plainInput
         plainOutput = builder.plainOutput
@@ -119,6 +123,7 @@ private final class GraphProgramBuilder: ProgramBuilder {
     let plan: GraphKernelPlan
     let training: Bool
     let layout: ActivationLayout
+    let alwaysOwnDepthwise: Bool
     let shapes: [[Int]]
     let plainInput: DNNLMemory
     var plainOutput: DNNLMemory!, plainOutputGradient: DNNLMemory!
@@ -132,8 +137,9 @@ private final class GraphProgramBuilder: ProgramBuilder {
     private var pending: [(memory: DNNLMemory, owned: Bool)?] = []
 
     init(plan: GraphKernelPlan, batch: Int, height: Int, width: Int, parameters: [ConvolutionParameterBuffers?],
-         training: Bool, layout: ActivationLayout) throws(OneDNNError) {
+         training: Bool, layout: ActivationLayout, alwaysOwnDepthwise: Bool) throws(OneDNNError) {
         self.plan = plan
+        self.alwaysOwnDepthwise = alwaysOwnDepthwise
         self.training = training
         self.layout = layout
         shapes = plan.valueShapes(input: [batch, plan.inputChannels, height, width])
@@ -281,6 +287,8 @@ private final class GraphProgramBuilder: ProgramBuilder {
             guard let gradient = pending[index + 1]?.memory else { continue }
             let output = values[index + 1], input = node.inputs[0]
             let label = "node \(index) (\(node.name))"
+            // What reads the graph's input passes no gradient on (a convolution still has weights).
+            if input == 0, node.operation != .add, !node.operation.isConvolution { continue }
             switch records[index] {
             case let .convolution(record):
                 try convolutionBackward(record, gradient: backwardCopy(gradient, as: output.desc), inputValue: input)
@@ -364,7 +372,7 @@ private final class GraphProgramBuilder: ProgramBuilder {
                   "describe \(r.name) backward-weights")
         let weightsGradient = try DNNLPrimitive(&weightsDescription, r.name + " backward-weights", hint: r.forward)
         if s.groups == s.inputChannels && s.outputChannels == s.inputChannels
-            && DepthwiseWeightGradient.replaces(implementation: weightsGradient.implementation) {
+            && (alwaysOwnDepthwise || DepthwiseWeightGradient.replaces(implementation: weightsGradient.implementation)) {
             let kernel = try DepthwiseWeightGradient(shape: s)
             let input = try backwardCopy(r.source, as: kernel.inputLayout)
             let gradient = try backwardCopy(outputGradient, as: kernel.outputGradientLayout)

@@ -74,6 +74,10 @@ public struct GraphKernelPlan: Hashable, Sendable {
     }
 }
 
+extension GraphKernelPlan.Operation {
+    public var isConvolution: Bool { if case .convolution = self { true } else { false } }
+}
+
 extension GraphKernelPlan.Activation {
     var function: EltwiseFunction {
         switch self {

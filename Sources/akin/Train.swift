@@ -155,18 +155,16 @@ struct Train: ParsableCommand {
         }
     }
 
-    /// The recipe's options with every given flag applied; `fineTuning`: the number of images when a
-    /// pretrained backbone is fine-tuned end to end, whose defaults (`FineTuningDefaults`) then apply.
-    func options(channels channelCount: Int, fineTuning images: Int? = nil) throws -> TrainingOptions {
+    /// The recipe's options with every given flag applied; with `fineTuning` (a pretrained backbone
+    /// trained end to end) the embedding defaults to `FineTuningDefaults`'s (its length is set once
+    /// the training images are known: `TrainingOptions.takeFineTuningLength`).
+    func options(channels channelCount: Int, fineTuning: Bool = false) throws -> TrainingOptions {
         var o = TrainingOptions(recipe: recipe)
+        if fineTuning { o.embeddingSource = FineTuningDefaults.embeddingSource }
+        if let steps { o.steps = steps }
         if let batch { o.batch = batch }
         if let classesPerBatch { o.classesPerBatch = classesPerBatch }
         if let imagesPerClass { o.imagesPerClass = imagesPerClass }
-        if let images {
-            o.steps = FineTuningDefaults.steps(images: images, imagesPerStep: o.imagesPerStep)
-            o.embeddingSource = FineTuningDefaults.embeddingSource
-        }
-        if let steps { o.steps = steps }
         if let backbone { o.backbone = backbone }
         if let widths {
             o.widths = try Self.integers(widths, "widths")
@@ -231,7 +229,8 @@ struct Train: ParsableCommand {
         let all = ImageLoading.load(folders.files, classNames: folders.classNames, imageSize: size, channels: channelCount,
                                     centerCrop: pretrained?.preprocessing.centerCrop)
         try ChannelDetection.requireTrainable(all, root: dataDir)
-        var options = try options(channels: channelCount, fineTuning: pretrained != nil && !freezeBackbone ? all.count : nil)
+        let fineTuning = pretrained != nil && !freezeBackbone
+        var options = try options(channels: channelCount, fineTuning: fineTuning)
         options.imageSize = size
         if let pretrained, let initFrom {
             options.pretrained = PretrainedBackbone(path: initFrom, fingerprint: pretrained.fingerprint, freeze: freezeBackbone,
@@ -260,6 +259,7 @@ struct Train: ParsableCommand {
                 options.classesPerBatch = trainable
             }
         }
+        if fineTuning && steps == nil { options.takeFineTuningLength(trainingImages: images.count, warmup: warmupSteps) }
         Console.note("recipe \(options.recipe.rawValue): \(Self.summary(options))")
 
         let trainer = Trainer(options: options, images: images, checkpointPath: checkpointPath, backbone: pretrained)

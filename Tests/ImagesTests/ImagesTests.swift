@@ -83,11 +83,15 @@ struct ImageCodecTests {
         let whole = image.centerSquare(keeping: 1)
         #expect(whole.width == 3 && whole.height == 3 && whole.channels == 2)
         for y in 0..<3 { for x in 0..<3 { for c in 0..<2 { #expect(pixel(whole, x, y, c) == pixel(image, x + 1, y, c)) } } }
-        // 1.5 pixels round to 2; the odd leftover pixel goes right and down.
+        // A side of 1.5 pixels rounds to 2; the offsets round halves to even as torchvision's CenterCrop
+        // does: 1.5 → 2 across, 0.5 → 0 down.
         let half = image.centerSquare(keeping: 0.5)
         #expect(half.width == 2 && half.height == 2)
-        for y in 0..<2 { for x in 0..<2 { #expect(pixel(half, x, y, 1) == pixel(image, x + 1, y, 1)) } }
+        for y in 0..<2 { for x in 0..<2 { #expect(pixel(half, x, y, 1) == pixel(image, x + 2, y, 1)) } }
         #expect(image.centerSquare(keeping: 0.01).width == 1)
+        for bad: Float in [0, -1, 2, .nan, .infinity] { #expect(image.centerSquare(keeping: bad) == image) }
+        let empty = Image(width: 0, height: 0, channels: 3, pixels: [])
+        #expect(empty.centerSquare(keeping: 0.5) == empty)
         let square = gradient(width: 4, height: 4, channels: 1)
         #expect(square.centerSquare(keeping: 1) == square)
         // Cropping then resizing is what the preprocessing does; without a crop the whole image is stretched.

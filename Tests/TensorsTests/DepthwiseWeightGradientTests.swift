@@ -57,9 +57,9 @@ struct DepthwiseWeightGradientTests {
     }
 
     /// A graph of one depthwise convolution: whichever kernel computes its weight gradient (Akin's
-    /// where oneDNN falls back to GEMM, oneDNN's elsewhere), it equals the plain loops.
-    @Test(arguments: shapes)
-    func graphKernelWeightGradientMatchesPlainLoops(shape s: ConvolutionShape) throws {
+    /// where oneDNN falls back to GEMM, oneDNN's elsewhere, Akin's when forced), it equals the plain loops.
+    @Test(arguments: shapes, [false, true])
+    func graphKernelWeightGradientMatchesPlainLoops(shape s: ConvolutionShape, forced: Bool) throws {
         var generator = RandomGenerator(seed: 8)
         let plan = GraphKernelPlan(inputChannels: s.inputChannels, nodes: [
             GraphKernelPlan.Node(name: "depthwise", operation: .convolution(outputChannels: s.outputChannels, kernelSize: s.kernelSize,
@@ -78,7 +78,7 @@ struct DepthwiseWeightGradientTests {
                         let buffers = ConvolutionParameterBuffers(weight: w.baseAddress!, bias: s.hasBias ? b.baseAddress! : nil,
                                                                   weightGradient: dw.baseAddress!, biasGradient: s.hasBias ? db.baseAddress! : nil)
                         let kernel = try GraphKernel(plan: plan, batch: s.batch, height: s.height, width: s.width, parameters: [buffers],
-                                                     training: true)
+                                                     training: true, ownDepthwiseWeightGradient: forced)
                         try input.withUnsafeMutableBufferPointer { x in
                             try output.withUnsafeMutableBufferPointer { try kernel.forward(input: x.baseAddress!, output: $0.baseAddress!) }
                             try gradient.withUnsafeMutableBufferPointer { try kernel.backward(input: x.baseAddress!, outputGradient: $0.baseAddress!) }
@@ -88,6 +88,7 @@ struct DepthwiseWeightGradientTests {
                 }
             }
         }
+        if forced { #expect(own == 1) }
         let expected = DepthwiseWeightGradient.reference(shape: s, input: input, outputGradient: gradient)
         let reduction = s.batch * s.outputHeight * s.outputWidth
         #expect(Self.close(weightGradient, expected.weights, reduction: reduction), "weights (Akin's own kernel: \(own == 1))")

@@ -16,17 +16,31 @@ struct GraphFusion {
     init?(spec: GraphSpec, inputShape: [Int]) {
         let shapes = GraphNetwork.valueShapes(of: spec, input: [1] + inputShape)
         let runs = spec.nodes.map { Self.kernelOperation($0.operation, input: shapes[$0.inputs[0]]) != nil }
-        guard let end = Self.longestPrefix(of: spec, runs: runs) else { return nil }
         var readers = [Int](repeating: 0, count: spec.nodes.count + 1)
         for node in spec.nodes { for value in node.inputs { readers[value] += 1 } }
         readers[spec.output] += 1
+        // The kernel outputs its last node's value: a prefix whose last node is not the one making
+        // value `end` (a node nothing reads comes after it) is cut shorter.
+        for end in Self.prefixes(of: spec, runs: runs) {
+            let (nodes, convolutionNodes, planValue) = Self.build(spec, end: end, shapes: shapes, readers: readers)
+            guard planValue[end] == nodes.count else { continue }
+            plan = GraphKernelPlan(inputChannels: inputShape[0], nodes: nodes)
+            self.end = end
+            self.convolutionNodes = convolutionNodes
+            return
+        }
+        return nil
+    }
 
+    /// The kernel's nodes for the spec's first `end` nodes, which spec node holds each
+    /// convolution's parameters, and which kernel value holds each spec value.
+    private static func build(_ spec: GraphSpec, end: Int, shapes: [[Int]], readers: [Int])
+        -> (nodes: [GraphKernelPlan.Node], convolutionNodes: [Int?], planValue: [Int]) {
         var nodes: [GraphKernelPlan.Node] = [], convolutionNodes: [Int?] = []
-        // planValue[v]: the kernel's value holding the spec's value v.
         var planValue = [0]
         for index in 0..<end {
             let node = spec.nodes[index], inputs = node.inputs.map { planValue[$0] }
-            if let activation = Self.activation(node.operation), node.inputs[0] > 0, readers[node.inputs[0]] == 1,
+            if let activation = activation(node.operation), node.inputs[0] > 0, readers[node.inputs[0]] == 1,
                case let .convolution(o, k, s, p, pe, d, g, b, nil) = nodes[inputs[0] - 1].operation {
                 nodes[inputs[0] - 1].operation = .convolution(outputChannels: o, kernelSize: k, stride: s, padding: p, paddingEnd: pe,
                                                               dilation: d, groups: g, bias: b, activation: activation)
@@ -34,14 +48,12 @@ struct GraphFusion {
                 planValue.append(inputs[0])
                 continue
             }
-            let operation = Self.kernelOperation(node.operation, input: shapes[node.inputs[0]])!
+            let operation = kernelOperation(node.operation, input: shapes[node.inputs[0]])!
             nodes.append(GraphKernelPlan.Node(name: node.name, operation: operation, inputs: inputs))
             convolutionNodes.append(operation.isConvolution ? index : nil)
             planValue.append(nodes.count)
         }
-        plan = GraphKernelPlan(inputChannels: inputShape[0], nodes: nodes)
-        self.end = end
-        self.convolutionNodes = convolutionNodes
+        return (nodes, convolutionNodes, planValue)
     }
 
     private static func activation(_ operation: GraphOperation) -> GraphKernelPlan.Activation? {
@@ -79,22 +91,17 @@ struct GraphFusion {
         }
     }
 
-    /// The largest `end` such that nodes 0..<end run in the kernel, at least one is a
+    /// Every `end`, longest first, such that nodes 0..<end run in the kernel, at least one is a
     /// convolution, and the nodes after them read no value inside them but value `end`.
-    private static func longestPrefix(of spec: GraphSpec, runs: [Bool]) -> Int? {
+    private static func prefixes(of spec: GraphSpec, runs: [Bool]) -> [Int] {
         let supported = runs.prefix { $0 }.count
-        for end in stride(from: supported, through: 1, by: -1) {
+        return stride(from: supported, through: 1, by: -1).filter { end in
             let inside = 1..<end
             // The graph's output is a vector, so never the kernel's 4-D output: it comes later.
-            guard spec.output > end, !spec.nodes[end...].flatMap(\.inputs).contains(where: inside.contains) else { continue }
-            return spec.nodes[..<end].contains(where: { $0.operation.isConvolution }) ? end : nil
+            return spec.output > end && !spec.nodes[end...].flatMap(\.inputs).contains(where: inside.contains)
+                && spec.nodes[..<end].contains(where: { $0.operation.isConvolution })
         }
-        return nil
     }
-}
-
-extension GraphKernelPlan.Operation {
-    var isConvolution: Bool { if case .convolution = self { true } else { false } }
 }
 
 extension GraphOperation {

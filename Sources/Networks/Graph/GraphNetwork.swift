@@ -29,6 +29,8 @@ public final class GraphNetwork: ModeDependentLayer {
     /// How many of the graph's leading nodes run in the oneDNN program (0: none).
     public var fusedNodes: Int { fusion?.end ?? 0 }
     private let fusionParameters: [ConvolutionParameterBuffers?]
+    /// The [C, H, W] the fusion was worked out for (its pooling padding depends on it).
+    private let fusionInputShape: [Int]
     // One per mode, so a validation in the middle of training rebuilds neither.
     private var trainingKernel: GraphKernel?, inferenceKernel: GraphKernel?
     private var fusedOutput = ReusableTensor()
@@ -67,6 +69,7 @@ public final class GraphNetwork: ModeDependentLayer {
         }
         self.layers = layers
         fusion = GraphFusion(spec: spec, inputShape: inputShape)
+        fusionInputShape = inputShape
         fusionParameters = fusion?.convolutionNodes.map { node in
             node.map { index in
                 let convolution = layers[index] as! Conv2D
@@ -148,7 +151,7 @@ public final class GraphNetwork: ModeDependentLayer {
         var start = 0
         usedKernel = nil
         // The kernel computes no input gradient: only when nothing upstream needs one.
-        if fused, !needsInputGradient, let fusion {
+        if fused, !needsInputGradient, let fusion, Array(input.shape.dropFirst()) == fusionInputShape {
             let kernel = try kernel(fusion, for: input.shape)
             let output = fusedOutput.tensor(shape: kernel.outputShape)
             try kernel.forward(input: input.pointer, output: output.pointer)
