@@ -6,8 +6,8 @@ import Tensors
 /// Flatten, Dense) or an elementwise sum or product computed here. Backward walks the nodes in
 /// reverse and adds up the gradients of values read by more than one node.
 ///
-/// The graph's leading convolutions, elementwise functions, sums and global pooling (the whole
-/// body of MobileNet- and EfficientNet-Lite-style networks) run instead as one oneDNN program
+/// The graph's leading convolutions, elementwise functions, sums and pooling (the whole body of
+/// MobileNet-, EfficientNet-Lite- and BN-folded ResNet-style networks) run instead as one oneDNN program
 /// (`GraphKernel`: blocked layouts, functions fused into the convolutions) when the graph is the
 /// first layer of its network; the layers compute the same and remain the reference the tests
 /// compare it with (`fused = false`).
