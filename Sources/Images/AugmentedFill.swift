@@ -44,9 +44,9 @@ extension ImageSet {
         let pieces = 4 * ProcessInfo.processInfo.activeProcessorCount
         let chunk = max(1, (indices.count + pieces - 1) / pieces)
         let chunks = (indices.count + chunk - 1) / chunk
-        let output = UnsafeSendable(batch)
+        let output = UncheckedSendable(batch)
         pixels.withUnsafeBufferPointer { p in
-            let source = UnsafeSendable(p.baseAddress!)
+            let source = UncheckedSendable(p.baseAddress!)
             DispatchQueue.concurrentPerform(iterations: chunks) { c in
                 for position in (c * chunk)..<min(indices.count, (c + 1) * chunk) {
                     ImageAugmenter.augment(source.value + indices[position] * perImage, into: output.value + position * perImage,

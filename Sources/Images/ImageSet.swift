@@ -80,7 +80,7 @@ public final class ImageSet: @unchecked Sendable {
         let done = Counter()
         let chunk = 64
         let chunks = (files.count + chunk - 1) / chunk
-        let slots = UnsafeSendable(results)
+        let slots = UncheckedSendable(results)
         DispatchQueue.concurrentPerform(iterations: chunks) { c in
             for i in (c * chunk)..<min(files.count, (c + 1) * chunk) {
                 slots.value[i] = Result { () throws(ImageError) -> [UInt8] in
@@ -155,10 +155,4 @@ public final class ImageSet: @unchecked Sendable {
             }
         }
     }
-}
-
-/// Carries a buffer into concurrent workers that each write disjoint elements.
-struct UnsafeSendable<Value>: @unchecked Sendable {
-    let value: Value
-    init(_ value: Value) { self.value = value }
 }

@@ -20,7 +20,7 @@ public struct SparseAffinities: Sendable {
         let workers = min(n, 2 * ProcessInfo.processInfo.activeProcessorCount)
         neighbours.squaredDistances.withUnsafeBufferPointer { squared in
             conditional.withUnsafeMutableBufferPointer { all in
-                let squared = SendableConstPointer(squared.baseAddress!), all = SendablePointer(all.baseAddress!)
+                let squared = UncheckedSendable(squared.baseAddress!), all = UncheckedSendable(all.baseAddress!)
                 DispatchQueue.concurrentPerform(iterations: workers) { w in
                     let d = UnsafeMutableBufferPointer<Double>.allocate(capacity: k)
                     defer { d.deallocate() }

@@ -1,4 +1,5 @@
 import Foundation
+import Tensors
 
 /// The t-SNE gradient 4·(Σⱼ pᵢⱼ qᵢⱼ Z (yᵢ − yⱼ) − Σⱼ qᵢⱼ² Z² (yᵢ − yⱼ) / Z): attraction over the
 /// sparse affinities, repulsion and Z from a quadtree walk per point, spread over the cores.
@@ -26,15 +27,15 @@ final class BarnesHutGradient {
         if attraction.count != 2 * n { attraction = [Double](repeating: 0, count: 2 * n) }
         let chunks = min(n, 64), theta = theta
         var zParts = [Double](repeating: 0, count: chunks)
-        let out = SendablePointer(grad), positions = SendableConstPointer(y), view = tree.view
+        let out = UncheckedSendable(grad), positions = UncheckedSendable(y), view = tree.view
         affinities.rowStart.withUnsafeBufferPointer { start in
         affinities.columns.withUnsafeBufferPointer { columns in
         affinities.values.withUnsafeBufferPointer { values in
         attraction.withUnsafeMutableBufferPointer { attraction in
         zParts.withUnsafeMutableBufferPointer { zb in
-            let z = SendablePointer(zb.baseAddress!), pull = SendablePointer(attraction.baseAddress!)
-            let start = SendableConstPointer(start.baseAddress!), columns = SendableConstPointer(columns.baseAddress!)
-            let values = SendableConstPointer(values.baseAddress!)
+            let z = UncheckedSendable(zb.baseAddress!), pull = UncheckedSendable(attraction.baseAddress!)
+            let start = UncheckedSendable(start.baseAddress!), columns = UncheckedSendable(columns.baseAddress!)
+            let values = UncheckedSendable(values.baseAddress!)
             DispatchQueue.concurrentPerform(iterations: chunks) { c in
                 let stack = UnsafeMutablePointer<Int32>.allocate(capacity: QuadTree.walkStackSize)
                 defer { stack.deallocate() }
@@ -96,14 +97,4 @@ final class BarnesHutGradient {
         }
         return kl
     }
-}
-
-struct SendablePointer<T>: @unchecked Sendable {
-    let value: UnsafeMutablePointer<T>
-    init(_ value: UnsafeMutablePointer<T>) { self.value = value }
-}
-
-struct SendableConstPointer<T>: @unchecked Sendable {
-    let value: UnsafePointer<T>
-    init(_ value: UnsafePointer<T>) { self.value = value }
 }

@@ -27,9 +27,9 @@ public struct NearestNeighbours: Sendable {
         indices.withUnsafeMutableBufferPointer { indicesBuffer in
         distances.withUnsafeMutableBufferPointer { distancesBuffer in
         heaps.withUnsafeMutableBufferPointer { heapsBuffer in
-            let norms = SendableConstPointer(normsBuffer.baseAddress!), heaps = SendablePointer(heapsBuffer.baseAddress!)
-            let outIndices = SendablePointer(indicesBuffer.baseAddress!), outDistances = SendablePointer(distancesBuffer.baseAddress!)
-            let productRows = SendableConstPointer(UnsafePointer(products.pointer))
+            let norms = UncheckedSendable(normsBuffer.baseAddress!), heaps = UncheckedSendable(heapsBuffer.baseAddress!)
+            let outIndices = UncheckedSendable(indicesBuffer.baseAddress!), outDistances = UncheckedSendable(distancesBuffer.baseAddress!)
+            let productRows = UncheckedSendable(UnsafePointer(products.pointer))
             var start = 0
             while start < n {
                 let rows = min(block, n - start), first = start

@@ -13,7 +13,7 @@ enum QueryBatch {
         guard threads > 1 else { return body(0..<count) }
         var parts = [[[SearchHit]]](repeating: [], count: threads)
         parts.withUnsafeMutableBufferPointer { p in
-            let out = Unchecked(p.baseAddress!)
+            let out = UncheckedSendable(p.baseAddress!)
             parallel(threads) { t in out.value[t] = body((t * count / threads)..<((t + 1) * count / threads)) }
         }
         return parts.flatMap { $0 }
@@ -23,14 +23,8 @@ enum QueryBatch {
     /// and only read what they share: the index is not changed while it answers.
     static func parallel(_ count: Int, _ body: (Int) -> Void) {
         withoutActuallyEscaping(body) { body in
-            let work = Unchecked(body)
+            let work = UncheckedSendable(body)
             DispatchQueue.concurrentPerform(iterations: count) { work.value($0) }
         }
     }
-}
-
-/// Hands a value to the parallel parts; `QueryBatch.parallel` states what makes that safe.
-struct Unchecked<Value>: @unchecked Sendable {
-    let value: Value
-    init(_ value: Value) { self.value = value }
 }
