@@ -7,7 +7,7 @@ import Tensors
 /// the SIMD row kernel (`akin_dot_rows`), which skips a matrix product's packing. A heap per query
 /// keeps the best k (a partial sort).
 public final class FlatIndex: VectorIndex {
-    public static let kind = "flat"
+    public static let kind = IndexKind.flat
     public let dimension: Int
     /// Row-major [count, dimension]; row r holds item rowIDs[r].
     private(set) var vectors: [Float] = []

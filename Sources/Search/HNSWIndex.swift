@@ -29,7 +29,7 @@ public struct HNSWParameters: Sendable, Equatable {
 /// never returned. Similarities are dot products. `ReferenceHNSW` is the same algorithm written
 /// plainly, for the tests.
 public final class HNSWIndex: VectorIndex {
-    public static let kind = "hnsw"
+    public static let kind = IndexKind.hnsw
     public let dimension: Int
     public var parameters: HNSWParameters
     private var generator: RandomGenerator

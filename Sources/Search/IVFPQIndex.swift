@@ -38,7 +38,7 @@ public struct IVFPQParameters: Sendable, Equatable {
 /// keeps the best `rerank` and re-ranks them with exact vectors from `exactSource`.
 /// `referenceSimilarity` (decode, then dot) is the plain version of the table lookups, for the tests.
 public final class IVFPQIndex: CompressedIndex {
-    public static let kind = "ivfpq"
+    public static let kind = IndexKind.ivfpq
     public let dimension: Int
     public var parameters: IVFPQParameters
     public var exactSource: (any ExactVectorSource)?

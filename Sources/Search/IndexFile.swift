@@ -15,20 +15,10 @@ public enum IndexFileError: Error, CustomStringConvertible, Equatable {
         case let .missing(path): return "index file \(path) does not exist"
         case .truncated: return "the index file ends too early"
         case let .corrupt(path, reason): return "index file \(path) is damaged (\(reason))"
-        case let .unknownKind(kind): return "index kind \(kind) is not known; use one of \(IndexKinds.all.map { $0.kind }.joined(separator: ", "))"
+        case let .unknownKind(kind): return "index kind \(kind) is not known; use one of \(IndexKind.allCases.map(\.rawValue).joined(separator: ", "))"
         case let .stale(path, built, now): return "index file \(path) was built at gallery change \(built), the gallery is at change \(now)"
         case let .otherGallery(path): return "index file \(path) was built from another gallery"
         }
-    }
-}
-
-/// The kinds of index an index file can hold, found by name.
-public enum IndexKinds {
-    public static var all: [any VectorIndex.Type] { [FlatIndex.self, HNSWIndex.self, SQ8Index.self, IVFPQIndex.self] }
-
-    public static func type(named kind: String) throws -> any VectorIndex.Type {
-        guard let type = all.first(where: { $0.kind == kind }) else { throw IndexFileError.unknownKind(kind) }
-        return type
     }
 }
 
@@ -43,7 +33,7 @@ public enum IndexFile {
         var writer = BinaryWriter()
         for byte in magic { writer.write(byte) }
         writer.write(version)
-        writer.write(type(of: index).kind)
+        writer.write(type(of: index).kind.rawValue)
         writer.write(UInt32(index.dimension))
         writer.write(state.uuid)
         writer.write(state.generation)
@@ -77,7 +67,8 @@ public enum IndexFile {
             guard version == Self.version else {
                 throw IndexFileError.corrupt(path: path, reason: "format version \(version), this akin reads \(Self.version)")
             }
-            let type = try IndexKinds.type(named: try reader.readString())
+            let name = try reader.readString()
+            guard let type = IndexKind(rawValue: name)?.indexType else { throw IndexFileError.unknownKind(name) }
             let dimension = Int(try reader.read(UInt32.self))
             let state = GalleryState(uuid: try reader.readString(), generation: try reader.read(Int64.self))
             let index = try type.decode(from: &reader, dimension: dimension)

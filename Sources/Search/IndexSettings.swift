@@ -2,7 +2,7 @@ import Foundation
 
 /// Which index a gallery searches with, as `akin index build` chose it; stored in the gallery.
 public struct IndexSettings: Codable, Sendable, Equatable {
-    public var kind: String
+    public var kind: IndexKind
     public var m: Int?
     public var efConstruction: Int?
     public var efSearch: Int?
@@ -14,7 +14,7 @@ public struct IndexSettings: Codable, Sendable, Equatable {
     /// sq8 and IVF-PQ: candidates re-ranked with exact vectors per query.
     public var rerank: Int?
 
-    public init(kind: String, m: Int? = nil, efConstruction: Int? = nil, efSearch: Int? = nil, seed: UInt64? = nil,
+    public init(kind: IndexKind, m: Int? = nil, efConstruction: Int? = nil, efSearch: Int? = nil, seed: UInt64? = nil,
                 lists: Int? = nil, subquantizers: Int? = nil, probe: Int? = nil, rerank: Int? = nil) {
         self.kind = kind
         self.m = m
@@ -42,11 +42,10 @@ public struct IndexSettings: Codable, Sendable, Equatable {
     /// An empty index of this kind.
     public func makeIndex(dimension: Int) throws -> any VectorIndex {
         switch kind {
-        case FlatIndex.kind: return FlatIndex(dimension: dimension)
-        case HNSWIndex.kind: return HNSWIndex(dimension: dimension, parameters: hnswParameters)
-        case SQ8Index.kind: return SQ8Index(dimension: dimension, rerank: rerank ?? SQ8Index.defaultRerank)
-        case IVFPQIndex.kind: return IVFPQIndex(dimension: dimension, parameters: ivfpqParameters)
-        default: throw IndexFileError.unknownKind(kind)
+        case .flat: return FlatIndex(dimension: dimension)
+        case .hnsw: return HNSWIndex(dimension: dimension, parameters: hnswParameters)
+        case .sq8: return SQ8Index(dimension: dimension, rerank: rerank ?? SQ8Index.defaultRerank)
+        case .ivfpq: return IVFPQIndex(dimension: dimension, parameters: ivfpqParameters)
         }
     }
 

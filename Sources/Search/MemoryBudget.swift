@@ -3,14 +3,14 @@ import Foundation
 /// The resident memory an index of each kind needs, and the settings that fit a budget (`--memory`).
 public enum MemoryBudget {
     public struct TooSmall: Error, CustomStringConvertible {
-        public var kind: String
+        public var kind: IndexKind
         public var budget: Int
         public var needed: Int
         public var count: Int
 
         public var description: String {
             "a \(kind) index of \(count) items needs about \(MemoryBudget.format(needed)) resident, more than --memory \(MemoryBudget.format(budget)); "
-                + (kind == IVFPQIndex.kind ? "raise --memory" : "raise --memory or use --kind ivfpq, which keeps a few bytes per item")
+                + (kind == .ivfpq ? "raise --memory" : "raise --memory or use --kind ivfpq, which keeps a few bytes per item")
         }
     }
 
@@ -18,17 +18,17 @@ public enum MemoryBudget {
     /// (the id maps' dictionary entries counted at 48 bytes).
     public static func estimate(_ settings: IndexSettings, count n: Int, dimension d: Int) -> Int {
         switch settings.kind {
-        case HNSWIndex.kind:
+        case .hnsw:
             let m = settings.hnswParameters.m
             // Vector, base links, id, flags, id map, and the upper layers (a 1/M share of nodes each).
             return n * (4 * d + 4 * (2 * m + 1) + 8 + 2 + 48 + 4 * (m + 1) / max(m - 1, 1))
-        case SQ8Index.kind:
+        case .sq8:
             return n * (d + 8) + 8 * d
-        case IVFPQIndex.kind:
+        case .ivfpq:
             let p = settings.ivfpqParameters
             let sq = p.subquantizers > 0 ? p.subquantizers : IVFPQParameters.subquantizers(dimension: d, bytesPerVector: nil)!
             return n * (sq + 8) + ivfpqShared(settings, count: n, dimension: d)
-        default:
+        case .flat:
             return n * (4 * d + 8 + 48)
         }
     }
@@ -44,7 +44,7 @@ public enum MemoryBudget {
     /// per item (sub-quantisers, a divisor of the dimension) that fit; other kinds are checked only.
     public static func fit(_ settings: IndexSettings, budget: Int, count n: Int, dimension d: Int) throws -> IndexSettings {
         var fitted = settings
-        if settings.kind == IVFPQIndex.kind && settings.subquantizers == nil {
+        if settings.kind == .ivfpq && settings.subquantizers == nil {
             let perItem = Double(budget - ivfpqShared(settings, count: n, dimension: d)) / Double(max(n, 1))
             guard let sq = IVFPQParameters.subquantizers(dimension: d, bytesPerVector: perItem) else {
                 var smallest = settings

@@ -6,7 +6,7 @@ import Tensors
 /// re-ranked with exact vectors from `exactSource`. `referenceSimilarity` is the plain decoding the
 /// tests hold the fast path to.
 public final class SQ8Index: CompressedIndex {
-    public static let kind = "sq8"
+    public static let kind = IndexKind.sq8
     public let dimension: Int
     /// Candidates re-ranked with exact vectors per query (at least k).
     public var rerank: Int

@@ -5,7 +5,7 @@ import Tensors
 /// Similarities are dot products: the gallery hands in unit-length vectors for cosine.
 public protocol VectorIndex: AnyObject {
     /// The name stored in index files and given to `akin index build --kind`.
-    static var kind: String { get }
+    static var kind: IndexKind { get }
     var dimension: Int { get }
     /// Items that can be returned (removed ones excluded).
     var count: Int { get }

@@ -2,6 +2,8 @@ import ArgumentParser
 import Foundation
 import Search
 
+extension IndexKind: ExpressibleByArgument {}
+
 struct IndexCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "index", abstract: "Build the index a gallery is searched with.", subcommands: [Build.self])
@@ -10,7 +12,7 @@ struct IndexCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Build an index of every item and save it beside the gallery (GALLERY.index); `akin search` then uses it.")
         @Option(help: "Gallery file.") var gallery: String
-        @Option(help: "flat (exact), hnsw (graph), sq8 (one byte a value) or ivfpq (a few bytes an item); the last two re-rank with the gallery's exact vectors.") var kind = "hnsw"
+        @Option(help: "flat (exact), hnsw (graph), sq8 (one byte a value) or ivfpq (a few bytes an item); the last two re-rank with the gallery's exact vectors.") var kind = IndexKind.hnsw
         @Option(help: "HNSW: links per node.") var m: Int?
         @Option(help: "HNSW: candidates kept while linking.") var efConstruction: Int?
         @Option(help: "HNSW: candidates kept while searching (raise it for recall, lower it for speed).") var efSearch: Int?
@@ -23,15 +25,14 @@ struct IndexCommand: ParsableCommand {
         @Option(help: "Compute threads (default: all cores).") var threads: Int?
 
         func validate() throws {
-            guard IndexKinds.all.contains(where: { $0.kind == kind }) else { throw ValidationError("--kind must be flat, hnsw, sq8 or ivfpq") }
-            if kind != "hnsw", m != nil || efConstruction != nil || efSearch != nil {
+            if kind != .hnsw, m != nil || efConstruction != nil || efSearch != nil {
                 throw ValidationError("--m, --ef-construction and --ef-search are for --kind hnsw")
             }
-            if kind != "ivfpq", lists != nil || subquantizers != nil || probe != nil {
+            if kind != .ivfpq, lists != nil || subquantizers != nil || probe != nil {
                 throw ValidationError("--lists, --subquantizers and --probe are for --kind ivfpq")
             }
-            if ["flat", "sq8"].contains(kind), seed != nil { throw ValidationError("--seed is for --kind hnsw or ivfpq") }
-            if rerank != nil, !["sq8", "ivfpq"].contains(kind) { throw ValidationError("--rerank is for --kind sq8 or ivfpq") }
+            if [.flat, .sq8].contains(kind), seed != nil { throw ValidationError("--seed is for --kind hnsw or ivfpq") }
+            if rerank != nil, ![.sq8, .ivfpq].contains(kind) { throw ValidationError("--rerank is for --kind sq8 or ivfpq") }
             if let m, m < 2 { throw ValidationError("--m must be at least 2") }
             for (name, value) in [("--ef-construction", efConstruction), ("--ef-search", efSearch), ("--lists", lists),
                                   ("--subquantizers", subquantizers), ("--probe", probe), ("--rerank", rerank)] {
@@ -63,7 +64,7 @@ struct IndexCommand: ParsableCommand {
             try store.setIndexSettings(settings)
             let bytes = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
             Console.note(String(format: "%@ index of %d items built in %.2f s (%.0f items/s), %d bytes (%.1f per item) written to %@",
-                                kind, index.count, seconds, Double(index.count) / max(seconds, 1e-9), bytes,
+                                kind.rawValue, index.count, seconds, Double(index.count) / max(seconds, 1e-9), bytes,
                                 Double(bytes) / Double(max(index.count, 1)), path))
             if let compressed = index as? any CompressedIndex {
                 Console.note(String(format: "resident: %d bytes (%.1f per item); exact vectors stay in the gallery for re-ranking",

@@ -42,7 +42,7 @@ struct Search: ParsableCommand {
                                                progress: { done, total in bar.update(min(done, max(total, 1))) }, note: Console.note)
             index = result.index
             switch result.outcome {
-            case .loaded: how = settings.kind
+            case .loaded: how = settings.kind.rawValue
             case let .caughtUp(added, removed): how = "\(settings.kind), caught up with \(added) added and \(removed) removed items"
             case let .rebuilt(reason):
                 how = "\(settings.kind), rebuilt"

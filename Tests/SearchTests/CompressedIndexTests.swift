@@ -78,8 +78,8 @@ struct CompressedIndexTests {
         #expect(reranked >= 0.95, "IVF-PQ re-ranked: recall@10 \(reranked)")
     }
 
-    @Test(arguments: ["sq8", "ivfpq"])
-    func removedItemsAreNeverReturnedAndReaddingWorks(kind: String) throws {
+    @Test(arguments: [IndexKind.sq8, .ivfpq])
+    func removedItemsAreNeverReturnedAndReaddingWorks(kind: IndexKind) throws {
         let index = try IndexSettings(kind: kind).makeIndex(dimension: d) as! any CompressedIndex
         index.add(ids: Array(0..<n), vectors: base.pointer)
         let removed = Set(stride(from: 0, to: n, by: 4))
@@ -97,15 +97,15 @@ struct CompressedIndexTests {
     @Test func aMemoryBudgetPicksTheCodeSize() throws {
         #expect(MemoryBudget.parse("512MB") == 512 << 20 && MemoryBudget.parse("2 GiB") == 2 << 30 && MemoryBudget.parse("1000") == 1000)
         #expect(MemoryBudget.parse("lots") == nil && MemoryBudget.parse("-3MB") == nil)
-        let settings = IndexSettings(kind: "ivfpq")
+        let settings = IndexSettings(kind: .ivfpq)
         // 1M items of 64 values: 48 bytes an item leaves 40 for codes after the id, so 32 sub-quantisers.
         let roomy = try MemoryBudget.fit(settings, budget: 48_000_000, count: 1_000_000, dimension: 64)
         #expect(roomy.subquantizers == 32)
         let tight = try MemoryBudget.fit(settings, budget: 26_000_000, count: 1_000_000, dimension: 64)
         #expect(tight.subquantizers == 16)
         #expect(throws: MemoryBudget.TooSmall.self) { try MemoryBudget.fit(settings, budget: 8_000_000, count: 1_000_000, dimension: 64) }
-        #expect(throws: MemoryBudget.TooSmall.self) { try MemoryBudget.fit(IndexSettings(kind: "sq8"), budget: 48_000_000, count: 1_000_000, dimension: 64) }
-        #expect(try MemoryBudget.fit(IndexSettings(kind: "sq8"), budget: 80_000_000, count: 1_000_000, dimension: 64).kind == "sq8")
+        #expect(throws: MemoryBudget.TooSmall.self) { try MemoryBudget.fit(IndexSettings(kind: .sq8), budget: 48_000_000, count: 1_000_000, dimension: 64) }
+        #expect(try MemoryBudget.fit(IndexSettings(kind: .sq8), budget: 80_000_000, count: 1_000_000, dimension: 64).kind == .sq8)
     }
 }
 

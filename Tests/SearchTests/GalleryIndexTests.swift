@@ -5,8 +5,8 @@ import Testing
 
 @Suite("Index files kept in step with the gallery")
 struct GalleryIndexTests {
-    @Test(arguments: ["flat", "hnsw", "sq8", "ivfpq"])
-    func missingStaleCorruptAndForeignIndexesAreRebuiltOrCaughtUp(kind: String) throws {
+    @Test(arguments: IndexKind.allCases)
+    func missingStaleCorruptAndForeignIndexesAreRebuiltOrCaughtUp(kind: IndexKind) throws {
         let folder = try temporaryFolder()
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let d = 8
@@ -58,8 +58,8 @@ struct GalleryIndexTests {
         let vectors = unitVectors(50, 4, seed: 1)
         _ = try withExtendedLifetime(vectors) { try store.add((0..<50).map { NewItem(path: "\($0)", label: "x") }, vectors: vectors.pointer) }
         let path = GalleryIndex.defaultPath(for: store.path)
-        _ = try GalleryIndex.open(store, settings: IndexSettings(kind: "flat"), path: path)
-        let (index, outcome) = try GalleryIndex.open(store, settings: IndexSettings(kind: "hnsw"), path: path)
+        _ = try GalleryIndex.open(store, settings: IndexSettings(kind: .flat), path: path)
+        let (index, outcome) = try GalleryIndex.open(store, settings: IndexSettings(kind: .hnsw), path: path)
         #expect(index is HNSWIndex)
         guard case .rebuilt = outcome else { Issue.record("expected a rebuild, got \(outcome)"); return }
     }

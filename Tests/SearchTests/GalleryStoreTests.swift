@@ -94,10 +94,10 @@ struct GalleryStoreTests {
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let store = try GalleryStore.create(at: folder + "/g.akin", dimension: 2, modelFingerprint: nil, distance: .innerProduct)
         try store.setThreshold(0.75)
-        try store.setIndexSettings(IndexSettings(kind: "hnsw", m: 8, efSearch: 40))
+        try store.setIndexSettings(IndexSettings(kind: .hnsw, m: 8, efSearch: 40))
         let reopened = try GalleryStore.open(folder + "/g.akin")
         #expect(reopened.info.threshold == 0.75 && reopened.info.distance == .innerProduct)
-        #expect(try reopened.indexSettings == IndexSettings(kind: "hnsw", m: 8, efSearch: 40))
+        #expect(try reopened.indexSettings == IndexSettings(kind: .hnsw, m: 8, efSearch: 40))
         // Inner-product galleries keep vectors as given.
         try reopened.add([NewItem(path: "a", label: "x")], vectors: [3, 4])
         #expect(try reopened.allVectors().vectors.array == [3, 4])

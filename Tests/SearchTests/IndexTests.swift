@@ -106,8 +106,8 @@ struct IndexTests {
         #expect(recall(hits, exact(removing: removed), k: 10) >= 0.95)
     }
 
-    @Test(arguments: ["flat", "hnsw", "sq8", "ivfpq"])
-    func indexFilesRoundTripAndRefuseDamage(kind: String) throws {
+    @Test(arguments: IndexKind.allCases)
+    func indexFilesRoundTripAndRefuseDamage(kind: IndexKind) throws {
         let index = try IndexSettings(kind: kind).makeIndex(dimension: d)
         index.add(ids: Array(0..<500), vectors: base.pointer)
         index.remove(ids: [3, 4])
