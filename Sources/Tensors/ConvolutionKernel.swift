@@ -48,6 +48,23 @@ public struct ConvolutionShape: Hashable, Sendable {
     public var weightShape: [Int] { [outputChannels, inputChannels / groups, kernelSize, kernelSize] }
 }
 
+extension ConvolutionShape {
+    /// The weights' dims as oneDNN describes them: grouped ones are [G, O/G, I/G, k, k], the same
+    /// bytes as ONNX's and PyTorch's [O, I/G, k, k].
+    var oneDNNWeightDims: [Int] {
+        groups == 1 ? weightShape : [groups, outputChannels / groups, inputChannels / groups, kernelSize, kernelSize]
+    }
+
+    /// The plain tag of those dims (OIHW, or GOIHW when grouped).
+    var oneDNNWeightTag: dnnl_format_tag_t { groups == 1 ? dnnl_oihw : dnnl_goihw }
+
+    /// Strides, dilation (oneDNN counts it from 0: no gap between taps) and padding before and after.
+    var oneDNNGeometry: (strides: [Int64], dilation: [Int64], padding: [Int64], paddingEnd: [Int64]) {
+        ([Int64(stride), Int64(stride)], [Int64(dilation - 1), Int64(dilation - 1)],
+         [Int64(padding), Int64(padding)], [Int64(paddingEnd), Int64(paddingEnd)])
+    }
+}
+
 /// oneDNN primitives for one convolution shape: forward, backward to the input, backward to the
 /// weights and bias, on plain NCHW activations and OIHW weights (the reference layers' kernel;
 /// `ConvolutionStackKernel` is the fast one). Created once per shape and reused; callers' buffers
@@ -64,16 +81,11 @@ public final class ConvolutionKernel {
         let shapes = "\(shapeText(s.inputShape)) → \(shapeText(s.outputShape)), kernel \(s.kernelSize), stride \(s.stride)"
             + (s.groups > 1 ? ", \(s.groups) groups" : "") + (s.dilation > 1 ? ", dilation \(s.dilation)" : "")
         var sourceDesc = try plainLayout(s.inputShape, dnnl_nchw)
-        // Grouped weights are [G, O/G, I/G, k, k] to oneDNN: the same bytes as ONNX's and PyTorch's [O, I/G, k, k].
-        var weightsDesc = try s.groups == 1 ? plainLayout(s.weightShape, dnnl_oihw)
-            : plainLayout([s.groups, s.outputChannels / s.groups, s.inputChannels / s.groups, s.kernelSize, s.kernelSize], dnnl_goihw)
+        var weightsDesc = try plainLayout(s.oneDNNWeightDims, s.oneDNNWeightTag)
         // oneDNN reads a zeroed bias descriptor as "no bias".
         var biasDesc = try s.hasBias ? plainLayout([s.outputChannels], dnnl_x) : dnnl_memory_desc_t()
         var destinationDesc = try plainLayout(s.outputShape, dnnl_nchw)
-        let strides: [Int64] = [Int64(s.stride), Int64(s.stride)]
-        let padding: [Int64] = [Int64(s.padding), Int64(s.padding)], paddingEnd: [Int64] = [Int64(s.paddingEnd), Int64(s.paddingEnd)]
-        // oneDNN counts dilation from 0 (no gap between taps).
-        let dilation: [Int64] = [Int64(s.dilation - 1), Int64(s.dilation - 1)]
+        let (strides, dilation, padding, paddingEnd) = s.oneDNNGeometry
 
         var forwardDesc = dnnl_convolution_desc_t()
         try check(dnnl_dilated_convolution_forward_desc_init(&forwardDesc, dnnl_forward_training, dnnl_convolution_direct,

@@ -96,7 +96,6 @@ private enum NodeRecord {
     case convolution(ConvolutionRecord)
     case activation(EltwiseFunction, output: DNNLMemory)
     case add
-    case globalAveragePool(DNNLPrimitive, window: [Int64])
     case pool(DNNLPrimitive, PoolingGeometry, workspace: DNNLMemory?)
 }
 
@@ -172,7 +171,11 @@ private final class GraphProgramBuilder: ProgramBuilder {
                 values.append(output)
                 records.append(.add)
             case .globalAveragePool:
-                try globalAveragePool(input: values[node.inputs[0]], label)
+                // A pooling whose window is the whole plane.
+                let x = shapes[node.inputs[0]]
+                let whole = PoolingGeometry(algorithm: dnnl_pooling_avg_include_padding, kernel: [Int64(x[2]), Int64(x[3])],
+                                            strides: [1, 1], padding: [0, 0], paddingEnd: [0, 0])
+                try pool(input: values[node.inputs[0]], whole, outputDims: shapes[index + 1], "global average pooling \(label)")
             case let .pool(maximum, kernel, stride, padding, paddingEnd, countPadding):
                 let geometry = PoolingGeometry(
                     algorithm: maximum ? dnnl_pooling_max : countPadding ? dnnl_pooling_avg_include_padding : dnnl_pooling_avg_exclude_padding,
@@ -192,24 +195,11 @@ private final class GraphProgramBuilder: ProgramBuilder {
 
     private var propagation: dnnl_prop_kind_t { training ? dnnl_forward_training : dnnl_forward_inference }
 
-    /// Weights as oneDNN describes them: grouped ones are [G, O/G, I/G, k, k], the same bytes as
-    /// ONNX's and PyTorch's [O, I/G, k, k].
-    private func weightDims(_ s: ConvolutionShape) -> [Int] {
-        s.groups == 1 ? s.weightShape
-            : [s.groups, s.outputChannels / s.groups, s.inputChannels / s.groups, s.kernelSize, s.kernelSize]
-    }
-
-    private func geometry(_ s: ConvolutionShape) -> (strides: [Int64], dilation: [Int64], padding: [Int64], paddingEnd: [Int64]) {
-        // oneDNN counts dilation from 0 (no gap between taps).
-        ([Int64(s.stride), Int64(s.stride)], [Int64(s.dilation - 1), Int64(s.dilation - 1)],
-         [Int64(s.padding), Int64(s.padding)], [Int64(s.paddingEnd), Int64(s.paddingEnd)])
-    }
-
     private func convolution(_ s: ConvolutionShape, input: DNNLMemory, activation: EltwiseFunction?, buffers: ConvolutionParameterBuffers,
                              _ label: String) throws(OneDNNError) {
         let name = "convolution \(label) \(shapeText(s.inputShape)) → \(shapeText(s.outputShape)), kernel \(s.kernelSize), stride \(s.stride)"
             + (s.groups > 1 ? ", \(s.groups) groups" : "") + (activation.map { ", then \($0.name)" } ?? "")
-        let g = geometry(s), wDims = weightDims(s)
+        let g = s.oneDNNGeometry, wDims = s.oneDNNWeightDims
         // The first convolution reads the caller's plain input: its layout is the convolution's
         // choice even when the tests force one.
         var sourceLayout = try input === plainInput ? anyLayout(s.inputShape) : layout.layout(s.inputShape)
@@ -223,7 +213,7 @@ private final class GraphProgramBuilder: ProgramBuilder {
         let forward = try DNNLPrimitive(&description, name, postOp: activation)
         let source = try forwardCopy(input, as: forward.layout(dnnl_query_src_md))
         let weights = try DNNLMemory(forward.layout(dnnl_query_weights_md), owning: true)
-        let plainWeights = try DNNLMemory(plainLayout(wDims, s.groups == 1 ? dnnl_oihw : dnnl_goihw), owning: false)
+        let plainWeights = try DNNLMemory(plainLayout(wDims, s.oneDNNWeightTag), owning: false)
         try plainWeights.attach(buffers.weight)
         let output = try DNNLMemory(forward.layout(dnnl_query_dst_md), owning: true)
         var arguments: [(Int32, DNNLMemory)] = [(DNNL_ARG_SRC, source), (DNNL_ARG_WEIGHTS, weights), (DNNL_ARG_DST, output)]
@@ -238,21 +228,6 @@ private final class GraphProgramBuilder: ProgramBuilder {
         values.append(output)
         records.append(.convolution(ConvolutionRecord(shape: s, name: name, activation: activation, forward: forward, source: source,
                                                       weights: weights, plainWeights: plainWeights, output: output, buffers: buffers)))
-    }
-
-    private func globalAveragePool(input: DNNLMemory, _ label: String) throws(OneDNNError) {
-        let dims = input.dims, pooledDims = [dims[0], dims[1], 1, 1]
-        let name = "global average pooling \(label) \(shapeText(dims)) → \(shapeText(pooledDims))"
-        var source = input.desc, destination = try layout.layout(pooledDims)
-        let window = [Int64(dims[2]), Int64(dims[3])], zero: [Int64] = [0, 0]
-        var description = dnnl_pooling_desc_t()
-        try check(dnnl_pooling_forward_desc_init(&description, propagation, dnnl_pooling_avg_include_padding, &source, &destination,
-                                                 [1, 1], window, zero, zero), "describe \(name)")
-        let pool = try DNNLPrimitive(&description, name)
-        let output = try DNNLMemory(pool.layout(dnnl_query_dst_md), owning: true)
-        forwardSteps.append((pool, [(DNNL_ARG_SRC, input), (DNNL_ARG_DST, output)]))
-        values.append(output)
-        records.append(.globalAveragePool(pool, window: window))
     }
 
     private func pool(input: DNNLMemory, _ g: PoolingGeometry, outputDims: [Int], _ label: String) throws(OneDNNError) {
@@ -300,18 +275,6 @@ private final class GraphProgramBuilder: ProgramBuilder {
                 try contribute(result, to: input, shared: false)
             case .add:
                 for value in node.inputs { try contribute(gradient, to: value, shared: true) }
-            case let .globalAveragePool(pool, window):
-                let source = values[input]
-                var diffSource = source.desc, diffDestination = output.desc
-                let zero: [Int64] = [0, 0]
-                var description = dnnl_pooling_desc_t()
-                try check(dnnl_pooling_backward_desc_init(&description, dnnl_pooling_avg_include_padding, &diffSource, &diffDestination,
-                                                          [1, 1], window, zero, zero), "describe \(pool.name) backward")
-                let upstream = try backwardCopy(gradient, as: output.desc)
-                let result = try DNNLMemory(source.desc, owning: true)
-                backwardSteps.append((try DNNLPrimitive(&description, pool.name + " backward", hint: pool),
-                                      [(DNNL_ARG_DIFF_DST, upstream), (DNNL_ARG_DIFF_SRC, result)]))
-                try contribute(result, to: input, shared: false)
             case let .pool(pool, g, workspace):
                 let source = values[input]
                 var diffSource = source.desc, diffDestination = output.desc
@@ -352,7 +315,7 @@ private final class GraphProgramBuilder: ProgramBuilder {
     /// One convolution's backward steps: its fused function's, the weight and bias gradients, and
     /// the input gradient unless the input is the graph's.
     private func convolutionBackward(_ r: ConvolutionRecord, gradient: DNNLMemory, inputValue: Int) throws(OneDNNError) {
-        let s = r.shape, g = geometry(s), wDims = weightDims(s)
+        let s = r.shape, g = s.oneDNNGeometry, wDims = s.oneDNNWeightDims
         var outputGradient = gradient
         if let activation = r.activation {
             outputGradient = try DNNLMemory(r.output.desc, owning: true)
@@ -404,7 +367,7 @@ private final class GraphProgramBuilder: ProgramBuilder {
     }
 
     private func dataGradient(_ r: ConvolutionRecord, outputGradient: DNNLMemory, inputValue: Int) throws(OneDNNError) {
-        let s = r.shape, g = geometry(s), wDims = weightDims(s)
+        let s = r.shape, g = s.oneDNNGeometry, wDims = s.oneDNNWeightDims
         var diffSource = r.source.desc, weightsAny = try anyLayout(wDims), dataDiffAny = try anyLayout(s.outputShape)
         var dataDescription = dnnl_convolution_desc_t()
         try check(dnnl_dilated_convolution_backward_data_desc_init(&dataDescription, dnnl_convolution_direct, &diffSource, &weightsAny,
