@@ -4,7 +4,8 @@ import PackageDescription
 let package = Package(
     name: "Akin",
     products: [
-        .library(name: "Akin", targets: ["Tensors", "Networks", "Images", "Similarity", "Search", "Evaluation", "Projection", "Reports"]),
+        // `import Akin` brings the front door (Gallery, training, evaluation, reports) and every layer under it.
+        .library(name: "Akin", targets: ["Akin"]),
         .executable(name: "akin", targets: ["akin"]),
     ],
     dependencies: [
@@ -37,10 +38,12 @@ let package = Package(
         .target(name: "Evaluation", dependencies: ["Tensors", "Search"]),
         .target(name: "Projection", dependencies: ["Tensors", "COpenBLAS", "CLAPACK"]),
         .target(name: "Reports", dependencies: ["Images", "Evaluation", "CFreeType", .product(name: "SwiftProtobuf", package: "swift-protobuf")]),
+        // The front door: the workflow a Swift program, the CLI and the server share.
+        .target(name: "Akin", dependencies: ["Tensors", "Networks", "Images", "Similarity", "Search", "Evaluation", "Projection", "Reports"]),
+        // The command line: argument parsing, progress, printing and exit codes over the front door.
         .executableTarget(name: "akin", dependencies: [
-            "Tensors", "Networks", "Images", "Similarity", "Search", "Evaluation", "Projection", "Reports",
-            .product(name: "ArgumentParser", package: "swift-argument-parser"),
-        ]),
+            "Akin", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ], path: "Sources/CLI"),
 
         // The speed benchmark's Akin side (bench/speed.sh runs it beside PyTorch).
         .executableTarget(name: "akin-bench", dependencies: ["Tensors", "Networks", "Images", "Similarity", "Projection"], path: "bench/AkinBench"),

@@ -6,6 +6,10 @@ public enum DatasetError: Error, CustomStringConvertible {
     case tooFewClasses(root: String, found: [String])
     case classTooSmall(root: String, className: String, images: Int)
     case nothingUsable(String)
+    case missing(String)
+    case noImageFiles([String])
+    case noneDecoded(files: Int, in: [String])
+    case unknownClasses([String], folder: String, available: [String])
 
     public var description: String {
         switch self {
@@ -19,6 +23,15 @@ public enum DatasetError: Error, CustomStringConvertible {
             return "class \"\(name)\" in \(root) has \(images) usable image\(images == 1 ? "" : "s"); every class needs at least 2 (an anchor and a positive). Add images or remove the folder."
         case let .nothingUsable(path):
             return "no image under \(path) could be decoded"
+        case let .missing(path):
+            return "\(path) does not exist"
+        case let .noImageFiles(arguments):
+            return "no .jpg, .jpeg or .png files in \(arguments.joined(separator: ", "))"
+        case let .noneDecoded(count, arguments):
+            return "none of the \(count) files in \(arguments.joined(separator: ", ")) could be decoded"
+        case let .unknownClasses(names, folder, available):
+            let list = names.map { "\"\($0)\"" }.joined(separator: ", ")
+            return "--classes: \(folder) has no class folder named \(list). Its classes are: \(available.joined(separator: ", ")). Give folder names, comma-separated."
         }
     }
 }
@@ -63,6 +76,18 @@ public struct ClassFolders: Sendable {
             }
         }
         return ClassFolders(root: root, classNames: classNames, files: files)
+    }
+
+    /// The tree's files of the `wanted` classes only (all when nil); a wanted class the tree lacks
+    /// is an error that lists the classes it has.
+    public static func scan(_ root: String, keeping wanted: [String]?) throws -> ClassFolders {
+        var scanned = try scan(root, requireTrainable: false)
+        guard let wanted else { return scanned }
+        let unknown = wanted.filter { !scanned.classNames.contains($0) }
+        guard unknown.isEmpty else { throw DatasetError.unknownClasses(unknown, folder: root, available: scanned.classNames) }
+        let keep = Set(wanted)
+        scanned.files = scanned.files.filter { keep.contains(scanned.classNames[$0.label]) }
+        return scanned
     }
 
     static func imageFiles(in folder: String) -> [String] {

@@ -7,6 +7,7 @@ public enum ImageError: Error, CustomStringConvertible, Equatable {
     case corruptPNG(String)
     case unsupportedChannels(Int)
     case tooSmall(width: Int, height: Int)
+    case wrongChannels(got: Int, needed: Int)
 
     public var description: String {
         switch self {
@@ -17,6 +18,7 @@ public enum ImageError: Error, CustomStringConvertible, Equatable {
         case let .corruptPNG(reason): return "broken PNG: \(reason)"
         case let .unsupportedChannels(n): return "\(n) channels asked for; akin uses 1 (gray) or 3 (RGB)"
         case let .tooSmall(width, height): return "image is \(width)×\(height); it needs at least 1×1 pixels"
+        case let .wrongChannels(got, needed): return "the image has \(got) channels where \(needed) are needed; decode it with channels: \(needed)"
         }
     }
 }

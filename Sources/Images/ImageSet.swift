@@ -156,3 +156,33 @@ public final class ImageSet: @unchecked Sendable {
         }
     }
 }
+
+extension ImageSet {
+    /// Images already decoded (each with `preprocessing.channels` channels), cropped and resized
+    /// as `preprocessing` says; unlabelled. For embedding images that do not come from files.
+    public convenience init(images: [Image], preprocessing: Preprocessing) throws(ImageError) {
+        var pixels: [UInt8] = []
+        pixels.reserveCapacity(images.count * preprocessing.valuesPerImage)
+        for image in images {
+            guard image.channels == preprocessing.channels else {
+                throw .wrongChannels(got: image.channels, needed: preprocessing.channels)
+            }
+            pixels += Self.planar(preprocessing.fitted(image))
+        }
+        self.init(imageSize: preprocessing.imageSize, channels: preprocessing.channels, classNames: [""],
+                  paths: [String](repeating: "", count: images.count), labels: [Int32](repeating: 0, count: images.count), pixels: pixels)
+    }
+}
+
+extension ImageSet {
+    /// Image `i` as the network sees it before scaling (decoded, cropped and resized), interleaved.
+    public func image(at i: Int) -> Image {
+        let plane = imageSize * imageSize, c = channels
+        var interleaved = [UInt8](repeating: 0, count: plane * c)
+        pixels.withUnsafeBufferPointer { all in
+            let planar = all.baseAddress! + i * plane * c
+            for q in 0..<plane { for ch in 0..<c { interleaved[q * c + ch] = planar[ch * plane + q] } }
+        }
+        return Image(width: imageSize, height: imageSize, channels: c, pixels: interleaved)
+    }
+}

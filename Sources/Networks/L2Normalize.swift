@@ -2,7 +2,7 @@ import Tensors
 
 /// Scales each row of [N, D] to unit length: y = x / sqrt(|x|² + ε). The ε keeps a zero row finite.
 public final class L2Normalize: Layer {
-    public static let epsilon: Float = 1e-12
+    public static let epsilon: Float = RowNormalization.epsilon
     public var needsInputGradient = true
     public var parameters: [Parameter] { [] }
     private var norms: [Float] = []
@@ -19,11 +19,8 @@ public final class L2Normalize: Layer {
         let n = input.shape[0], d = input.shape[1]
         let result = output.tensor(shape: input.shape)
         if norms.count != n { norms = [Float](repeating: 0, count: n) }
-        for row in 0..<n {
-            let x = input.pointer + row * d, y = result.pointer + row * d
-            let norm = (Elementwise.dot(x, x, count: d) + Self.epsilon).squareRoot()
-            norms[row] = norm
-            for j in 0..<d { y[j] = x[j] / norm }
+        norms.withUnsafeMutableBufferPointer {
+            RowNormalization.normalize(input.pointer, into: result.pointer, rows: n, columns: d, norms: $0.baseAddress)
         }
         lastOutput = result
         return result
@@ -34,11 +31,7 @@ public final class L2Normalize: Layer {
         let n = y.shape[0], d = y.shape[1]
         let result = inputGradient.tensor(shape: y.shape)
         // dx = (dy − y·(y·dy)) / |x|
-        for row in 0..<n {
-            let yr = y.pointer + row * d, g = outputGradient.pointer + row * d, dx = result.pointer + row * d
-            let projection = Elementwise.dot(yr, g, count: d)
-            for j in 0..<d { dx[j] = (g[j] - yr[j] * projection) / norms[row] }
-        }
+        RowNormalization.backward(unit: y.pointer, norms: norms, gradient: outputGradient.pointer, into: result.pointer, rows: n, columns: d)
         return result
     }
 }

@@ -2,12 +2,9 @@ import CVectorKernels
 import Tensors
 
 enum VectorMath {
-    /// Scales a vector to unit length in place (a zero vector stays zero).
+    /// Scales a vector to unit length in place (a zero vector stays zero): `RowNormalization`'s rule.
     static func normalize(_ v: UnsafeMutablePointer<Float>, count: Int) {
-        let norm = Elementwise.dot(v, v, count: count).squareRoot()
-        guard norm > 0 else { return }
-        let scale = 1 / norm
-        for j in 0..<count { v[j] *= scale }
+        RowNormalization.normalize(v, into: v, rows: 1, columns: count)
     }
 
     /// Σ a·b, with AVX2+FMA when the CPU has them (CVectorKernels).

@@ -101,8 +101,10 @@ public final class EmbeddingModel {
     /// L2-normalised embeddings of every image, [images.count, D]. Batches are padded to one
     /// shape so the convolution primitives are built once, and kept within `activationBudgetBytes`.
     public func embed(_ images: ImageSet, batchSize: Int = 256, progress: (Int, Int) -> Void = { _, _ in }) throws -> Tensor {
-        precondition(images.imageSize == preprocessing.imageSize && images.channels == preprocessing.channels,
-                     "images were loaded for another model")
+        guard images.imageSize == preprocessing.imageSize && images.channels == preprocessing.channels else {
+            throw EmbeddingError.imagesForAnotherModel(size: images.imageSize, channels: images.channels,
+                                                       needed: preprocessing.imageSize, neededChannels: preprocessing.channels)
+        }
         let d = embeddingDimension, n = images.count, depth = architecture.embeddingDepth(of: network)
         let result = Tensor(shape: [n, d])
         let size = min(self.batchSize(requested: batchSize), max(n, 1))
@@ -114,11 +116,7 @@ public final class EmbeddingModel {
             let end = min(n, start + size)
             images.fill(batch.pointer, indices: start..<end, preprocessing: preprocessing)
             let output = try network.forward(batch, through: depth)
-            for row in 0..<(end - start) {
-                let source = output.pointer + row * d, target = result.pointer + (start + row) * d
-                let norm = (Elementwise.dot(source, source, count: d) + 1e-12).squareRoot()
-                for j in 0..<d { target[j] = source[j] / norm }
-            }
+            RowNormalization.normalize(output.pointer, into: result.pointer + start * d, rows: end - start, columns: d)
             start = end
             progress(start, n)
         }

@@ -10,23 +10,15 @@ struct NormalizedRows {
         self.rows = rows
         self.columns = columns
         unit = .allocate(capacity: rows * columns)
-        var norms = [Float](repeating: 0, count: rows)
-        for r in 0..<rows {
-            let row = x + r * columns
-            let norm = (Elementwise.dot(row, row, count: columns) + 1e-12).squareRoot()
-            norms[r] = norm
-            for j in 0..<columns { unit[r * columns + j] = row[j] / norm }
-        }
-        self.norms = norms
+        var lengths = [Float](repeating: 0, count: rows)
+        let unit = self.unit
+        lengths.withUnsafeMutableBufferPointer { RowNormalization.normalize(x, into: unit, rows: rows, columns: columns, norms: $0.baseAddress) }
+        norms = lengths
     }
 
     /// In place: ∂/∂x = (∂/∂x̂ − x̂ (x̂·∂/∂x̂)) / |x|.
     func backward(_ g: UnsafeMutablePointer<Float>) {
-        for r in 0..<rows {
-            let u = unit + r * columns, row = g + r * columns
-            let projection = Elementwise.dot(u, row, count: columns)
-            for j in 0..<columns { row[j] = (row[j] - u[j] * projection) / norms[r] }
-        }
+        RowNormalization.backward(unit: unit, norms: norms, gradient: g, into: g, rows: rows, columns: columns)
     }
 
     func release() { unit.deallocate() }

@@ -1,8 +1,8 @@
+import Akin
 import ArgumentParser
-import Tensors
 
 @main
-struct Akin: ParsableCommand {
+struct AkinCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "akin",
         abstract: "Learned image similarity: train a triplet network, embed a gallery, search it, evaluate.",

@@ -1,8 +1,6 @@
+import Akin
 import ArgumentParser
 import Foundation
-import Search
-import Similarity
-import Tensors
 
 struct GalleryCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -62,44 +60,33 @@ struct GalleryCommand: ParsableCommand {
         }
 
         func run() throws {
-            Akin.configureThreads(threads)
-            let store = try GalleryStore.open(gallery)
-            let (items, matrix) = try vectors != nil ? fromVectors(store) : fromImages(store)
-            let step = transaction ?? max(items.count, 1), d = store.info.dimension
-            var ids: [Int] = []
-            var start = 0
-            while start < items.count {
-                let end = min(start + step, items.count)
-                let added = try store.add(Array(items[start..<end]), vectors: matrix.pointer + start * d)
-                ids += added
-                if transaction != nil {
-                    // Printed only after the commit returned: a line here is a promise the items survive a crash.
-                    FileHandle.standardOutput.write(Data("added \(added.first!)…\(added.last!)\n".utf8))
+            AkinCommand.configureThreads(threads)
+            let gallery = try Akin.Gallery.open(self.gallery)
+            let (items, matrix) = try vectors != nil ? fromVectors(gallery) : fromImages(gallery)
+            let ids = try gallery.add(items, vectors: matrix, transactionSize: transaction) { added in
+                // Printed only after the commit returned: a line here is a promise the items survive a crash.
+                if transaction != nil, let first = added.first, let last = added.last {
+                    FileHandle.standardOutput.write(Data("added \(first)…\(last)\n".utf8))
                 }
-                start = end
             }
-            Console.note("added \(ids.count) items (ids \(ids.first.map(String.init) ?? "-")…\(ids.last.map(String.init) ?? "-")); the gallery holds \(try store.count)")
+            Console.note("added \(ids.count) items (ids \(ids.first.map(String.init) ?? "-")…\(ids.last.map(String.init) ?? "-")); the gallery holds \(try gallery.count)")
         }
 
-        private func fromVectors(_ store: GalleryStore) throws -> ([NewItem], Tensors.Tensor) {
+        private func fromVectors(_ gallery: Akin.Gallery) throws -> ([NewItem], Tensors.Tensor) {
             let file = vectors!
-            let matrix = try readMatrix(file, rows: "N", matching: store, gallery: gallery)
+            let matrix = try readMatrix(file, rows: "N", matching: gallery.store, gallery: self.gallery)
             let n = matrix.shape[0]
             let labelLines = try labels.map { try Lines.read($0, expected: n, what: "labels") } ?? Array(repeating: "", count: n)
             let pathLines = try paths.map { try Lines.read($0, expected: n, what: "paths") } ?? (0..<n).map { "\(file)#\($0)" }
             return (zip(pathLines, labelLines).map { NewItem(path: $0, label: $1) }, matrix)
         }
 
-        private func fromImages(_ store: GalleryStore) throws -> ([NewItem], Tensors.Tensor) {
+        private func fromImages(_ gallery: Akin.Gallery) throws -> ([NewItem], Tensors.Tensor) {
             let embedding = try EmbeddingModel.load(from: model!)
-            try store.requireModel(embedding.fingerprint)
-            let (files, classNames) = try ImageLoading.collect(images)
-            guard !files.isEmpty else { throw ValidationError("no .jpg, .jpeg or .png files in \(images.joined(separator: ", "))") }
-            let p = embedding.preprocessing
-            let loaded = ImageLoading.load(files, classNames: classNames, imageSize: p.imageSize, channels: p.channels, centerCrop: p.centerCrop)
-            guard loaded.count > 0 else { throw ValidationError("none of the \(files.count) files could be decoded") }
-            let matrix = try Embedding.run(embedding, loaded, batchSize: batchSize)
-            return ((0..<loaded.count).map { NewItem(path: loaded.paths[$0], label: loaded.classNames[Int(loaded.labels[$0])]) }, matrix)
+            try gallery.requireModel(embedding)
+            let images = try embedding.loadImages(paths: self.images, reporter: ConsoleReporter())
+            let embedded = try embedding.embedded(images, batchSize: batchSize, reporter: ConsoleReporter())
+            return (zip(embedded.paths, embedded.labels).map { NewItem(path: $0, label: $1) }, embedded.vectors)
         }
     }
 

@@ -1,52 +1,55 @@
-import ArgumentParser
-import Evaluation
 import Foundation
-import Images
-import Projection
-import Reports
-import Search
-import Similarity
-import Tensors
 
-struct Report: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        abstract: "Write an HTML report of a model: training curves, retrieval metrics, PCA and t-SNE maps, a retrieval grid.",
-        discussion: """
-            OUT/index.html is self-contained (thumbnails inline, no network needed to view it); OUT/map-tsne.png, \
-            OUT/map-pca.png and OUT/grid.png are the figures as images. The images come from --data (a folder of \
-            <class>/<image>, embedded now) or --gallery (a file from `akin embed`, its images read again for thumbnails). \
-            Without --queries, the metrics are leave-one-out over those images and the grid's queries are drawn from them \
-            (each searching all the others); with --queries, that folder's images query them.
-            """)
-
-    @Option(help: "Model file from `akin train`.") var model: String
-    @Option(help: "Folder to write the report into (created if needed).") var out: String
-    @Option(help: "Gallery file from `akin embed`, made with --model.") var gallery: String?
-    @Option(help: "Folder of <class>/<image> to embed and show, instead of --gallery.") var data: String?
-    @Option(help: "Folder of <class>/<image> whose images query the gallery (default: queries drawn from it).") var queries: String?
-    @Option(help: "Training log (CSV or JSON lines) written by `akin train --log`, for the training curves.") var log: String?
-    @Option(help: "Points on the maps (a seeded sample of the gallery).") var sample = 2000
-    @Option(help: "Queries in the retrieval grid.") var gridQueries = 20
-    @Option(name: .short, help: "Results per query in the grid.") var k = 10
-    @Option(help: "A query whose best similarity is below this is marked \"no match\".") var threshold: Float?
-    @Option(help: "t-SNE perplexity (lowered to (N − 1) / 3 for small samples).") var perplexity: Double = 30
-    @Option(help: "t-SNE iterations.") var tsneIterations = 1000
-    @Option(help: "Seed for the map sample and the grid's queries.") var seed: UInt64 = 0
-    @Option(help: "Compute threads (default: all cores).") var threads: Int?
-
-    func validate() throws {
-        guard (gallery == nil) != (data == nil) else { throw ValidationError("give exactly one of --gallery and --data") }
-        guard sample >= 4 else { throw ValidationError("--sample must be at least 4 (t-SNE needs 4 points)") }
-        guard gridQueries >= 1, k >= 1 else { throw ValidationError("--grid-queries and -k must be positive") }
-        guard perplexity > 0, tsneIterations >= 1 else { throw ValidationError("--perplexity and --tsne-iterations must be positive") }
+/// An HTML report of a model, with its figures as PNG files: training curves, retrieval metrics
+/// (all classes, seen and unseen in training), PCA and t-SNE maps and a retrieval grid.
+///
+/// `OUT/index.html` is self-contained (thumbnails inline, no network needed to view it);
+/// `map-tsne.png`, `map-pca.png` and `grid.png` are the figures as images.
+public struct ModelReport {
+    /// Where the images shown come from.
+    public enum Source {
+        /// A folder of `<class>/<image>`, embedded now.
+        case folder(String)
+        /// A gallery made with the model; its images are read again for thumbnails.
+        case gallery(String)
     }
 
-    func run() throws {
-        Akin.configureThreads(threads)
-        let embedding = try EmbeddingModel.load(from: model)
-        let trainingLog = try log.map { try TrainingLogData.read(from: $0) }
-        let source = try data.map { try embed(folder: $0, embedding) } ?? galleryVectors(embedding)
-        let querySet = try queries.map { try embed(folder: $0, embedding) }
+    public var model: EmbeddingModel
+    /// The model file's name, for the title.
+    public var modelName: String
+    public var source: Source
+    /// A folder of `<class>/<image>` whose images query the source; nil: queries drawn from it
+    /// (each searching all the others) and metrics leave-one-out.
+    public var queryFolder: String?
+    /// The rows of `akin train --log`, for the training curves.
+    public var trainingLog: TrainingLogData?
+    /// Points on the maps: a seeded sample of the source (at least 4, as t-SNE needs).
+    public var sample = 2000
+    /// Queries in the retrieval grid, and results per query.
+    public var gridQueries = 20, k = 10
+    /// A query whose best similarity is below this is marked "no match".
+    public var threshold: Float?
+    /// t-SNE's perplexity (lowered to (N − 1) / 3 for small samples) and iterations.
+    public var perplexity: Double = 30, tsneIterations = 1000
+    /// Seed of the map sample and the grid's queries.
+    public var seed: UInt64 = 0
+
+    public init(model: EmbeddingModel, modelName: String, source: Source) {
+        self.model = model
+        self.modelName = modelName
+        self.source = source
+    }
+
+    /// Writes `index.html` and the figures into `folder` (created if needed); files are replaced whole.
+    public func write(to folder: String, reporter: any WorkReporter = SilentReporter()) throws {
+        let embedding = model
+        let source: Embedded
+        switch self.source {
+        case let .folder(folder): source = try embed(folder: folder, reporter: reporter)
+        case let .gallery(path): source = try galleryVectors(path)
+        }
+        let querySet = try queryFolder.map { try embed(folder: $0, reporter: reporter) }
+        let out = folder
         try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
 
         var classNames = Array(Set(source.classes)).sorted()
@@ -59,7 +62,7 @@ struct Report: ParsableCommand {
         let evaluation = querySet.map { ClassSplitEvaluation(queries: LabelledVectors(vectors: $0.vectors, classes: $0.classes), gallery: sourceVectors) }
             ?? ClassSplitEvaluation(queries: sourceVectors, gallery: nil)
         let metrics = evaluation.reports(trainingClasses: embedding.trainingClasses)
-        let metricsCaption = querySet.map { "The \($0.paths.count) images of \(queries!) searching the \(source.paths.count) of \(source.origin)." }
+        let metricsCaption = querySet.map { "The \($0.paths.count) images of \($0.origin) searching the \(source.paths.count) of \(source.origin)." }
             ?? "Leave-one-out over the \(source.paths.count) images of \(source.origin): each searches all the others."
 
         // Items: the gallery's first, then the queries'; only those shown get a thumbnail.
@@ -69,26 +72,28 @@ struct Report: ParsableCommand {
 
         var generator = RandomGenerator(seed: seed)
         let mapRows = Self.sample(count: source.paths.count, keeping: sample, using: &generator)
-        let maps = try projections(of: source.vectors, rows: mapRows, labels: galleryLabels)
+        let maps = try projections(of: source.vectors, rows: mapRows, labels: galleryLabels, reporter: reporter)
 
         let grid = retrievalGrid(source: source, galleryLabels: galleryLabels, querySet: querySet, queryOffset: queryOffset,
                                  classId: classId, using: &generator)
         var shown = Set(mapRows)
         for row in grid { shown.insert(row.query); for r in row.results { shown.insert(r.item) } }
-        loadThumbnails(&items, shown.sorted(), channels: embedding.preprocessing.channels)
+        loadThumbnails(&items, shown.sorted(), channels: embedding.preprocessing.channels, reporter: reporter)
 
         var content = ReportContent(
-            title: "Akin report: \((model as NSString).lastPathComponent)",
+            title: "Akin report: \(modelName)",
             subtitle: "\(embedding.embeddingDimension)-d embeddings of \(source.paths.count) images from \(source.origin); \(classNames.count) classes; written \(ISO8601DateFormatter().string(from: Date())).",
             classNames: classNames, items: items, maps: maps, grid: grid, threshold: threshold, metrics: metrics.all,
             metricsCaption: metricsCaption, trainingLog: trainingLog)
         content.seenMetrics = metrics.seen
         content.unseenMetrics = metrics.unseen
         content.trainingClasses = embedding.trainingClasses.map(Set.init)
+        func write(_ data: Data, _ name: String) throws {
+            try AtomicFile.write(data, to: (out as NSString).appendingPathComponent(name), durable: false)
+        }
         try write(Data(HTMLReport.page(content).utf8), "index.html")
         for map in maps { try write(ImageEncoder.png(PNGFigures.map(map, classNames: classNames)), "map-\(map.id).png") }
         try write(ImageEncoder.png(PNGFigures.grid(grid, items: items)), "grid.png")
-        Console.note("report written to \(out)/index.html (figures: map-tsne.png, map-pca.png, grid.png)")
     }
 
     /// Vectors with each one's path and class, and where they came from.
@@ -99,23 +104,22 @@ struct Report: ParsableCommand {
         var origin: String
     }
 
-    func embed(folder: String, _ embedding: EmbeddingModel) throws -> Embedded {
+    func embed(folder: String, reporter: any WorkReporter) throws -> Embedded {
         let folders = try ClassFolders.scan(folder, requireTrainable: false)
-        let p = embedding.preprocessing
-        let images = ImageLoading.load(folders.files, classNames: folders.classNames, imageSize: p.imageSize, channels: p.channels, centerCrop: p.centerCrop)
+        let images = model.loadImages(folders.files, classNames: folders.classNames, reporter: reporter)
         guard images.count > 0 else { throw DatasetError.nothingUsable(folder) }
-        return Embedded(vectors: try Embedding.run(embedding, images, batchSize: 256), paths: images.paths,
+        return Embedded(vectors: try model.embed(images, reporter: reporter), paths: images.paths,
                         classes: images.labels.map { images.classNames[Int($0)] }, origin: folder)
     }
 
-    func galleryVectors(_ embedding: EmbeddingModel) throws -> Embedded {
-        let store = try GalleryStore.open(gallery!, readOnly: true)
+    func galleryVectors(_ path: String) throws -> Embedded {
+        let store = try GalleryStore.open(path, readOnly: true)
         defer { try? store.close() }
-        try store.requireModel(embedding.fingerprint)
+        try store.requireModel(model.fingerprint)
         let (ids, vectors, _) = try store.allVectors()
-        guard !ids.isEmpty else { throw GalleryStoreError.empty(gallery!) }
+        guard !ids.isEmpty else { throw GalleryStoreError.empty(path) }
         let items = try store.items(ids: ids)
-        return Embedded(vectors: vectors, paths: ids.map { items[$0]?.path ?? "" }, classes: ids.map { items[$0]?.label ?? "" }, origin: gallery!)
+        return Embedded(vectors: vectors, paths: ids.map { items[$0]?.path ?? "" }, classes: ids.map { items[$0]?.label ?? "" }, origin: path)
     }
 
     /// `keeping` of `count` rows, chosen by a seeded shuffle, in ascending order.
@@ -126,7 +130,7 @@ struct Report: ParsableCommand {
         return rows.prefix(keeping).sorted()
     }
 
-    func projections(of vectors: Tensor, rows: [Int], labels: [Int]) throws -> [EmbeddingMap] {
+    func projections(of vectors: Tensor, rows: [Int], labels: [Int], reporter: any WorkReporter) throws -> [EmbeddingMap] {
         let d = vectors.shape[1]
         let x = Tensor(shape: [rows.count, d])
         for (r, i) in rows.enumerated() { (x.pointer + r * d).update(from: vectors.pointer + i * d, count: d) }
@@ -134,11 +138,11 @@ struct Report: ParsableCommand {
         var pcaPoints = pca.project(x)
         if d == 1 { pcaPoints = pcaPoints.flatMap { [$0, 0] } }
         let ratio = pca.explainedVarianceRatio.map { String(format: "%.1f%%", $0 * 100) }.joined(separator: " + ")
-        let bar = ProgressBar("t-SNE", total: tsneIterations, unit: "iterations", plainInterval: 10)
+        let progress = reporter.begin("t-SNE", total: tsneIterations, unit: "iterations")
         let started = Date()
-        let tsne = try TSNE.embed(x, options: TSNEOptions(perplexity: perplexity, iterations: tsneIterations)) { done, _ in bar.update(done) }
+        let tsne = try TSNE.embed(x, options: TSNEOptions(perplexity: perplexity, iterations: tsneIterations)) { done, _ in progress(done) }
         let seconds = Date().timeIntervalSince(started)
-        Console.note(String(format: "t-SNE of %d points: %.1f s, KL divergence %.3f", rows.count, seconds, tsne.divergence))
+        reporter.note(String(format: "t-SNE of %d points: %.1f s, KL divergence %.3f", rows.count, seconds, tsne.divergence))
         let mapLabels = rows.map { labels[$0] }
         return [
             EmbeddingMap(id: "tsne", title: "t-SNE", caption: String(format: "%d points, perplexity %g, %d iterations (Barnes-Hut), KL divergence %.3f, %.1f s",
@@ -188,7 +192,7 @@ struct Report: ParsableCommand {
     }
 
     /// Reads the shown images again, at most 64 pixels a side; a file that fails keeps no thumbnail.
-    func loadThumbnails(_ items: inout [ReportItem], _ indices: [Int], channels: Int) {
+    func loadThumbnails(_ items: inout [ReportItem], _ indices: [Int], channels: Int, reporter: any WorkReporter) {
         var failed = 0
         for i in indices {
             guard let image = try? ImageDecoder.decodeFile(items[i].path, channels: channels) else { failed += 1; continue }
@@ -197,10 +201,6 @@ struct Report: ParsableCommand {
                 ? Resize.resize(image, width: max(1, Int(Double(image.width) * scale)), height: max(1, Int(Double(image.height) * scale)))
                 : image
         }
-        if failed > 0 { Console.note("\(failed) images could not be read again for their thumbnails; they are shown blank") }
-    }
-
-    func write(_ data: Data, _ name: String) throws {
-        try AtomicFile.write(data, to: (out as NSString).appendingPathComponent(name), durable: false)
+        if failed > 0 { reporter.note("\(failed) images could not be read again for their thumbnails; they are shown blank") }
     }
 }

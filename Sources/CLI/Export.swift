@@ -1,9 +1,6 @@
+import Akin
 import ArgumentParser
 import Foundation
-import Images
-import Networks
-import Reports
-import Similarity
 
 struct Export: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -71,23 +68,16 @@ struct ExportProjector: ParsableCommand {
     }
 
     func run() throws {
-        Akin.configureThreads(threads)
+        AkinCommand.configureThreads(threads)
         let embedding = try EmbeddingModel.load(from: model)
         let folders = try ClassFolders.scan(data, requireTrainable: false)
-        let p = embedding.preprocessing
-        let images = ImageLoading.load(folders.files, classNames: folders.classNames, imageSize: p.imageSize, channels: p.channels, centerCrop: p.centerCrop)
+        let images = embedding.loadImages(folders.files, classNames: folders.classNames, reporter: ConsoleReporter())
         guard images.count > 0 else { throw DatasetError.nothingUsable(data) }
-        let vectors = try Embedding.run(embedding, images, batchSize: 256)
+        let vectors = try embedding.embed(images, reporter: ConsoleReporter())
         // The sprite shows the images as the model saw them: decoded and resized, before normalisation.
-        let plane = images.imageSize * images.imageSize, c = images.channels
-        let thumbnails = (0..<images.count).map { i -> Image in
-            let planar = images.pixels[(i * plane * c)..<((i + 1) * plane * c)]
-            var pixels = [UInt8](repeating: 0, count: plane * c)
-            for q in 0..<plane { for ch in 0..<c { pixels[q * c + ch] = planar[planar.startIndex + ch * plane + q] } }
-            return Image(width: images.imageSize, height: images.imageSize, channels: c, pixels: pixels)
-        }
+        let thumbnails = (0..<images.count).map(images.image(at:))
         try ProjectorExport.write(vectors: vectors, paths: images.paths, classes: images.labels.map { images.classNames[Int($0)] },
-                                  thumbnails: thumbnails, cell: spriteSize ?? p.imageSize, to: out)
+                                  thumbnails: thumbnails, cell: spriteSize ?? embedding.preprocessing.imageSize, to: out)
         Console.note("projector files for \(images.count) images written to \(out) (tensors.tsv, metadata.tsv, sprite.png, projector_config.pbtxt)")
     }
 }

@@ -1,7 +1,6 @@
+import Akin
 import ArgumentParser
 import Foundation
-import Images
-import Tensors
 
 struct ImportIDX: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,8 +1,6 @@
+import Akin
 import ArgumentParser
 import Foundation
-import Images
-import Networks
-import Similarity
 
 struct Import: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,9 +1,6 @@
+import Akin
 import ArgumentParser
 import Foundation
-import Images
-import Search
-import Similarity
-import Tensors
 
 struct Search: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -29,63 +26,43 @@ struct Search: ParsableCommand {
     }
 
     func run() throws {
-        Akin.configureThreads(threads)
-        let store = try GalleryStore.open(gallery)
-        let (names, queries) = try vectors != nil ? vectorQueries(store) : imageQueries(store)
+        AkinCommand.configureThreads(threads)
+        let gallery = try Akin.Gallery.open(self.gallery)
+        let (names, queries) = try vectors != nil ? vectorQueries(gallery) : imageQueries(gallery)
 
         let opened = Date()
-        let index: any VectorIndex
-        var how = "exact"
-        if !exact, let settings = try store.indexSettings {
-            let bar = ProgressBar("rebuilding index", total: max(try store.count, 1), unit: "items", plainInterval: 5)
-            let result = try GalleryIndex.open(store, settings: settings, path: GalleryIndex.defaultPath(for: gallery),
-                                               progress: { done, total in bar.update(min(done, max(total, 1))) }, note: Console.note)
-            index = result.index
-            switch result.outcome {
-            case .loaded: how = settings.kind.rawValue
-            case let .caughtUp(added, removed): how = "\(settings.kind), caught up with \(added) added and \(removed) removed items"
-            case let .rebuilt(reason):
-                how = "\(settings.kind), rebuilt"
-                Console.note("rebuilt the index: \(reason)")
-            }
-        } else {
-            index = try FlatIndex(exactOf: store)
-        }
-        guard index.count > 0 else { throw GalleryStoreError.empty(gallery) }
+        let use = try gallery.loadIndex(exact: exact, reporter: ConsoleReporter())
         let searching = Date(), searchingCPU = Self.processCPUSeconds()
-        let results: [[SearchHit]]
+        let hits: [[SearchHit]]
         if oneByOne {
             let d = queries.shape[1], single = Tensors.Tensor(shape: [1, d])
-            results = (0..<queries.shape[0]).map { q in
+            hits = try (0..<queries.shape[0]).map { q in
                 single.pointer.update(from: queries.pointer + q * d, count: d)
-                return index.search(single, k: k)[0]
+                return try gallery.nearest(single, k: k, exact: exact)[0]
             }
         } else {
-            results = index.search(queries, k: k)
+            hits = try gallery.nearest(queries, k: k, exact: exact)
         }
         let finished = Date(), cpuSeconds = Self.processCPUSeconds() - searchingCPU
         if stats {
             let searchSeconds = finished.timeIntervalSince(searching)
             // CPU time beside wall time: on a shared machine it is the steadier measure of the work.
             Console.note(String(format: "index (%@) ready in %.3f s; %d queries searched %@ in %.3f s: %.0f queries/s (CPU %.3f s: %.0f queries per CPU second)",
-                                how, searching.timeIntervalSince(opened), names.count, oneByOne ? "one at a time" : "as a batch",
+                                use.description, searching.timeIntervalSince(opened), names.count, oneByOne ? "one at a time" : "as a batch",
                                 searchSeconds, Double(names.count) / max(searchSeconds, 1e-9), cpuSeconds, Double(names.count) / max(cpuSeconds, 1e-9)))
         }
 
-        let items = try store.items(ids: results.flatMap { $0.map(\.index) })
-        let cut = try threshold ?? store.threshold
-        var answers: [QueryAnswer] = []
-        for (q, hits) in results.enumerated() {
-            let match = cut.map { (hits.first?.similarity ?? -.infinity) >= $0 } ?? true
-            answers.append(QueryAnswer(query: names[q], match: match, results: hits.compactMap { hit in
-                items[hit.index].map { QueryAnswer.Result(id: hit.index, path: $0.path, label: $0.label, similarity: hit.similarity) }
-            }))
+        let results = try gallery.results(of: hits, threshold: threshold)
+        let answers = zip(names, results).map { name, result in
+            QueryAnswer(query: name, match: result.match, results: result.hits.map {
+                QueryAnswer.Result(id: $0.id, path: $0.path, label: $0.label, similarity: $0.similarity)
+            })
         }
         if json {
             print(try JSONOutput.encode(answers))
         } else {
-            for answer in answers {
-                print("\(answer.query)\(answer.match ? "" : "  — no match (best similarity below \(cut!))")")
+            for (answer, result) in zip(answers, results) {
+                print("\(answer.query)\(answer.match ? "" : "  — no match (best similarity below \(result.threshold!))")")
                 for (rank, r) in answer.results.enumerated() {
                     print(String(format: "  %2d. %.4f  #%d  %@  %@", rank + 1, r.similarity, r.id, r.label, r.path))
                 }
@@ -100,25 +77,17 @@ struct Search: ParsableCommand {
         return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
     }
 
-    private func vectorQueries(_ store: GalleryStore) throws -> ([String], Tensors.Tensor) {
+    private func vectorQueries(_ gallery: Akin.Gallery) throws -> ([String], Tensors.Tensor) {
         let file = vectors!
-        let matrix = try readMatrix(file, rows: "Q", matching: store, gallery: gallery)
-        let d = matrix.shape[1]
-        if store.info.distance == .cosine {
-            for row in 0..<matrix.shape[0] {
-                let v = matrix.pointer + row * d
-                let norm = Elementwise.dot(v, v, count: d).squareRoot()
-                if norm > 0 { for j in 0..<d { v[j] /= norm } }
-            }
-        }
+        let matrix = try gallery.queries(try NpyFile.read(from: file), from: file)
         return ((0..<matrix.shape[0]).map { "\(file)#\($0)" }, matrix)
     }
 
-    private func imageQueries(_ store: GalleryStore) throws -> ([String], Tensors.Tensor) {
+    private func imageQueries(_ gallery: Akin.Gallery) throws -> ([String], Tensors.Tensor) {
         let embedding = try EmbeddingModel.load(from: model!)
-        try store.requireModel(embedding.fingerprint)
-        let queries = try ImageLoading.load(images, for: embedding)
-        return (queries.paths, try embedding.embed(queries))
+        try gallery.requireModel(embedding)
+        let queries = try embedding.loadImages(paths: images, reporter: ConsoleReporter())
+        return (queries.paths, try gallery.queries(try embedding.embed(queries, reporter: ConsoleReporter())))
     }
 }
 

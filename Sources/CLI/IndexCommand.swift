@@ -1,6 +1,6 @@
+import Akin
 import ArgumentParser
 import Foundation
-import Search
 
 extension IndexKind: ExpressibleByArgument {}
 
@@ -44,31 +44,17 @@ struct IndexCommand: ParsableCommand {
         }
 
         func run() throws {
-            Akin.configureThreads(threads)
-            let store = try GalleryStore.open(gallery)
-            var settings = IndexSettings(kind: kind, m: m, efConstruction: efConstruction, efSearch: efSearch, seed: seed,
+            AkinCommand.configureThreads(threads)
+            let gallery = try Akin.Gallery.open(self.gallery)
+            let settings = IndexSettings(kind: kind, m: m, efConstruction: efConstruction, efSearch: efSearch, seed: seed,
                                          lists: lists, subquantizers: subquantizers, probe: probe, rerank: rerank)
-            let total = try store.count
-            if let subquantizers, store.info.dimension % subquantizers != 0 {
-                throw ValidationError("--subquantizers \(subquantizers) must divide the gallery's dimension \(store.info.dimension)")
-            }
-            if let memory, let budget = MemoryBudget.parse(memory) {
-                settings = try MemoryBudget.fit(settings, budget: budget, count: total, dimension: store.info.dimension)
-            }
-            let bar = ProgressBar("indexing", total: max(total, 1), unit: "items", plainInterval: 5)
-            let started = Date()
-            let (index, state) = try GalleryIndex.build(store, settings: settings) { done, _ in bar.update(min(done, max(total, 1))) }
-            let seconds = Date().timeIntervalSince(started)
-            let path = GalleryIndex.defaultPath(for: gallery)
-            try IndexFile.save(index, state: state, to: path)
-            try store.setIndexSettings(settings)
-            let bytes = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
+            let build = try gallery.buildIndex(settings, memoryBudget: memory.flatMap(MemoryBudget.parse), reporter: ConsoleReporter())
             Console.note(String(format: "%@ index of %d items built in %.2f s (%.0f items/s), %d bytes (%.1f per item) written to %@",
-                                kind.rawValue, index.count, seconds, Double(index.count) / max(seconds, 1e-9), bytes,
-                                Double(bytes) / Double(max(index.count, 1)), path))
-            if let compressed = index as? any CompressedIndex {
+                                kind.rawValue, build.items, build.seconds, Double(build.items) / max(build.seconds, 1e-9), build.fileBytes,
+                                Double(build.fileBytes) / Double(max(build.items, 1)), gallery.indexPath))
+            if let resident = build.residentBytes {
                 Console.note(String(format: "resident: %d bytes (%.1f per item); exact vectors stay in the gallery for re-ranking",
-                                    compressed.residentBytes, Double(compressed.residentBytes) / Double(max(index.count, 1))))
+                                    resident, Double(resident) / Double(max(build.items, 1))))
             }
         }
     }

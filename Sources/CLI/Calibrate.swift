@@ -1,8 +1,6 @@
+import Akin
 import ArgumentParser
 import Foundation
-import Search
-import Similarity
-import Tensors
 
 struct Calibrate: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -28,45 +26,33 @@ struct Calibrate: ParsableCommand {
     }
 
     func run() throws {
-        Akin.configureThreads(threads)
-        let store = try GalleryStore.open(gallery)
+        AkinCommand.configureThreads(threads)
+        let gallery = try Akin.Gallery.open(self.gallery)
         let embedding = try EmbeddingModel.load(from: model)
-        try store.requireModel(embedding.fingerprint)
-        let images = try ImageLoading.load([data], for: embedding)
-        let queries = try embedding.embed(images)
-
-        let exact = try FlatIndex(exactOf: store)
-        guard exact.count > 0 else { throw GalleryStoreError.empty(gallery) }
-        let best = exact.search(queries, k: 1).map { $0[0] }
-        let galleryLabels = Set(try store.labelCounts().map(\.label))
-        let bestItems = try store.items(ids: best.map(\.index))
-        let validation = (0..<images.count).map { i -> ThresholdCalibration.Query in
-            let label = images.classNames[Int(images.labels[i])]
-            return ThresholdCalibration.Query(bestSimilarity: best[i].similarity, correct: bestItems[best[i].index]?.label == label,
-                                              classInGallery: galleryLabels.contains(label))
-        }
-        let calibration = ThresholdCalibration(validation)
+        try gallery.requireModel(embedding)
+        let images = try embedding.loadImages(paths: [data], reporter: ConsoleReporter())
         let target = precision ?? 0.95
-        let goal: ThresholdCalibration.Goal = bestF1 ? .bestF1 : .precision(target)
-        let chosen = calibration.choose(goal)
+        let result = try gallery.calibrate(vectors: try embedding.embed(images, reporter: ConsoleReporter()),
+                                           labels: images.labels.map { images.classNames[Int($0)] },
+                                           goal: bestF1 ? .bestF1 : .precision(target))
+        let chosen = result.chosen
 
         print("threshold  answered  precision  recall    F1")
-        for point in calibration.table(including: chosen) {
+        for point in result.calibration.table(including: chosen) {
             print(String(format: "%9.4f  %8d  %9.4f  %6.4f  %6.4f%@", point.threshold, point.answered, point.precision, point.recall, point.f1,
                          point == chosen ? "  ← chosen" : ""))
         }
-        let unseen = validation.filter { !$0.classInGallery }.count
-        print("\(images.count) validation images" + (unseen > 0 ? ", \(unseen) of classes the gallery does not hold" : ""))
+        print("\(result.queries) validation images" + (result.unseen > 0 ? ", \(result.unseen) of classes the gallery does not hold" : ""))
         guard let chosen else {
-            throw ValidationError("no threshold reaches precision \(target) on \(data) (the best is \(String(format: "%.4f", calibration.curve.map(\.precision).max() ?? 0))); ask for a lower --precision or use --best-f1")
+            throw ValidationError("no threshold reaches precision \(target) on \(data) (the best is \(String(format: "%.4f", result.calibration.curve.map(\.precision).max() ?? 0))); ask for a lower --precision or use --best-f1")
         }
         let how = bestF1 ? "best F1" : "precision ≥ \(target)"
         if dryRun {
             print(String(format: "threshold %.4f (%@); the gallery keeps its own (--dry-run)", chosen.threshold, how))
         } else {
-            try store.setThreshold(chosen.threshold)
+            try gallery.setThreshold(chosen.threshold)
             print(String(format: "threshold %.4f (%@: precision %.4f, recall %.4f) stored in %@; `akin search` uses it", chosen.threshold, how,
-                         chosen.precision, chosen.recall, gallery))
+                         chosen.precision, chosen.recall, self.gallery))
         }
     }
 }

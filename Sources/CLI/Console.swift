@@ -1,4 +1,5 @@
 import Foundation
+import Akin
 
 /// Where progress and notes go: standard error, so standard output stays clean for results (--json).
 enum Console {
@@ -58,4 +59,14 @@ final class ProgressBar: @unchecked Sendable {
             Console.note("\(label): \(numbers) \(tail)")
         }
     }
+}
+
+/// The library's progress and notes, drawn on standard error.
+struct ConsoleReporter: WorkReporter {
+    func begin(_ stage: String, total: Int, unit: String) -> @Sendable (Int) -> Void {
+        let bar = ProgressBar(stage, total: total, unit: unit, plainInterval: stage == "t-SNE" ? 10 : 5)
+        return { bar.update($0) }
+    }
+
+    func note(_ message: String) { Console.note(message) }
 }

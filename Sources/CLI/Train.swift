@@ -1,10 +1,6 @@
+import Akin
 import ArgumentParser
-import Evaluation
 import Foundation
-import Images
-import Networks
-import Similarity
-import Tensors
 
 extension Distance: ExpressibleByArgument {}
 extension OptimizerKind: ExpressibleByArgument {}
@@ -213,7 +209,7 @@ struct Train: ParsableCommand {
     }
 
     func run() throws {
-        Akin.configureThreads(threads)
+        AkinCommand.configureThreads(threads)
         let checkpointPath = checkpoint ?? out + ".checkpoint"
         if !resume && !overwrite, let unfinished = Trainer.unfinishedRun(at: checkpointPath) {
             throw ValidationError("\(checkpointPath) holds an unfinished run (step \(unfinished.step) of \(unfinished.steps)). Pass --resume to continue it, or --overwrite to start again.")
@@ -226,9 +222,9 @@ struct Train: ParsableCommand {
         let channelCount = pretrained?.preprocessing.channels ?? channels ?? ChannelDetection.channels(of: folders)
         let size = imageSize ?? pretrained?.architecture.inputSize ?? 28
         Console.note("\(folders.files.count) images in \(folders.classNames.count) classes; \(channelCount) channel\(channelCount == 1 ? "" : "s"), \(size)×\(size)")
-        let all = ImageLoading.load(folders.files, classNames: folders.classNames, imageSize: size, channels: channelCount,
-                                    centerCrop: pretrained?.preprocessing.centerCrop)
-        try ChannelDetection.requireTrainable(all, root: dataDir)
+        let all = ImageSet.load(folders.files, classNames: folders.classNames, imageSize: size, channels: channelCount,
+                                centerCrop: pretrained?.preprocessing.centerCrop, reporter: ConsoleReporter())
+        try all.requireTrainable(root: dataDir)
         let fineTuning = pretrained != nil && !freezeBackbone
         var options = try options(channels: channelCount, fineTuning: fineTuning)
         options.imageSize = size
@@ -400,32 +396,6 @@ final class TrainingLog {
             }
         } catch {
             Console.note("could not trim the log \(path): \(error); it may repeat steps after the checkpoint")
-        }
-    }
-}
-
-enum ChannelDetection {
-    /// 1 when a sample of up to 8 images per class decodes with R = G = B everywhere, else 3.
-    static func channels(of folders: ClassFolders) -> Int {
-        var perClass = [Int](repeating: 0, count: folders.classNames.count)
-        for file in folders.files where perClass[file.label] < 8 {
-            perClass[file.label] += 1
-            guard let image = try? ImageDecoder.decodeFile(file.path, channels: 3) else { continue }
-            var i = 0
-            while i < image.pixels.count {
-                if image.pixels[i] != image.pixels[i + 1] || image.pixels[i] != image.pixels[i + 2] { return 3 }
-                i += 3
-            }
-        }
-        return 1
-    }
-
-    /// After skipping bad files, every class still needs two images and there must be two classes.
-    static func requireTrainable(_ images: ImageSet, root: String) throws {
-        var counts = [Int](repeating: 0, count: images.classNames.count)
-        for label in images.labels { counts[Int(label)] += 1 }
-        if let small = counts.firstIndex(where: { $0 < 2 }) {
-            throw DatasetError.classTooSmall(root: root, className: images.classNames[small], images: counts[small])
         }
     }
 }

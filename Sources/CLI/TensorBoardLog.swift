@@ -1,7 +1,5 @@
+import Akin
 import Foundation
-import Networks
-import Reports
-import Similarity
 
 /// `akin train --logdir`: the step statistics as TensorBoard scalars every few steps, validation
 /// scores whenever there are some, and a histogram of each weight tensor every so many steps.

@@ -1,0 +1,50 @@
+import Foundation
+
+/// What ``Gallery/buildIndex(_:memoryBudget:reporter:)`` made.
+public struct IndexBuild {
+    /// The settings used: those asked for, with the code size fitted to the memory budget.
+    public var settings: IndexSettings
+    public var items: Int
+    public var seconds: Double
+    /// Size of the index file.
+    public var fileBytes: Int
+    /// Resident memory of a compressed index (SQ8, IVF-PQ), whose exact vectors stay in the gallery; nil for the others.
+    public var residentBytes: Int?
+}
+
+extension Gallery {
+    /// Builds an index of every item, saves it beside the gallery and records its settings, so
+    /// searches use it from now on (and keep it in step as items are added and removed).
+    /// - Parameter memoryBudget: bytes the index may keep resident: IVF-PQ picks its code size to
+    ///   fit, the other kinds are checked against it.
+    @discardableResult
+    public func buildIndex(_ settings: IndexSettings, memoryBudget: Int? = nil, reporter: any WorkReporter = SilentReporter()) throws -> IndexBuild {
+        var settings = settings
+        let total = try store.count, dimension = info.dimension
+        if let subquantizers = settings.subquantizers, dimension % subquantizers != 0 {
+            throw IndexSettingsError.subquantizersNotADivisor(subquantizers, dimension: dimension)
+        }
+        if let memoryBudget { settings = try MemoryBudget.fit(settings, budget: memoryBudget, count: total, dimension: dimension) }
+        let progress = reporter.begin("indexing", total: max(total, 1), unit: "items")
+        let started = Date()
+        let (index, state) = try GalleryIndex.build(store, settings: settings) { done, _ in progress(min(done, max(total, 1))) }
+        let seconds = Date().timeIntervalSince(started)
+        try IndexFile.save(index, state: state, to: indexPath)
+        try store.setIndexSettings(settings)
+        loaded = nil
+        let bytes = (try? FileManager.default.attributesOfItem(atPath: indexPath)[.size] as? Int) ?? 0
+        return IndexBuild(settings: settings, items: index.count, seconds: seconds, fileBytes: bytes,
+                          residentBytes: (index as? any CompressedIndex)?.residentBytes)
+    }
+}
+
+/// Index settings that do not fit the gallery.
+public enum IndexSettingsError: Error, CustomStringConvertible, Equatable {
+    case subquantizersNotADivisor(Int, dimension: Int)
+
+    public var description: String {
+        switch self {
+        case let .subquantizersNotADivisor(m, d): return "--subquantizers \(m) must divide the gallery's dimension \(d)"
+        }
+    }
+}

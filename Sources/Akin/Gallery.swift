@@ -1,0 +1,239 @@
+import Foundation
+
+/// A searchable collection of images or vectors: an SQLite file of items (id, path, label, vector,
+/// time added, JSON metadata) with the index that searches it kept beside it (`PATH.index`).
+///
+/// The gallery file is the truth; the index is a cache of it, checked against the gallery on the
+/// first search and caught up (or rebuilt) when the gallery changed since it was built.
+///
+/// ```swift
+/// let model = try EmbeddingModel.load(from: "model.safetensors")
+/// let gallery = try Gallery.create(at: "shoes.akin", for: model)
+/// try gallery.add(try model.embed(files: ["catalogue/"]))
+/// let result = try gallery.search(model.embed(try ImageDecoder.decodeFile("query.jpg", channels: model.preprocessing.channels)), k: 5)
+/// ```
+///
+/// A `Gallery` is used from one thread at a time.
+public final class Gallery {
+    /// The gallery's file, for what the front door does not cover.
+    public let store: GalleryStore
+    var loaded: (index: any VectorIndex, use: IndexUse)?
+
+    init(store: GalleryStore) { self.store = store }
+
+    /// Makes an empty gallery for `dimension`-long vectors brought from elsewhere. Refuses an existing file.
+    /// - Parameter distance: `.cosine` stores vectors at unit length and scores by cosine similarity
+    ///   (in [-1, 1]); `.innerProduct` stores them as given and scores by their dot product.
+    public static func create(at path: String, dimension: Int, distance: GalleryDistance = .cosine) throws -> Gallery {
+        Gallery(store: try GalleryStore.create(at: path, dimension: dimension, modelFingerprint: nil, distance: distance))
+    }
+
+    /// Makes an empty gallery for `model`'s embeddings: it takes their size and refuses any other model's.
+    public static func create(at path: String, for model: EmbeddingModel, distance: GalleryDistance = .cosine) throws -> Gallery {
+        Gallery(store: try GalleryStore.create(at: path, dimension: model.embeddingDimension, modelFingerprint: model.fingerprint, distance: distance))
+    }
+
+    /// Makes a whole gallery of `embedded` images at once: written under a temporary name and moved
+    /// into place when complete, so `path` never holds half a gallery. With `overwrite`, a gallery
+    /// already at `path` (and its index) is replaced.
+    public static func create(at path: String, holding embedded: EmbeddedImages, by model: EmbeddingModel, overwrite: Bool = false) throws {
+        let items = zip(embedded.paths, embedded.labels).map { NewItem(path: $0, label: $1) }
+        try GalleryStore.createWhole(at: path, overwrite: overwrite, dimension: embedded.vectors.shape[1], modelFingerprint: model.fingerprint) {
+            try $0.add(items, vectors: embedded.vectors.pointer)
+        }
+    }
+
+    /// Opens an existing gallery; a file that is not one is refused with the reason.
+    public static func open(_ path: String, readOnly: Bool = false) throws -> Gallery {
+        Gallery(store: try GalleryStore.open(path, readOnly: readOnly))
+    }
+
+    /// Closes the file; the gallery is unusable afterwards.
+    public func close() throws { try store.close() }
+
+    public var path: String { store.path }
+    /// Where the gallery's index file lives.
+    public var indexPath: String { GalleryIndex.defaultPath(for: path) }
+    /// Dimension, distance, the model that embedded it (nil for vectors from elsewhere), threshold.
+    public var info: GalleryInfo { store.info }
+    /// Items held now.
+    public var count: Int { get throws { try store.count } }
+    /// The calibrated similarity under which a query is "no match"; nil until one is set.
+    public var threshold: Float? { get throws { try store.threshold } }
+
+    /// Stores `threshold` (nil removes it): searches without their own threshold use it.
+    public func setThreshold(_ threshold: Float?) throws { try store.setThreshold(threshold) }
+
+    /// Refuses `model` unless it is the one that embedded this gallery.
+    public func requireModel(_ model: EmbeddingModel) throws { try store.requireModel(model.fingerprint) }
+
+    // MARK: Adding and removing
+
+    /// Adds `items` with their vectors ([items.count, D]), `transactionSize` items per transaction
+    /// (all in one when nil). `committed` is called with each transaction's ids once it is durable
+    /// on disk. Returns every new id. Cosine galleries store the vectors at unit length.
+    @discardableResult
+    public func add(_ items: [NewItem], vectors: Tensor, transactionSize: Int? = nil, committed: ([Int]) -> Void = { _ in }) throws -> [Int] {
+        guard vectors.shape.count == 2, vectors.shape[1] == info.dimension else {
+            throw GalleryStoreError.wrongDimension(path: path, expected: info.dimension, got: vectors.shape.last ?? 0, what: "the vectors added")
+        }
+        guard vectors.shape[0] == items.count else {
+            throw GalleryError.countMismatch(items: items.count, vectors: vectors.shape[0])
+        }
+        let step = max(transactionSize ?? items.count, 1), d = info.dimension
+        var ids: [Int] = [], start = 0
+        while start < items.count {
+            let end = min(start + step, items.count)
+            let added = try store.add(Array(items[start..<end]), vectors: vectors.pointer + start * d)
+            ids += added
+            committed(added)
+            start = end
+        }
+        return ids
+    }
+
+    /// Adds images embedded by the gallery's model (see ``EmbeddingModel/embed(files:batchSize:progress:)``),
+    /// each with its path and label.
+    @discardableResult
+    public func add(_ embedded: EmbeddedImages, transactionSize: Int? = nil, committed: ([Int]) -> Void = { _ in }) throws -> [Int] {
+        try add(zip(embedded.paths, embedded.labels).map { NewItem(path: $0, label: $1) }, vectors: embedded.vectors,
+                transactionSize: transactionSize, committed: committed)
+    }
+
+    /// Removes the items with these ids in one transaction; returns how many there were.
+    @discardableResult
+    public func remove(ids: [Int]) throws -> Int { try store.remove(ids: ids) }
+
+    // MARK: Searching
+
+    /// Checks query vectors ([Q, D]) against the gallery's dimension and, for a cosine gallery,
+    /// scales them to unit length as its items are. `source` names them in errors.
+    public func queries(_ vectors: Tensor, from source: String = "the queries") throws -> Tensor {
+        guard vectors.shape.count == 2 else { throw GalleryError.notAMatrix(source: source, shape: vectors.shape) }
+        guard vectors.shape[1] == info.dimension else {
+            throw GalleryStoreError.wrongDimension(path: path, expected: info.dimension, got: vectors.shape[1], what: "the rows of \(source)")
+        }
+        if info.distance == .cosine { RowNormalization.normalize(vectors) }
+        return vectors
+    }
+
+    /// Opens the index searches use: the one `buildIndex` made (loaded, caught up or rebuilt when
+    /// stale or damaged), or exact search when there is none or `exact` is set. Searches call it
+    /// themselves; call it first to time it apart, or to know how the index was found.
+    @discardableResult
+    public func loadIndex(exact: Bool = false, reporter: any WorkReporter = SilentReporter()) throws -> IndexUse {
+        if let loaded, loaded.use.exact == exact { return loaded.use }
+        let index: any VectorIndex, use: IndexUse
+        if !exact, let settings = try store.indexSettings {
+            let total = max(try store.count, 1)
+            let progress = reporter.begin("rebuilding index", total: total, unit: "items")
+            let result = try GalleryIndex.open(store, settings: settings, path: indexPath,
+                                               progress: { done, all in progress(min(done, max(all, 1))) }, note: reporter.note)
+            index = result.index
+            use = IndexUse(kind: settings.kind, outcome: result.outcome)
+            if case let .rebuilt(reason) = result.outcome { reporter.note("rebuilt the index: \(reason)") }
+        } else {
+            index = try FlatIndex(exactOf: store)
+            use = IndexUse(kind: nil, outcome: .loaded)
+        }
+        loaded = (index, use)
+        return use
+    }
+
+    /// The `k` nearest items of each query row ([Q, D], already through ``queries(_:from:)``), best
+    /// first, by item id: what ``search(_:k:threshold:exact:)`` ranks before it reads the items.
+    public func nearest(_ queries: Tensor, k: Int, exact: Bool = false) throws -> [[SearchHit]] {
+        guard k > 0 else { throw GalleryError.badK(k) }
+        try loadIndex(exact: exact)
+        guard let index = loaded?.index, index.count > 0 else { throw GalleryStoreError.empty(path) }
+        return index.search(queries, k: k)
+    }
+
+    /// Each query's top-`k` items and whether it matches: a query matches when its best similarity
+    /// reaches `threshold` (default: the gallery's calibrated threshold; with none, every query matches).
+    /// - Parameter queries: [Q, D] vectors, scaled to unit length here for a cosine gallery.
+    public func search(_ queries: Tensor, k: Int, threshold: Float? = nil, exact: Bool = false) throws -> [SearchResult] {
+        let hits = try nearest(try self.queries(queries), k: k, exact: exact)
+        return try results(of: hits, threshold: threshold)
+    }
+
+    /// One query vector's top-`k`.
+    public func search(_ query: [Float], k: Int, threshold: Float? = nil, exact: Bool = false) throws -> SearchResult {
+        let matrix = Tensor(shape: [1, query.count])
+        matrix.pointer.update(from: query, count: query.count)
+        return try search(matrix, k: k, threshold: threshold, exact: exact)[0]
+    }
+
+    /// Images embedded by `model` (which must be the gallery's) searched as ``search(_:k:threshold:exact:)`` does.
+    public func search(_ images: ImageSet, model: EmbeddingModel, k: Int, threshold: Float? = nil, exact: Bool = false,
+                       reporter: any WorkReporter = SilentReporter()) throws -> [SearchResult] {
+        try requireModel(model)
+        return try search(try model.embed(images, reporter: reporter), k: k, threshold: threshold, exact: exact)
+    }
+
+    /// The items behind ranked hits, and the threshold rule applied to each query.
+    public func results(of hits: [[SearchHit]], threshold: Float? = nil) throws -> [SearchResult] {
+        let items = try store.items(ids: hits.flatMap { $0.map(\.index) })
+        let cut = try threshold ?? store.threshold
+        return hits.map { row in
+            SearchResult(match: cut.map { (row.first?.similarity ?? -.infinity) >= $0 } ?? true, threshold: cut,
+                         hits: row.compactMap { hit in
+                             items[hit.index].map { GalleryHit(id: hit.index, path: $0.path, label: $0.label, similarity: hit.similarity) }
+                         })
+        }
+    }
+}
+
+/// How a gallery's searches are answered.
+public struct IndexUse: Sendable, Equatable {
+    /// The index kind; nil for exact search without an index.
+    public var kind: IndexKind?
+    /// How the index file was found (always `.loaded` for exact search).
+    public var outcome: IndexOutcome
+
+    var exact: Bool { kind == nil }
+
+    /// "exact", "hnsw", "hnsw, caught up with 3 added and 1 removed items", "hnsw, rebuilt".
+    public var description: String {
+        guard let kind else { return "exact" }
+        switch outcome {
+        case .loaded: return kind.rawValue
+        case let .caughtUp(added, removed): return "\(kind), caught up with \(added) added and \(removed) removed items"
+        case .rebuilt: return "\(kind), rebuilt"
+        }
+    }
+}
+
+/// One query's answer.
+public struct SearchResult: Sendable, Equatable {
+    /// False when the best similarity is under the threshold: "no match".
+    public var match: Bool
+    /// The threshold the answer was judged by (nil: none set, every query matches).
+    public var threshold: Float?
+    /// Best first.
+    public var hits: [GalleryHit]
+}
+
+/// One gallery item found for a query.
+public struct GalleryHit: Sendable, Equatable, Codable {
+    public var id: Int
+    public var path: String
+    public var label: String
+    /// Cosine similarity in [-1, 1] for a cosine gallery, the dot product for an inner-product one.
+    public var similarity: Float
+}
+
+/// What a gallery refuses from a caller.
+public enum GalleryError: Error, CustomStringConvertible, Equatable {
+    case badK(Int)
+    case notAMatrix(source: String, shape: [Int])
+    case countMismatch(items: Int, vectors: Int)
+
+    public var description: String {
+        switch self {
+        case let .badK(k): return "k must be positive, not \(k)"
+        case let .notAMatrix(source, shape): return "\(source) has shape \(shape); give one vector a row: [Q, D]"
+        case let .countMismatch(items, vectors): return "\(items) items but \(vectors) vectors; give one vector per item"
+        }
+    }
+}
