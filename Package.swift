@@ -45,6 +45,9 @@ let package = Package(
             "Akin", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], path: "Sources/CLI"),
 
+        // The README's "Use from Swift" program, built and run by the tests so it cannot rot.
+        .executableTarget(name: "SimilarImages", dependencies: ["Akin"], path: "Examples/SimilarImages"),
+
         // The speed benchmark's Akin side (bench/speed.sh runs it beside PyTorch).
         .executableTarget(name: "akin-bench", dependencies: ["Tensors", "Networks", "Images", "Similarity", "Projection"], path: "bench/AkinBench"),
 
@@ -58,7 +61,7 @@ let package = Package(
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Search", "Tensors", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "ProjectionTests", dependencies: ["Projection", "Tensors", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "ReportsTests", dependencies: ["Reports", "Images"]),
-        .testTarget(name: "AkinCLITests", dependencies: ["akin", "Images", "Tensors", "Search", "Similarity", "TestSupport"]),
+        .testTarget(name: "AkinCLITests", dependencies: ["akin", "SimilarImages", "Images", "Tensors", "Search", "Similarity", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -151,13 +151,9 @@ struct Train: ParsableCommand {
         }
     }
 
-    /// The recipe's options with every given flag applied; with `fineTuning` (a pretrained backbone
-    /// trained end to end) the embedding defaults to `FineTuningDefaults`'s (its length is set once
-    /// the training images are known: `TrainingOptions.takeFineTuningLength`).
-    func options(channels channelCount: Int, fineTuning: Bool = false) throws -> TrainingOptions {
-        var o = TrainingOptions(recipe: recipe)
-        if fineTuning { o.embeddingSource = FineTuningDefaults.embeddingSource }
-        if let steps { o.steps = steps }
+    /// The flags that change the recipe's options; steps, warm-up, embedding source, size, channels
+    /// and seed are resolved against the data by `TrainingRun`.
+    func customize(_ o: inout TrainingOptions) throws {
         if let batch { o.batch = batch }
         if let classesPerBatch { o.classesPerBatch = classesPerBatch }
         if let imagesPerClass { o.imagesPerClass = imagesPerClass }
@@ -170,7 +166,6 @@ struct Train: ParsableCommand {
         guard o.widths.count == o.blocks.count else { throw ValidationError("--blocks needs one entry per stage of --widths \(o.widths)") }
         if let embeddingDim { o.embeddingDimension = embeddingDim }
         if let normalize { o.normalize = normalize }
-        if let embedFrom { o.embeddingSource = embedFrom }
         if let loss { o.loss = loss }
         if let temperature { o.temperature = temperature }
         if let proxyMargin { o.proxyMargin = proxyMargin }
@@ -189,8 +184,6 @@ struct Train: ParsableCommand {
         if let lr { o.learningRate = lr }
         if let momentum { o.momentum = momentum }
         if let weightDecay { o.weightDecay = weightDecay }
-        // A short run keeps its warm-up to a tenth of it, unless told otherwise.
-        o.warmupSteps = warmupSteps ?? min(o.warmupSteps, o.steps / 10)
         if let schedule { o.schedule = schedule }
         if noAugment { o.augmentation = .none }
         if let cropPadding { o.augmentation.cropPadding = cropPadding }
@@ -202,10 +195,6 @@ struct Train: ParsableCommand {
         if let contrast { o.augmentation.contrast = contrast }
         do { try o.augmentation.validate() } catch { throw ValidationError(error.description) }
         if let checkpointEvery { o.checkpointEvery = checkpointEvery }
-        o.imageSize = imageSize ?? 28
-        o.channels = channelCount
-        o.seed = seed
-        return o
     }
 
     func run() throws {
@@ -215,69 +204,32 @@ struct Train: ParsableCommand {
             throw ValidationError("\(checkpointPath) holds an unfinished run (step \(unfinished.step) of \(unfinished.steps)). Pass --resume to continue it, or --overwrite to start again.")
         }
         let pretrained = try initFrom.map { try EmbeddingModel.load(from: $0) }
-        if let pretrained, let channels, channels != pretrained.preprocessing.channels {
-            throw ValidationError("--init-from \(initFrom!) takes \(pretrained.preprocessing.channels)-channel images, not --channels \(channels)")
-        }
-        let folders = try ClassFolders.scan(dataDir)
-        let channelCount = pretrained?.preprocessing.channels ?? channels ?? ChannelDetection.channels(of: folders)
-        let size = imageSize ?? pretrained?.architecture.inputSize ?? 28
-        Console.note("\(folders.files.count) images in \(folders.classNames.count) classes; \(channelCount) channel\(channelCount == 1 ? "" : "s"), \(size)×\(size)")
-        let all = ImageSet.load(folders.files, classNames: folders.classNames, imageSize: size, channels: channelCount,
-                                centerCrop: pretrained?.preprocessing.centerCrop, reporter: ConsoleReporter())
-        try all.requireTrainable(root: dataDir)
-        let fineTuning = pretrained != nil && !freezeBackbone
-        var options = try options(channels: channelCount, fineTuning: fineTuning)
-        options.imageSize = size
-        if let pretrained, let initFrom {
-            options.pretrained = PretrainedBackbone(path: initFrom, fingerprint: pretrained.fingerprint, freeze: freezeBackbone,
-                                                    learningRateScale: freezeBackbone ? 1 : backboneLrScale ?? FineTuningDefaults.backboneLearningRateScale)
-        }
+        var run = TrainingRun(dataFolder: dataDir, recipe: recipe)
+        run.customize = customize
+        run.steps = steps
+        run.warmupSteps = warmupSteps
+        run.channels = channels
+        run.imageSize = imageSize
+        run.embeddingSource = embedFrom
+        run.pretrained = pretrained.map { TrainingRun.Pretrained(path: initFrom!, model: $0, freeze: freezeBackbone, learningRateScale: backboneLrScale) }
+        run.holdout = valSplit.map(TrainingRun.Holdout.fraction) ?? valClasses.map(TrainingRun.Holdout.classes)
+        run.validateEvery = valEvery
+        run.patience = patience
+        run.seed = seed
+        let prepared = try run.prepare(reporter: ConsoleReporter())
+        let options = prepared.options, held = prepared.validationImages
 
-        var images = all, held: ImageSet?
-        if let valSplit {
-            (images, held) = all.splitByImage(fraction: valSplit, seed: seed)
-            guard held!.count >= 2 else {
-                throw ValidationError("--val-split \(valSplit) holds out no image: only classes of 4 or more images give validation images (two at least, so each has another of its class to find). Use --val-classes, or more images.")
-            }
-            Console.note("validation: \(held!.count) images held out (about \(Int((valSplit * 100).rounded()))% of each class of 4 or more)")
-        } else if let valClasses {
-            guard valClasses >= 1, valClasses <= all.classNames.count - 2 else {
-                throw ValidationError("--val-classes must leave at least two classes to train on; the data has \(all.classNames.count)")
-            }
-            let split = all.splitByClass(count: valClasses, seed: seed)
-            (images, held) = (split.training, split.validation)
-            Console.note("validation: \(held!.count) images of held-out classes \(split.heldOut.joined(separator: ", "))")
-        }
-        if options.miner != .random || options.loss != .triplet {
-            let trainable = Set(images.labels).count
-            if options.classesPerBatch > trainable {
-                Console.note("only \(trainable) classes to train on: \(trainable) classes per batch instead of \(options.classesPerBatch)")
-                options.classesPerBatch = trainable
-            }
-        }
-        if fineTuning && steps == nil { options.takeFineTuningLength(trainingImages: images.count, warmup: warmupSteps) }
         Console.note("recipe \(options.recipe.rawValue): \(Self.summary(options))")
 
-        let trainer = Trainer(options: options, images: images, checkpointPath: checkpointPath, backbone: pretrained)
+        let trainer = prepared.makeTrainer(checkpointPath: checkpointPath, bestModelPath: held == nil ? nil : out)
         trainer.onBackboneValidation = { v in
             Console.note(String(format: "the pretrained backbone as it is (pooled features, no training): P@1 %.4f MAP@R %.4f; kept unless fine-tuning beats it", v.precisionAt1, v.mapAtR))
         }
         if freezeBackbone {
-            let caching = ProgressBar("backbone features", total: images.count, unit: "images", plainInterval: 5)
+            let caching = ProgressBar("backbone features", total: prepared.images.count, unit: "images", plainInterval: 5)
             trainer.onFeatureCaching = { done, _ in caching.update(done) }
         }
         if profile { trainer.profile = TrainingProfile() }
-        if let held {
-            trainer.validation = Validation(every: valEvery, patience: patience, bestModelPath: out) { model in
-                let vectors = try model.embed(held, batchSize: 256)
-                let labels = held.labels.map(Int.init)
-                let report = RetrievalMetrics.evaluate(queries: vectors, queryLabels: labels, gallery: vectors, galleryLabels: labels, leaveOneOut: true)
-                guard report.queries > 0 else {
-                    throw ValidationError("the validation images have no two of one class, so nothing can be scored; use a larger --val-split or --val-classes")
-                }
-                return (report.precisionAt1, report.mapAtR)
-            }
-        }
         let logWriter = try log.map { try TrainingLog(path: $0, resuming: resume) }
         let board = try logdir.map { try TensorBoardLog(directory: $0, scalarsEvery: scalarsEvery, histogramsEvery: histogramsEvery) }
         let perStep = options.imagesPerStep

@@ -10,6 +10,7 @@ public final class EmbeddingModel {
     public static let distanceKey = "akin.distance"
     public static let formatKey = "akin.format"
     public static let trainingClassesKey = "akin.training_classes"
+    public static let trainingOptionsKey = "akin.training_options"
 
     public let architecture: Architecture
     public let preprocessing: Preprocessing
@@ -18,6 +19,9 @@ public final class EmbeddingModel {
     /// The class (folder) names the model was trained on, so evaluation can tell classes it has
     /// seen from new ones; nil when unknown (files written before it was recorded).
     public var trainingClasses: [String]?
+    /// The options the model was trained with, as `akin train` or `TrainingRun` resolved them
+    /// (nil for an imported model, or a file from before they were recorded).
+    public var trainingOptions: TrainingOptions?
 
     public init(architecture: Architecture, preprocessing: Preprocessing, distance: Distance, network: Sequential,
                 trainingClasses: [String]? = nil) {
@@ -48,6 +52,9 @@ public final class EmbeddingModel {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.withoutEscapingSlashes]
             metadata[Self.trainingClassesKey] = String(decoding: try encoder.encode(trainingClasses), as: UTF8.self)
+        }
+        if let trainingOptions {
+            metadata[Self.trainingOptionsKey] = String(decoding: try JSONEncoder.sorted.encode(trainingOptions), as: UTF8.self)
         }
         return try NetworkFile.contents(of: network, architecture: architecture, metadata: metadata)
     }
@@ -83,8 +90,11 @@ public final class EmbeddingModel {
         }
         let network = architecture.build()
         try NetworkFile.loadWeights(from: file, into: network, path: path)
-        return EmbeddingModel(architecture: architecture, preprocessing: preprocessing, distance: distance, network: network,
-                              trainingClasses: trainingClasses)
+        let model = EmbeddingModel(architecture: architecture, preprocessing: preprocessing, distance: distance, network: network,
+                                   trainingClasses: trainingClasses)
+        // A record for people, not needed to embed: options a later version wrote differently are left out.
+        model.trainingOptions = file.metadata[trainingOptionsKey].flatMap { try? JSONDecoder().decode(TrainingOptions.self, from: Data($0.utf8)) }
+        return model
     }
 
     /// The memory a batch's activations may take while embedding: large networks on large images

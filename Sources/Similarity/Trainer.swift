@@ -4,20 +4,24 @@ import Networks
 import Tensors
 
 public enum TrainingError: Error, CustomStringConvertible {
-    case diverged(step: Int, loss: Float, lastCheckpoint: Int?, checkpointPath: String)
+    case diverged(step: Int, loss: Float, lastCheckpoint: Int?, checkpointPath: String?)
+    case noCheckpointToResume
     case backboneMissing(path: String)
     case backboneUnfit(path: String, reason: String)
 
     public var description: String {
         switch self {
         case let .diverged(step, loss, last, path):
-            let kept = last.map { "the last good checkpoint (step \($0)) is kept at \(path)" } ?? "no checkpoint had been written yet"
+            let kept = path == nil ? "the run writes no checkpoint"
+                : last.map { "the last good checkpoint (step \($0)) is kept at \(path!)" } ?? "no checkpoint had been written yet"
             let what = loss.isFinite ? "the loss became \(loss)" : loss.isNaN ? "the loss became NaN" : "the loss or the weights became infinite"
             return "training stopped at step \(step): \(what); \(kept). Lower --lr (or --momentum) and train again, or resume with a lower --lr."
         case let .backboneMissing(path):
             return "the run fine-tunes the pretrained model \(path), but it was not given or its weights changed since the run began: pass the same --init-from file"
         case let .backboneUnfit(path, reason):
             return "cannot put a head on \(path): \(reason)"
+        case .noCheckpointToResume:
+            return "a run without a checkpoint file cannot be resumed: give the Trainer a checkpointPath"
         }
     }
 }
@@ -53,15 +57,16 @@ public struct ValidationResult: Sendable, Codable, Equatable {
     }
 }
 
-/// Scores a model on held-out images every `every` steps; the best model by MAP@R is written to
-/// `bestModelPath`, and training stops after `patience` scores without improvement when set.
+/// Scores a model on held-out images every `every` steps; training stops after `patience` scores
+/// without improvement when set, and `Trainer.run` returns the best model by MAP@R.
 public struct Validation {
     public var every: Int
     public var patience: Int?
-    public var bestModelPath: String
+    /// Where each new best model is written as soon as it is found (a crash keeps it); nil keeps it in memory only.
+    public var bestModelPath: String?
     public var score: (EmbeddingModel) throws -> (precisionAt1: Double, mapAtR: Double)
 
-    public init(every: Int, patience: Int?, bestModelPath: String, score: @escaping (EmbeddingModel) throws -> (precisionAt1: Double, mapAtR: Double)) {
+    public init(every: Int, patience: Int?, bestModelPath: String?, score: @escaping (EmbeddingModel) throws -> (precisionAt1: Double, mapAtR: Double)) {
         self.every = every
         self.patience = patience
         self.bestModelPath = bestModelPath
@@ -77,7 +82,9 @@ public struct Validation {
 public final class Trainer {
     public let options: TrainingOptions
     public let images: ImageSet
-    public let checkpointPath: String
+    /// Where the run's state is written every `options.checkpointEvery` steps (and at the end), so
+    /// `run(resume: true)` can continue it; nil writes none.
+    public let checkpointPath: String?
     /// When set, each step adds its stages' times here, and the network its layers' times.
     public var profile: TrainingProfile?
     public var validation: Validation?
@@ -95,8 +102,10 @@ public final class Trainer {
     public var onBackboneValidation: ((ValidationResult) -> Void)?
     /// The best validation of the last run (step 0: the untrained backbone), when validating.
     public private(set) var bestValidation: ValidationResult?
+    /// The best model so far, when validating (its file may also be at `validation.bestModelPath`).
+    private var bestModel: SafeTensorsFile?
 
-    public init(options: TrainingOptions, images: ImageSet, checkpointPath: String, backbone: EmbeddingModel? = nil) {
+    public init(options: TrainingOptions, images: ImageSet, checkpointPath: String? = nil, backbone: EmbeddingModel? = nil) {
         self.options = options
         self.images = images
         self.checkpointPath = checkpointPath
@@ -151,6 +160,7 @@ public final class Trainer {
     }
 
     private func resumed() throws -> Checkpoint {
+        guard let checkpointPath else { throw TrainingError.noCheckpointToResume }
         var state = try Checkpoint.read(from: checkpointPath)
         let differences = options.differences(from: state.options)
         guard differences.isEmpty else {
@@ -309,11 +319,25 @@ public final class Trainer {
 
     /// Runs to `options.steps` (or an early stop), writing a checkpoint every `checkpointEvery`
     /// steps and at the end.
-    public func run(resume: Bool, onStep: (TrainingStep) -> Void = { _ in }) throws -> EmbeddingModel {
+    /// Trains to `options.steps` (or until validation stops improving) and returns the model: the
+    /// best by validation MAP@R when validating (of this run's validations, when resumed without a
+    /// `bestModelPath`), else the last. `onStep` is called after every step.
+    public func run(resume: Bool = false, onStep: (TrainingStep) -> Void = { _ in }) throws -> EmbeddingModel {
+        let last = try train(resume: resume, onStep: onStep)
+        guard validation != nil, let bestModel else { return last }
+        let best = try EmbeddingModel.load(file: bestModel, path: validation?.bestModelPath ?? "the best model")
+        best.trainingClasses = last.trainingClasses
+        best.trainingOptions = last.trainingOptions
+        return best
+    }
+
+    private func train(resume: Bool, onStep: (TrainingStep) -> Void) throws -> EmbeddingModel {
+        bestModel = nil
         var state = resume ? try resumed() : try freshStart()
         let model = state.model, network = model.network, optimizer = state.optimizer
         trainingNetwork = network
         model.trainingClasses = trainedClassNames
+        model.trainingOptions = options
         let outputDimension = model.outputDimension
         let objective = try Objective(options: options, images: images, dimension: outputDimension, restored: state.lossParameters)
         // A pretrained backbone is layer 0: frozen, only the head trains (on features computed once);
@@ -410,8 +434,10 @@ public final class Trainer {
                 guard parameters.allSatisfy({ $0.value.buffer.allSatisfy(\.isFinite) }) else {
                     throw TrainingError.diverged(step: step, loss: .infinity, lastCheckpoint: lastCheckpoint, checkpointPath: checkpointPath)
                 }
-                try state.write(to: checkpointPath)
-                lastCheckpoint = step
+                if let checkpointPath {
+                    try state.write(to: checkpointPath)
+                    lastCheckpoint = step
+                }
             }
             lap(.checkpoint)
             if stopping {
@@ -431,7 +457,9 @@ public final class Trainer {
             result.improved = true
             state.bestValidation = result
             state.validationsWithoutImprovement = 0
-            try model.save(to: validation.bestModelPath)
+            let contents = try model.fileContents()
+            bestModel = contents
+            if let path = validation.bestModelPath { try contents.write(to: path) }
         } else {
             state.validationsWithoutImprovement += 1
         }
