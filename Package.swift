@@ -53,7 +53,7 @@ let package = Package(
 
         .testTarget(name: "TensorsTests", dependencies: ["Tensors", "CDNNL", "TestSupport"], exclude: ["Fixtures"]),
         // Fixtures are read through #filePath (Tests/TestSupport/Fixture.swift), not bundled.
-        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["Images", "Tensors"], path: "Tests/TestSupport"),
         .testTarget(name: "NetworksTests", dependencies: ["Networks", "Tensors", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "ImagesTests", dependencies: ["Images", "Tensors", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "SimilarityTests", dependencies: ["Similarity", "Networks", "Tensors", "Images", "TestSupport"], exclude: ["Fixtures"]),
@@ -61,6 +61,7 @@ let package = Package(
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Search", "Tensors", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "ProjectionTests", dependencies: ["Projection", "Tensors", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "ReportsTests", dependencies: ["Reports", "Images"]),
+        .testTarget(name: "AkinTests", dependencies: ["Akin", "TestSupport"]),
         .testTarget(name: "AkinCLITests", dependencies: ["akin", "SimilarImages", "Images", "Tensors", "Search", "Similarity", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]

@@ -191,6 +191,11 @@ public struct IndexUse: Sendable, Equatable {
     /// How the index file was found (always `.loaded` for exact search).
     public var outcome: IndexOutcome
 
+    public init(kind: IndexKind?, outcome: IndexOutcome) {
+        self.kind = kind
+        self.outcome = outcome
+    }
+
     var exact: Bool { kind == nil }
 
     /// "exact", "hnsw", "hnsw, caught up with 3 added and 1 removed items", "hnsw, rebuilt".

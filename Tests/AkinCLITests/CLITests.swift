@@ -1,6 +1,7 @@
 import Foundation
 import Images
 import Tensors
+import TestSupport
 import Testing
 
 // A flat learning rate: a cosine schedule depends on --steps, which the resume tests change.

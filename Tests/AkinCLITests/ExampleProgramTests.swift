@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// Examples/SimilarImages, the README's "Use from Swift" program, run as a user would run it.

@@ -1,6 +1,7 @@
 import Foundation
 import Search
 import Tensors
+import TestSupport
 import Testing
 
 /// Random vectors as a user's .npy file would hold them (not unit length).

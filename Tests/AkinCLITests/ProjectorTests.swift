@@ -1,6 +1,7 @@
 import Foundation
 import Images
 import Search
+import TestSupport
 import Testing
 
 @Suite("akin export projector")

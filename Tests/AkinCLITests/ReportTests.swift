@@ -1,5 +1,6 @@
 import Foundation
 import Images
+import TestSupport
 import Testing
 
 /// Headless Chromium, the browser the report test opens pages in. CI installs it (Debian's

@@ -1,0 +1,79 @@
+import Akin
+import Foundation
+import TestSupport
+import Testing
+
+/// The front door's Gallery, used from Swift as the README shows.
+@Suite("Gallery")
+struct GalleryTests {
+    /// Four 3-d items, two labels; cosine, so stored at unit length.
+    func fourItems(at path: String) throws -> Gallery {
+        let gallery = try Gallery.create(at: path, dimension: 3)
+        let vectors = Tensor(shape: [4, 3], values: [1, 0, 0, 0.9, 0.1, 0, 0, 1, 0, 0, 0, 2])
+        let ids = try gallery.add([NewItem(path: "a", label: "x"), NewItem(path: "b", label: "x"), NewItem(path: "c", label: "y"),
+                                   NewItem(path: "d", label: "y")], vectors: vectors)
+        #expect(ids == [0, 1, 2, 3])
+        return gallery
+    }
+
+    @Test func searchesRanksAndAppliesTheThreshold() throws {
+        let root = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let gallery = try fourItems(at: root + "/g.akin")
+        // Queries are scaled to unit length as the items are: a long vector scores as a short one.
+        let result = try gallery.search([0, 0, 5], k: 2)
+        #expect(result.hits.map(\.id) == [3, 0], "ties (a, b, c all at 0) go in gallery order")
+        #expect(abs(result.hits[0].similarity - 1) < 1e-6 && result.hits[0].label == "y" && result.hits[0].path == "d")
+        #expect(result.match && result.threshold == nil)
+
+        // The stored threshold judges queries that bring none; a query's own threshold wins.
+        try gallery.setThreshold(0.99)
+        let between = try gallery.search([1, 1, 0], k: 1)
+        #expect(!between.match && between.threshold == 0.99)
+        #expect(try gallery.search([1, 1, 0], k: 1, threshold: 0.5).match)
+        #expect(try gallery.search([1, 0, 0], k: 1).match)
+
+        #expect(throws: GalleryError.badK(0)) { try gallery.search([1, 0, 0], k: 0) }
+        #expect(throws: GalleryStoreError.self) { try gallery.search([1, 0], k: 1) }
+        #expect(throws: GalleryError.countMismatch(items: 1, vectors: 2)) {
+            try gallery.add([NewItem(path: "e", label: "z")], vectors: Tensor(shape: [2, 3]))
+        }
+    }
+
+    @Test func theIndexIsBuiltThenCaughtUpWithAddsAndRemoves() throws {
+        let root = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let gallery = try fourItems(at: root + "/g.akin")
+        #expect(try gallery.loadIndex() == IndexUse(kind: nil, outcome: .loaded))
+        let build = try gallery.buildIndex(IndexSettings(kind: .hnsw))
+        #expect(build.items == 4 && build.fileBytes > 0 && FileManager.default.fileExists(atPath: gallery.indexPath))
+        #expect(try gallery.loadIndex() == IndexUse(kind: .hnsw, outcome: .loaded))
+
+        // Another process (here another Gallery on the same file) changes the gallery: the next
+        // open of the index catches it up instead of rebuilding it.
+        let other = try Gallery.open(root + "/g.akin")
+        let extra = Tensor(shape: [1, 3], values: [0, -1, 0])
+        let added = try other.add([NewItem(path: "e", label: "z")], vectors: extra)
+        #expect(try other.remove(ids: [0]) == 1)
+        let reopened = try Gallery.open(root + "/g.akin")
+        #expect(try reopened.loadIndex().outcome == .caughtUp(added: 1, removed: 1))
+        let hit = try reopened.search([0, -3, 0], k: 1).hits[0]
+        #expect(hit.id == added[0] && hit.label == "z")
+        let exact = try reopened.search([1, 0.5, 0.2], k: 3, exact: true).hits.map(\.id)
+        let indexed = try reopened.search([1, 0.5, 0.2], k: 3).hits.map(\.id)
+        #expect(!exact.contains(0) && exact == indexed)
+    }
+
+    @Test func calibrationPicksTheThresholdAndLeavesItToTheCaller() throws {
+        let root = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let gallery = try fourItems(at: root + "/g.akin")
+        // Near x (right), near y (right), and a query of a class the gallery does not hold, far from everything.
+        let queries = Tensor(shape: [3, 3], values: [1, 0.05, 0, 0, 0.05, 1, -1, -1, 0])
+        let calibration = try gallery.calibrate(vectors: queries, labels: ["x", "y", "w"], goal: .precision(1))
+        #expect(calibration.queries == 3 && calibration.unseen == 1)
+        let chosen = try #require(calibration.chosen)
+        #expect(chosen.precision == 1 && chosen.threshold > 0 && chosen.threshold < 0.999, "above the stranger's best (0), at most the right answers' (0.9988)")
+        #expect(try gallery.threshold == nil)
+    }
+}
