@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The main job on a small default: import Fashion-MNIST (Debian's dataset-fashion-mnist), train the
-# default recipe briefly, evaluate it against the raw-pixel baseline, and search a few test images.
+# default recipe briefly, evaluate it against the raw-pixel baseline, and search the test split with a few
+# training images.
 # Everything goes under runs/demo (override with AKIN_DEMO_DIR). Set AKIN_DEMO_STEPS for a longer run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -28,6 +29,8 @@ echo "== the trained model on the test split, leave-one-out"
 
 "$akin" embed --model "$out/model.safetensors" --out "$out/gallery.akin" --overwrite "$out/fashion-mnist/test"
 "$akin" index build --gallery "$out/gallery.akin" --kind hnsw
-echo "== the 5 most similar test images to three queries"
+# The queries come from the training split, so the gallery (the test split) does not hold them: what
+# a user's new photo is to a catalogue.
+echo "== the 5 test images most similar to three training images the gallery does not hold"
 "$akin" search --model "$out/model.safetensors" --gallery "$out/gallery.akin" -k 5 \
-  "$out/fashion-mnist/test/Sneaker/0009.png" "$out/fashion-mnist/test/Bag/0018.png" "$out/fashion-mnist/test/Dress/0013.png"
+  "$out/fashion-mnist/train/Sneaker/0009.png" "$out/fashion-mnist/train/Bag/0018.png" "$out/fashion-mnist/train/Dress/0013.png"

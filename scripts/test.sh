@@ -4,8 +4,9 @@
 #  2. the suites that run oneDNN once more under each narrower instruction set oneDNN dispatches to
 #     on this CPU (DNNL_MAX_CPU_ISA: SSE41; AVX2 too on an AVX-512 machine), each in its own
 #     process, so that a crash names the instruction set it happened under;
-#  3. every test again under AddressSanitizer (a separate build in .build-asan).
-# AKIN_TEST_SKIP_ASAN=1 skips step 3 (it adds a full build).
+#  3. the library's DocC documentation, built with warnings as errors (scripts/docs.sh);
+#  4. every test again under AddressSanitizer (a separate build in .build-asan).
+# AKIN_TEST_SKIP_ASAN=1 skips step 4 (it adds a full build).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -27,6 +28,9 @@ under() {
 # (small imported graphs) suites run on all.
 [[ $native == SSE41 ]] || under SSE41 'TensorsTests|NetworksTests|SimilarityTests.EmbeddingSourceTests|SimilarityTests.FineTuningTests|SimilarityTests.ONNXExportTests'
 [[ $native != AVX512_CORE ]] || under AVX2 'TensorsTests|NetworksTests|SimilarityTests'
+
+echo "== the library's documentation (DocC, warnings as errors)"
+scripts/docs.sh
 
 if [[ ${AKIN_TEST_SKIP_ASAN:-0} != 1 ]]; then
   echo "== every test under AddressSanitizer (and LeakSanitizer, less the toolchain's own leaks)"

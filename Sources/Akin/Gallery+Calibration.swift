@@ -18,6 +18,7 @@ extension Gallery {
     /// - Parameters:
     ///   - vectors: [Q, D] embeddings of images the gallery does not hold.
     ///   - labels: each row's class name.
+    ///   - goal: the lowest threshold reaching a precision, or the threshold of best F1.
     public func calibrate(vectors: Tensor, labels: [String], goal: ThresholdCalibration.Goal) throws -> Calibration {
         let exact = try FlatIndex(exactOf: store)
         guard exact.count > 0 else { throw GalleryStoreError.empty(path) }

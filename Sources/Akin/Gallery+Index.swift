@@ -15,8 +15,11 @@ public struct IndexBuild {
 extension Gallery {
     /// Builds an index of every item, saves it beside the gallery and records its settings, so
     /// searches use it from now on (and keep it in step as items are added and removed).
-    /// - Parameter memoryBudget: bytes the index may keep resident: IVF-PQ picks its code size to
-    ///   fit, the other kinds are checked against it.
+    /// - Parameters:
+    ///   - settings: the kind and its parameters; those left nil take the kind's defaults.
+    ///   - memoryBudget: bytes the index may keep resident: IVF-PQ picks its code size to fit, the
+    ///     other kinds are checked against it.
+    ///   - reporter: receives the build's progress.
     @discardableResult
     public func buildIndex(_ settings: IndexSettings, memoryBudget: Int? = nil, reporter: any WorkReporter = SilentReporter()) throws -> IndexBuild {
         var settings = settings

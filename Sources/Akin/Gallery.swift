@@ -21,9 +21,12 @@ public final class Gallery {
 
     init(store: GalleryStore) { self.store = store }
 
-    /// Makes an empty gallery for `dimension`-long vectors brought from elsewhere. Refuses an existing file.
-    /// - Parameter distance: `.cosine` stores vectors at unit length and scores by cosine similarity
-    ///   (in [-1, 1]); `.innerProduct` stores them as given and scores by their dot product.
+    /// Makes an empty gallery for vectors brought from elsewhere. Refuses an existing file.
+    /// - Parameters:
+    ///   - path: the gallery file to make.
+    ///   - dimension: the length of every vector it will hold (positive).
+    ///   - distance: `.cosine` stores vectors at unit length and scores by cosine similarity
+    ///     (in [-1, 1]); `.innerProduct` stores them as given and scores by their dot product.
     public static func create(at path: String, dimension: Int, distance: GalleryDistance = .cosine) throws -> Gallery {
         Gallery(store: try GalleryStore.create(at: path, dimension: dimension, modelFingerprint: nil, distance: distance))
     }
@@ -92,7 +95,7 @@ public final class Gallery {
         return ids
     }
 
-    /// Adds images embedded by the gallery's model (see ``EmbeddingModel/embed(files:batchSize:progress:)``),
+    /// Adds images embedded by the gallery's model (from `EmbeddingModel.embed(files:)`),
     /// each with its path and label.
     @discardableResult
     public func add(_ embedded: EmbeddedImages, transactionSize: Int? = nil, committed: ([Int]) -> Void = { _ in }) throws -> [Int] {
@@ -141,7 +144,7 @@ public final class Gallery {
     }
 
     /// The `k` nearest items of each query row ([Q, D], already through ``queries(_:from:)``), best
-    /// first, by item id: what ``search(_:k:threshold:exact:)`` ranks before it reads the items.
+    /// first, by item id: what `search(_:k:threshold:exact:)` ranks before it reads the items.
     public func nearest(_ queries: Tensor, k: Int, exact: Bool = false) throws -> [[SearchHit]] {
         guard k > 0 else { throw GalleryError.badK(k) }
         try loadIndex(exact: exact)
@@ -151,7 +154,11 @@ public final class Gallery {
 
     /// Each query's top-`k` items and whether it matches: a query matches when its best similarity
     /// reaches `threshold` (default: the gallery's calibrated threshold; with none, every query matches).
-    /// - Parameter queries: [Q, D] vectors, scaled to unit length here for a cosine gallery.
+    /// - Parameters:
+    ///   - queries: [Q, D] vectors, scaled to unit length here for a cosine gallery.
+    ///   - k: results per query (positive); fewer when the gallery holds fewer items.
+    ///   - threshold: overrides the gallery's stored threshold for these queries.
+    ///   - exact: search every item exactly, ignoring the gallery's index.
     public func search(_ queries: Tensor, k: Int, threshold: Float? = nil, exact: Bool = false) throws -> [SearchResult] {
         let hits = try nearest(try self.queries(queries), k: k, exact: exact)
         return try results(of: hits, threshold: threshold)
@@ -164,7 +171,7 @@ public final class Gallery {
         return try search(matrix, k: k, threshold: threshold, exact: exact)[0]
     }
 
-    /// Images embedded by `model` (which must be the gallery's) searched as ``search(_:k:threshold:exact:)`` does.
+    /// Images embedded by `model` (which must be the gallery's) searched as `search(_:k:threshold:exact:)` does.
     public func search(_ images: ImageSet, model: EmbeddingModel, k: Int, threshold: Float? = nil, exact: Bool = false,
                        reporter: any WorkReporter = SilentReporter()) throws -> [SearchResult] {
         try requireModel(model)

@@ -21,7 +21,7 @@ extension EmbeddingModel {
         return ImageSet.load(files, classNames: classNames, imageSize: p.imageSize, channels: p.channels, centerCrop: p.centerCrop, reporter: reporter)
     }
 
-    /// The image files named in `paths` (folders walked, labels from folder names: ``ImageFiles``),
+    /// The image files named in `paths` (folders walked, labels from folder names: `ImageFiles`),
     /// decoded as this model takes them. Throws when there is no image file, or none decodes.
     public func loadImages(paths: [String], reporter: any WorkReporter) throws -> ImageSet {
         let found = try ImageFiles.collect(paths)

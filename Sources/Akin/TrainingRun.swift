@@ -1,5 +1,5 @@
 /// A training run described as a user gives it — a folder of `<class>/<image>`, a recipe, the
-/// options they set — and resolved against the data into the ``TrainingOptions`` actually used.
+/// options they set — and resolved against the data into the `TrainingOptions` actually used.
 ///
 /// The rules that depend on the data live here, once, for `akin train` and Swift programs alike:
 /// the channel count (gray when every sampled image is), the image size (28, or a pretrained
@@ -27,7 +27,7 @@ public struct TrainingRun {
         public var model: EmbeddingModel
         /// Train the new head only, on features the backbone computes once per image.
         public var freeze = false
-        /// The backbone's learning rate relative to the head's (default ``FineTuningDefaults/backboneLearningRateScale``).
+        /// The backbone's learning rate relative to the head's (default `FineTuningDefaults.backboneLearningRateScale`).
         public var learningRateScale: Float?
 
         public init(path: String, model: EmbeddingModel, freeze: Bool = false, learningRateScale: Float? = nil) {
@@ -43,7 +43,7 @@ public struct TrainingRun {
     /// The caller's changes to the recipe's options (network, loss, miner, optimizer, augmentation…).
     /// The fields below are resolved after it, against the data.
     public var customize: (inout TrainingOptions) throws -> Void = { _ in }
-    /// Steps (default: the recipe's; a fine-tune: ``FineTuningDefaults/epochs`` passes over the training images).
+    /// Steps (default: the recipe's; a fine-tune: `FineTuningDefaults.epochs` passes over the training images).
     public var steps: Int?
     /// Warm-up steps (default: the recipe's, at most a tenth of the run).
     public var warmupSteps: Int?
@@ -51,7 +51,7 @@ public struct TrainingRun {
     public var channels: Int?
     /// Images are resized to size × size (default: a pretrained model's input size, else 28).
     public var imageSize: Int?
-    /// What the model embeds with (default: the recipe's; a fine-tune: ``FineTuningDefaults/embeddingSource``).
+    /// What the model embeds with (default: the recipe's; a fine-tune: `FineTuningDefaults.embeddingSource`).
     public var embeddingSource: EmbeddingSource?
     public var pretrained: Pretrained?
     public var holdout: Holdout?
