@@ -38,7 +38,7 @@ let package = Package(
         .target(name: "Similarity", dependencies: ["Tensors", "Networks", "Images"]),
         .target(name: "Search", dependencies: ["Tensors", "COpenBLAS", "CPrefetch", "CVectorKernels", "CZlib", .product(name: "GRDB", package: "GRDB.swift")]),
         .target(name: "Evaluation", dependencies: ["Tensors", "Search"]),
-        .target(name: "Projection", dependencies: ["Tensors", "COpenBLAS", "CLAPACK"]),
+        .target(name: "Projection", dependencies: ["Tensors", "Search", "COpenBLAS", "CLAPACK"]),
         .target(name: "Reports", dependencies: ["Images", "Evaluation", "CFreeType", .product(name: "SwiftProtobuf", package: "swift-protobuf")]),
         // The front door: the workflow a Swift program, the CLI and the server share.
         .target(name: "Akin", dependencies: ["Tensors", "Networks", "Images", "Similarity", "Search", "Evaluation", "Projection", "Reports"]),

@@ -33,4 +33,4 @@ echo "== the trained model on the test split, leave-one-out"
 # a user's new photo is to a catalogue.
 echo "== the 5 test images most similar to three training images the gallery does not hold"
 "$akin" search --model "$out/model.safetensors" --gallery "$out/gallery.akin" -k 5 \
-  "$out/fashion-mnist/train/Sneaker/0009.png" "$out/fashion-mnist/train/Bag/0018.png" "$out/fashion-mnist/train/Dress/0013.png"
+  "$out/fashion-mnist/train/Sneaker/00006.png" "$out/fashion-mnist/train/Bag/00023.png" "$out/fashion-mnist/train/Dress/00003.png"

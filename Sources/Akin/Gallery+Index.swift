@@ -41,6 +41,30 @@ extension Gallery {
     }
 }
 
+/// Whether a gallery's index file matches the gallery.
+public enum IndexFreshness: Sendable, Equatable {
+    /// No index was built: searches are exact.
+    case none
+    case upToDate(IndexKind)
+    /// Built before some adds or removes; the next search catches it up (or rebuilds it).
+    case stale(IndexKind)
+    /// Missing, damaged or of another gallery; the next search rebuilds it.
+    case unusable(IndexKind, reason: String)
+}
+
+extension Gallery {
+    /// Reads the index file's header and checks it against the gallery, changing nothing.
+    public func indexFreshness() throws -> IndexFreshness {
+        guard let settings = try store.indexSettings else { return .none }
+        do {
+            let (_, built) = try IndexFile.load(from: indexPath)
+            return built == (try store.state) ? .upToDate(settings.kind) : .stale(settings.kind)
+        } catch {
+            return .unusable(settings.kind, reason: "\(error)")
+        }
+    }
+}
+
 /// Index settings that do not fit the gallery.
 public enum IndexSettingsError: Error, CustomStringConvertible, Equatable {
     case subquantizersNotADivisor(Int, dimension: Int)

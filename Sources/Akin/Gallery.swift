@@ -19,21 +19,22 @@ public final class Gallery {
     public let store: GalleryStore
     var loaded: (index: any VectorIndex, use: IndexUse)?
 
-    init(store: GalleryStore) { self.store = store }
+    /// The front door over a store already open.
+    public init(store: GalleryStore) { self.store = store }
 
     /// Makes an empty gallery for vectors brought from elsewhere. Refuses an existing file.
     /// - Parameters:
     ///   - path: the gallery file to make.
     ///   - dimension: the length of every vector it will hold (positive).
-    ///   - distance: `.cosine` stores vectors at unit length and scores by cosine similarity
+    ///   - similarity: `.cosine` stores vectors at unit length and scores by cosine similarity
     ///     (in [-1, 1]); `.innerProduct` stores them as given and scores by their dot product.
-    public static func create(at path: String, dimension: Int, distance: GalleryDistance = .cosine) throws -> Gallery {
-        Gallery(store: try GalleryStore.create(at: path, dimension: dimension, modelFingerprint: nil, distance: distance))
+    public static func create(at path: String, dimension: Int, similarity: GallerySimilarity = .cosine) throws -> Gallery {
+        Gallery(store: try GalleryStore.create(at: path, dimension: dimension, modelFingerprint: nil, similarity: similarity))
     }
 
     /// Makes an empty gallery for `model`'s embeddings: it takes their size and refuses any other model's.
-    public static func create(at path: String, for model: EmbeddingModel, distance: GalleryDistance = .cosine) throws -> Gallery {
-        Gallery(store: try GalleryStore.create(at: path, dimension: model.embeddingDimension, modelFingerprint: model.fingerprint, distance: distance))
+    public static func create(at path: String, for model: EmbeddingModel, similarity: GallerySimilarity = .cosine) throws -> Gallery {
+        Gallery(store: try GalleryStore.create(at: path, dimension: model.embeddingDimension, modelFingerprint: model.fingerprint, similarity: similarity))
     }
 
     /// Makes a whole gallery of `embedded` images at once: written under a temporary name and moved
@@ -57,7 +58,7 @@ public final class Gallery {
     public var path: String { store.path }
     /// Where the gallery's index file lives.
     public var indexPath: String { GalleryIndex.defaultPath(for: path) }
-    /// Dimension, distance, the model that embedded it (nil for vectors from elsewhere), threshold.
+    /// Dimension, similarity measure, the model that embedded it (nil for vectors from elsewhere), threshold.
     public var info: GalleryInfo { store.info }
     /// Items held now.
     public var count: Int { get throws { try store.count } }
@@ -107,6 +108,16 @@ public final class Gallery {
     @discardableResult
     public func remove(ids: [Int]) throws -> Int { try store.remove(ids: ids) }
 
+    /// Reads a float32 .npy file of vectors, one a row ([N, D]), whose size must be the gallery's.
+    public func vectors(fromNpy file: String) throws -> Tensor {
+        let matrix = try NpyFile.read(from: file)
+        guard matrix.shape.count == 2 else { throw GalleryError.notAMatrix(source: file, shape: matrix.shape) }
+        guard matrix.shape[1] == info.dimension else {
+            throw GalleryStoreError.wrongDimension(path: path, expected: info.dimension, got: matrix.shape[1], what: "the rows of \(file)")
+        }
+        return matrix
+    }
+
     // MARK: Searching
 
     /// Checks query vectors ([Q, D]) against the gallery's dimension and, for a cosine gallery,
@@ -116,7 +127,7 @@ public final class Gallery {
         guard vectors.shape[1] == info.dimension else {
             throw GalleryStoreError.wrongDimension(path: path, expected: info.dimension, got: vectors.shape[1], what: "the rows of \(source)")
         }
-        if info.distance == .cosine { RowNormalization.normalize(vectors) }
+        if info.similarity == .cosine { RowNormalization.normalize(vectors) }
         return vectors
     }
 

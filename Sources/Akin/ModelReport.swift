@@ -179,7 +179,7 @@ public struct ModelReport {
         let queryVectors = Tensor(shape: [chosen.count, d])
         let vectorsOfQueries = querySet?.vectors ?? source.vectors
         for (r, i) in chosen.enumerated() { (queryVectors.pointer + r * d).update(from: vectorsOfQueries.pointer + i * d, count: d) }
-        let hits = ExactIndex(vectors: source.vectors).search(queryVectors, k: k + (querySet == nil ? 1 : 0))
+        let hits = FlatIndex(rows: source.vectors).search(queryVectors, k: k + (querySet == nil ? 1 : 0))
         return chosen.enumerated().map { r, i in
             let queryItem = querySet == nil ? i : queryOffset + i
             let queryLabel = querySet.map { classId[$0.classes[i]]! } ?? galleryLabels[i]

@@ -20,7 +20,7 @@ enum Console {
 /// (logs, CI), so long work always shows it is alive.
 final class ProgressBar: @unchecked Sendable {
     private let label: String
-    private let total: Int
+    private var total: Int
     private let unit: String
     private let started = Date()
     private var lastDraw = Date.distantPast
@@ -35,6 +35,14 @@ final class ProgressBar: @unchecked Sendable {
         self.total = total
         self.unit = unit
         self.plainInterval = plainInterval
+    }
+
+    /// For work whose size is known only once it has begun.
+    func update(_ done: Int, total newTotal: Int) {
+        lock.lock()
+        total = newTotal
+        lock.unlock()
+        update(done)
     }
 
     func update(_ done: Int, detail: String = "", rate explicitRate: Double? = nil) {

@@ -18,23 +18,17 @@ struct GalleryCommand: ParsableCommand {
         func validate() throws {
             guard (dim == nil) != (model == nil) else { throw ValidationError("give exactly one of --dim and --model") }
             if let dim, dim <= 0 { throw ValidationError("--dim must be positive") }
-            guard GalleryDistance(rawValue: distance) != nil else {
-                throw ValidationError("--distance must be one of \(GalleryDistance.allCases.map(\.rawValue).joined(separator: ", "))")
+            guard GallerySimilarity(rawValue: distance) != nil else {
+                throw ValidationError("--distance must be one of \(GallerySimilarity.allCases.map(\.rawValue).joined(separator: ", "))")
             }
         }
 
         func run() throws {
-            var dimension = dim ?? 0
-            var fingerprint: String?
-            if let model {
-                let embedding = try EmbeddingModel.load(from: model)
-                dimension = embedding.embeddingDimension
-                fingerprint = embedding.fingerprint
-            }
-            let store = try GalleryStore.create(at: out, dimension: dimension, modelFingerprint: fingerprint,
-                                                distance: GalleryDistance(rawValue: distance)!)
-            try store.close()
-            Console.note("empty \(dimension)-d \(distance) gallery written to \(out)")
+            let similarity = GallerySimilarity(rawValue: distance)!
+            let gallery = try model.map { try Akin.Gallery.create(at: out, for: EmbeddingModel.load(from: $0), similarity: similarity) }
+                ?? Akin.Gallery.create(at: out, dimension: dim!, similarity: similarity)
+            try gallery.close()
+            Console.note("empty \(gallery.info.dimension)-d \(distance) gallery written to \(out)")
         }
     }
 
@@ -74,7 +68,7 @@ struct GalleryCommand: ParsableCommand {
 
         private func fromVectors(_ gallery: Akin.Gallery) throws -> ([NewItem], Tensors.Tensor) {
             let file = vectors!
-            let matrix = try readMatrix(file, rows: "N", matching: gallery.store, gallery: self.gallery)
+            let matrix = try gallery.vectors(fromNpy: file)
             let n = matrix.shape[0]
             let labelLines = try labels.map { try Lines.read($0, expected: n, what: "labels") } ?? Array(repeating: "", count: n)
             let pathLines = try paths.map { try Lines.read($0, expected: n, what: "paths") } ?? (0..<n).map { "\(file)#\($0)" }
@@ -96,9 +90,9 @@ struct GalleryCommand: ParsableCommand {
         @Argument(help: "Item ids (as `akin gallery list` shows them).") var ids: [Int]
 
         func run() throws {
-            let store = try GalleryStore.open(gallery)
-            let removed = try store.remove(ids: ids)
-            Console.note("removed \(removed) of \(ids.count) ids; the gallery holds \(try store.count)")
+            let gallery = try Akin.Gallery.open(self.gallery)
+            let removed = try gallery.remove(ids: ids)
+            Console.note("removed \(removed) of \(ids.count) ids; the gallery holds \(try gallery.count)")
         }
     }
 
@@ -130,21 +124,16 @@ struct GalleryCommand: ParsableCommand {
             let size = (try? FileManager.default.attributesOfItem(atPath: gallery)[.size] as? Int) ?? 0
             print("items: \(try store.count)")
             print("dimension: \(info.dimension)")
-            print("distance: \(info.distance.rawValue)")
+            print("distance: \(info.similarity.rawValue)")
             print("model: \(info.modelFingerprint ?? "none (vectors brought from elsewhere)")")
             print("threshold: \(try store.threshold.map { String($0) } ?? "none")")
             print("generation: \(try store.state.generation)")
             print("file bytes: \(size)")
-            if let settings = try store.indexSettings {
-                let indexPath = GalleryIndex.defaultPath(for: gallery)
-                let status: String
-                do {
-                    let (_, built) = try IndexFile.load(from: indexPath)
-                    status = built == (try store.state) ? "up to date" : "stale (search catches it up or rebuilds it)"
-                } catch { status = "\(error) (search rebuilds it)" }
-                print("index: \(settings.kind), \(indexPath): \(status)")
-            } else {
-                print("index: none (exact search); build one with `akin index build`")
+            switch try Akin.Gallery(store: store).indexFreshness() {
+            case .none: print("index: none (exact search); build one with `akin index build`")
+            case let .upToDate(kind): print("index: \(kind), \(GalleryIndex.defaultPath(for: gallery)): up to date")
+            case let .stale(kind): print("index: \(kind), \(GalleryIndex.defaultPath(for: gallery)): stale (search catches it up or rebuilds it)")
+            case let .unusable(kind, reason): print("index: \(kind), \(GalleryIndex.defaultPath(for: gallery)): \(reason) (search rebuilds it)")
             }
             let counts = try store.labelCounts()
             print("labels: \(counts.count)")
@@ -195,14 +184,4 @@ enum JSONOutput {
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         return String(decoding: try encoder.encode(value), as: UTF8.self)
     }
-}
-
-/// A float32 .npy file of vectors, one a row, whose size must be the gallery's.
-func readMatrix(_ file: String, rows: String, matching store: GalleryStore, gallery: String) throws -> Tensors.Tensor {
-    let matrix = try NpyFile.read(from: file)
-    guard matrix.shape.count == 2 else { throw ValidationError("\(file) has shape \(matrix.shape); it must be [\(rows), D]") }
-    guard matrix.shape[1] == store.info.dimension else {
-        throw GalleryStoreError.wrongDimension(path: gallery, expected: store.info.dimension, got: matrix.shape[1], what: "the rows of \(file)")
-    }
-    return matrix
 }

@@ -79,7 +79,7 @@ struct Search: ParsableCommand {
 
     private func vectorQueries(_ gallery: Akin.Gallery) throws -> ([String], Tensors.Tensor) {
         let file = vectors!
-        let matrix = try gallery.queries(try NpyFile.read(from: file), from: file)
+        let matrix = try gallery.queries(try gallery.vectors(fromNpy: file), from: file)
         return ((0..<matrix.shape[0]).map { "\(file)#\($0)" }, matrix)
     }
 

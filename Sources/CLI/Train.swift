@@ -219,7 +219,7 @@ struct Train: ParsableCommand {
         let prepared = try run.prepare(reporter: ConsoleReporter())
         let options = prepared.options, held = prepared.validationImages
 
-        Console.note("recipe \(options.recipe.rawValue): \(Self.summary(options))")
+        Console.note("recipe \(options.recipe.rawValue): \(options.summary)")
 
         let trainer = prepared.makeTrainer(checkpointPath: checkpointPath, bestModelPath: held == nil ? nil : out)
         trainer.onBackboneValidation = { v in
@@ -230,8 +230,9 @@ struct Train: ParsableCommand {
             trainer.onFeatureCaching = { done, _ in caching.update(done) }
         }
         if profile { trainer.profile = TrainingProfile() }
-        let logWriter = try log.map { try TrainingLog(path: $0, resuming: resume) }
+        let logWriter = try log.map { try TrainingLog(path: $0, resuming: resume, note: Console.note) }
         let board = try logdir.map { try TensorBoardLog(directory: $0, scalarsEvery: scalarsEvery, histogramsEvery: histogramsEvery) }
+        if let board, let logdir { Console.note("TensorBoard events: \(board.path) (view with: tensorboard --logdir \(logdir))") }
         let perStep = options.imagesPerStep
         let bar = ProgressBar("training", total: options.steps, unit: "images", unitsPerStep: perStep, plainInterval: 10)
         let started = Date()
@@ -273,81 +274,5 @@ struct Train: ParsableCommand {
                 : String(format: "fine-tuning beat the untrained backbone: best MAP@R %.4f at step %d", best.mapAtR, best.step))
         }
         Console.note("model written to \(out)\(held != nil ? " (the best by validation MAP@R)" : "") (checkpoint: \(checkpointPath))")
-    }
-
-    static func summary(_ o: TrainingOptions) -> String {
-        let network = o.pretrained.map { "pretrained \($0.path)" + ($0.freeze ? " (frozen)" : $0.learningRateScale != 1 ? " (at \($0.learningRateScale)× the rate)" : "") }
-            ?? (o.backbone == .resnet ? "resnet \(o.widths.map(String.init).joined(separator: "-")) × \(o.blocks.map(String.init).joined(separator: "-"))" : "seed network")
-        let batch = o.loss != .triplet ? "\(o.classesPerBatch)×\(o.imagesPerClass) images"
-            : o.miner == .random ? "\(o.batch) random triplets" : "\(o.classesPerBatch)×\(o.imagesPerClass) images, \(o.miner.rawValue) triplets"
-        let ms = o.multiSimilarity
-        let loss = switch o.loss {
-        case .normalizedSoftmax: "normalized softmax T \(o.temperature)\(o.proxyMargin > 0 ? " margin \(o.proxyMargin)" : "")"
-        case .multiSimilarity: "multi-similarity α \(ms.alpha) β \(ms.beta) base \(ms.base)\(ms.epsilon.map { " miner ε \($0)" } ?? "")"
-        case .triplet: o.softMargin ? "soft margin" : "margin \(o.margin)"
-        }
-        let optimizer = o.optimizer == .sgd ? "SGD momentum \(o.momentum)" : o.optimizer.rawValue + (o.optimizer == .adamw ? " wd \(o.weightDecay)" : "")
-        let instance = o.instanceWeight > 0 ? " + \(o.instanceWeight) × instance NT-Xent T \(o.instanceTemperature) on two views" : ""
-        let proxies = o.addsProxyTerm ? " + \(o.proxyWeight) × normalized softmax T \(o.temperature)" : ""
-        let pooled = o.pretrained != nil ? "backbone's" : "\(o.widths.last ?? 0)-d"
-        let source = o.embeddingSource == .features ? " head (embeds the \(pooled) pooled features)" : ""
-        return "\(network), \(o.embeddingDimension)-d\(o.normalize || o.distance == .cosine ? " unit" : "")\(source), \(batch), \(loss)\(proxies)\(instance), \(o.distance.rawValue), \(optimizer) lr \(o.learningRate) \(o.schedule.rawValue)\(o.warmupSteps > 0 ? " warm-up \(o.warmupSteps)" : ""), augment \(o.augmentation), \(o.steps) steps"
-    }
-}
-
-/// One row per step, flushed as it goes, so a crashed run's log is complete up to the crash.
-final class TrainingLog {
-    private let path: String
-    private var handle: FileHandle
-    private let jsonLines: Bool
-    private var trimmed: Bool
-
-    init(path: String, resuming: Bool) throws {
-        self.path = path
-        jsonLines = path.hasSuffix(".jsonl")
-        trimmed = !resuming
-        let manager = FileManager.default
-        if !resuming || !manager.fileExists(atPath: path) {
-            let header = jsonLines ? "" : "step,loss,active_fraction,mean_positive_distance,mean_negative_distance,learning_rate,val_precision_at_1,val_map_at_r\n"
-            guard manager.createFile(atPath: path, contents: Data(header.utf8)) else {
-                throw ValidationError("cannot create the log file \(path)")
-            }
-        }
-        guard let handle = FileHandle(forWritingAtPath: path) else { throw ValidationError("cannot write the log file \(path)") }
-        handle.seekToEndOfFile()
-        self.handle = handle
-    }
-
-    func append(_ step: TrainingStep) {
-        if !trimmed { trimRows(from: step.step) }
-        let s = step.statistics
-        let v = step.validation
-        let validation = v.map { ",\"val_precision_at_1\":\($0.precisionAt1),\"val_map_at_r\":\($0.mapAtR)" } ?? ""
-        let line = jsonLines
-            ? "{\"step\":\(step.step),\"loss\":\(s.loss),\"active_fraction\":\(s.activeFraction),\"mean_positive_distance\":\(s.meanPositiveDistance),\"mean_negative_distance\":\(s.meanNegativeDistance),\"learning_rate\":\(step.learningRate)\(validation)}\n"
-            : "\(step.step),\(s.loss),\(s.activeFraction),\(s.meanPositiveDistance),\(s.meanNegativeDistance),\(step.learningRate),\(v.map { String($0.precisionAt1) } ?? ""),\(v.map { String($0.mapAtR) } ?? "")\n"
-        handle.write(Data(line.utf8))
-    }
-
-    /// A resumed run repeats the steps after its checkpoint: drop the interrupted run's rows for them.
-    private func trimRows(from firstStep: Int) {
-        trimmed = true
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return }
-        let kept = text.split(separator: "\n").filter { line in
-            let digits = line.drop { !$0.isNumber }.prefix { $0.isNumber }
-            guard let step = Int(digits), line.first != "s" else { return true }  // the CSV header
-            return step < firstStep
-        }
-        // Replace the file whole, so a crash here cannot lose the rows that were kept.
-        do {
-            try AtomicFile.write(Data((kept.joined(separator: "\n") + (kept.isEmpty ? "" : "\n")).utf8), to: path)
-            if let reopened = FileHandle(forWritingAtPath: path) {
-                try? handle.close()
-                reopened.seekToEndOfFile()
-                handle = reopened
-            }
-        } catch {
-            Console.note("could not trim the log \(path): \(error); it may repeat steps after the checkpoint")
-        }
     }
 }

@@ -97,7 +97,7 @@ public enum RetrievalMetrics {
         let k = max(10, relevantCounts.max() ?? 0)
         var total = ScoreSum()
         var byClass: [Int: ScoreSum] = [:]
-        ExactIndex(vectors: gallery).search(queries, k: k, excludingSelf: leaveOneOut) { q, hits in
+        FlatIndex(rows: gallery).search(queries, k: k, excluding: leaveOneOut ? { $0 } : nil) { q, hits in
             guard relevantCounts[q] > 0 else { return }
             let relevance = hits.map { galleryLabels[$0.index] == queryLabels[q] }
             let s = score(relevance: relevance, relevantCount: relevantCounts[q])

@@ -2,55 +2,6 @@ import Foundation
 import GRDB
 import Tensors
 
-/// How a gallery compares vectors. Both rank by a dot product; `cosine` stores and queries
-/// unit-length vectors, so the dot product is the cosine similarity.
-public enum GalleryDistance: String, Sendable, CaseIterable {
-    case cosine
-    case innerProduct = "inner-product"
-}
-
-/// What a gallery knows about itself: set once at creation, except the threshold.
-public struct GalleryInfo: Sendable, Equatable {
-    /// Fingerprint of the embedding model that made the vectors; nil for a gallery of vectors brought from elsewhere.
-    public var modelFingerprint: String?
-    public var dimension: Int
-    public var distance: GalleryDistance
-    /// Similarity under which a query's best hit is "no match" (`akin calibrate` stores it).
-    public var threshold: Float?
-    /// Identifies this gallery among others, so an index built from another gallery is never mistaken for this one's.
-    public var uuid: String
-}
-
-/// A gallery's state at one moment: which gallery, and how many changes it has seen. An index file
-/// records the state it was built from; any add or remove since makes it stale.
-public struct GalleryState: Sendable, Equatable {
-    public var uuid: String
-    public var generation: Int64
-}
-
-/// One item to add: where it came from, its class, and optional JSON metadata.
-public struct NewItem: Sendable {
-    public var path: String
-    public var label: String
-    public var metadata: String?
-
-    public init(path: String, label: String, metadata: String? = nil) {
-        self.path = path
-        self.label = label
-        self.metadata = metadata
-    }
-}
-
-/// A stored item, without its vector.
-public struct StoredItem: Sendable, Equatable {
-    /// 0-based, in insertion order, never reused after a removal.
-    public var id: Int
-    public var path: String
-    public var label: String
-    public var added: Date
-    public var metadata: String?
-}
-
 /// The gallery: an SQLite database (through GRDB) that is the source of truth for items and their
 /// vectors. WAL journal with full sync, and every add or remove one transaction, so a crash loses
 /// nothing that was acknowledged and leaves nothing half-added. Indexes are derived from it.
@@ -82,13 +33,13 @@ public final class GalleryStore: @unchecked Sendable {
 
     /// Makes a new, empty gallery. Refuses to overwrite an existing file.
     public static func create(at path: String, dimension: Int, modelFingerprint: String?,
-                              distance: GalleryDistance = .cosine) throws -> GalleryStore {
+                              similarity: GallerySimilarity = .cosine) throws -> GalleryStore {
         guard dimension > 0 else { throw GalleryStoreError.badDimension(path: path, dimension: dimension) }
         guard !FileManager.default.fileExists(atPath: path) else { throw GalleryStoreError.exists(path) }
         let database: DatabaseQueue
         do { database = try DatabaseQueue(path: path, configuration: configuration(readOnly: false)) }
         catch { throw GalleryStoreError.cannotOpen(path: path, reason: "\(error)") }
-        let info = GalleryInfo(modelFingerprint: modelFingerprint, dimension: dimension, distance: distance,
+        let info = GalleryInfo(modelFingerprint: modelFingerprint, dimension: dimension, similarity: similarity,
                                threshold: nil, uuid: UUID().uuidString)
         try database.write { db in
             try db.execute(sql: """
@@ -103,7 +54,7 @@ public final class GalleryStore: @unchecked Sendable {
                 CREATE INDEX items_label ON items(label);
                 """)
             let meta: [(String, String)] = [
-                ("format", format), ("dimension", String(dimension)), ("distance", distance.rawValue),
+                ("format", format), ("dimension", String(dimension)), ("distance", similarity.rawValue),
                 ("uuid", info.uuid), ("generation", "0"), ("next_id", "0"),
             ] + (modelFingerprint.map { [("model", $0)] } ?? [])
             for (key, value) in meta {
@@ -117,7 +68,7 @@ public final class GalleryStore: @unchecked Sendable {
     /// name and renamed into place only when complete, so `path` never holds half a gallery. With
     /// `overwrite`, a gallery already at `path` is replaced, and its index file removed.
     public static func createWhole(at path: String, overwrite: Bool, dimension: Int, modelFingerprint: String?,
-                                   distance: GalleryDistance = .cosine, fill: (GalleryStore) throws -> Void) throws {
+                                   similarity: GallerySimilarity = .cosine, fill: (GalleryStore) throws -> Void) throws {
         let manager = FileManager.default
         guard overwrite || !manager.fileExists(atPath: path) else { throw GalleryStoreError.exists(path) }
         let url = URL(fileURLWithPath: path)
@@ -125,7 +76,7 @@ public final class GalleryStore: @unchecked Sendable {
         let leftovers = { for suffix in ["", "-wal", "-shm", "-journal"] { try? manager.removeItem(atPath: temporary + suffix) } }
         leftovers()
         do {
-            let store = try create(at: temporary, dimension: dimension, modelFingerprint: modelFingerprint, distance: distance)
+            let store = try create(at: temporary, dimension: dimension, modelFingerprint: modelFingerprint, similarity: similarity)
             try fill(store)
             try store.close()
         } catch {
@@ -168,9 +119,9 @@ public final class GalleryStore: @unchecked Sendable {
             throw GalleryStoreError.notAGallery(path: path, reason: "it has no \(format) format mark")
         }
         guard let dimension = meta["dimension"].flatMap(Int.init), dimension > 0,
-              let distance = meta["distance"].flatMap(GalleryDistance.init(rawValue:)), let uuid = meta["uuid"]
+              let similarity = meta["distance"].flatMap(GallerySimilarity.init(rawValue:)), let uuid = meta["uuid"]
         else { throw GalleryStoreError.notAGallery(path: path, reason: "its dimension, distance or uuid is missing or unreadable") }
-        let info = GalleryInfo(modelFingerprint: meta["model"], dimension: dimension, distance: distance,
+        let info = GalleryInfo(modelFingerprint: meta["model"], dimension: dimension, similarity: similarity,
                                threshold: meta["threshold"].flatMap(Float.init), uuid: uuid)
         return GalleryStore(path: path, database: database, info: info)
     }
@@ -197,7 +148,7 @@ public final class GalleryStore: @unchecked Sendable {
             for j in 0..<d where !vectors[i * d + j].isFinite {
                 throw GalleryStoreError.badVector(item: i, reason: "component \(j) is \(vectors[i * d + j])")
             }
-            if info.distance == .cosine && Elementwise.dot(vectors + i * d, vectors + i * d, count: d) == 0 {
+            if info.similarity == .cosine && Elementwise.dot(vectors + i * d, vectors + i * d, count: d) == 0 {
                 throw GalleryStoreError.badVector(item: i, reason: "it is all zeros, which has no direction for cosine similarity")
             }
         }
@@ -211,7 +162,7 @@ public final class GalleryStore: @unchecked Sendable {
             for (i, item) in items.enumerated() {
                 row.withUnsafeMutableBufferPointer { buffer in
                     buffer.baseAddress!.update(from: vectors + i * d, count: d)
-                    if info.distance == .cosine { VectorMath.normalize(buffer.baseAddress!, count: d) }
+                    if info.similarity == .cosine { VectorMath.normalize(buffer.baseAddress!, count: d) }
                 }
                 let blob = row.withUnsafeBytes { Data($0) }
                 try insert.execute(arguments: [next, item.path, item.label, blob, now, item.metadata])

@@ -49,7 +49,7 @@ public final class IVFPQIndex: CompressedIndex {
     private(set) var codewords = 0
     /// Per cell: item ids and their codes (`subquantizers` bytes each, row-major).
     private var listIDs: [[Int]] = []
-    private var listCodes: [[UInt8]] = []
+    private(set) var listCodes: [[UInt8]] = []
     private var itemCount = 0
 
     public init(dimension: Int, parameters: IVFPQParameters = IVFPQParameters()) {
@@ -239,18 +239,6 @@ public final class IVFPQIndex: CompressedIndex {
             }
         }
         return Reranking.rerank(queries, candidates: candidates, k: k, source: exactSource)
-    }
-
-    /// The approximate similarity of a query to the item at position `position` of cell `cell`,
-    /// by decoding its vector and taking the dot product in plain loops.
-    func referenceSimilarity(_ query: [Float], cell: Int, position: Int) -> Float {
-        let d = dimension, sq = subquantizers, ds = subDimension
-        var decoded = Array(centroids[(cell * d)..<(cell * d + d)])
-        for s in 0..<sq {
-            let word = Int(listCodes[cell][position * sq + s])
-            for t in 0..<ds { decoded[s * ds + t] += codebooks[(s * codewords + word) * ds + t] }
-        }
-        return zip(query, decoded).reduce(0) { $0 + $1.0 * $1.1 }
     }
 
     /// Where an item is kept: its cell and position there.

@@ -15,7 +15,7 @@ public final class SQ8Index: CompressedIndex {
     private(set) var minimum: [Float] = []
     private(set) var step: [Float] = []
     /// Row-major [count, dimension] codes; row r holds item rowIDs[r].
-    private var codes: [UInt8] = []
+    private(set) var codes: [UInt8] = []
     private var rowIDs: [Int] = []
 
     public static let defaultRerank = 64
@@ -122,13 +122,6 @@ public final class SQ8Index: CompressedIndex {
         }
         var sum = accumulator.sum()
         while j < count { sum += a[j] * Float(codes[j]); j += 1 }
-        return sum
-    }
-
-    /// The similarity of a query to the decoded vector of item row `row`, in plain loops.
-    func referenceSimilarity(_ query: [Float], row: Int) -> Float {
-        var sum: Float = 0
-        for j in 0..<dimension { sum += query[j] * (minimum[j] + Float(codes[row * dimension + j]) * step[j]) }
         return sum
     }
 

@@ -2,7 +2,7 @@ import Foundation
 import Tensors
 
 /// The triplet loss over triplets mined inside one batch of B embeddings with class labels (a P×K
-/// batch from `PKSampler`), from the batch's B×B distance matrix. See `TripletMining` for which
+/// batch from `PKSampler`), from the batch's B×B distance matrix. See `MinerKind` for which
 /// triplets each mining takes and how the loss averages them.
 ///
 /// Hinge: max(0, D_ap − D_an + margin). Soft margin (Hermans et al.): softplus(D_ap − D_an) =
@@ -11,10 +11,12 @@ import Tensors
 public struct MinedTripletLoss: Sendable {
     public var margin: Float
     public var distance: Distance
-    public var mining: TripletMining
+    public var mining: MinerKind
     public var softMargin: Bool
 
-    public init(margin: Float, distance: Distance, mining: TripletMining, softMargin: Bool = false) {
+    /// `mining` is one of `MinerKind.batchMiners`: the random miner draws its triplets itself.
+    public init(margin: Float, distance: Distance, mining: MinerKind, softMargin: Bool = false) {
+        precondition(mining.minesBatches, "MinedTripletLoss mines P×K batches; the random miner's triplets come from TripletSampler")
         self.margin = margin
         self.distance = distance
         self.mining = mining
@@ -49,6 +51,7 @@ public struct MinedTripletLoss: Sendable {
                         case .all: mineAll(row: row, gradient: grow, scratch: scratch, tally: &tally)
                         case .hard: mineHard(row: row, gradient: grow, scratch: scratch, tally: &tally)
                         case .semiHard: mineSemiHard(row: row, gradient: grow, scratch: scratch, tally: &tally)
+                        case .random: preconditionFailure("refused by init")
                         }
                     }
                 }

@@ -6,11 +6,32 @@ public enum OptimizerKind: String, Codable, Sendable, CaseIterable { case sgd, a
 public enum BackboneKind: String, Codable, Sendable, CaseIterable { case seed, resnet }
 public enum LearningRateSchedule: String, Codable, Sendable, CaseIterable { case constant, cosine }
 
-/// How a batch's triplets are chosen: `random` is the seed's (each triplet drawn on its own);
-/// the others draw P classes × K images and mine the batch's distance matrix.
+/// How a batch's triplets are chosen: `random` is the seed's (each triplet drawn on its own by
+/// `TripletSampler`); the others draw P classes × K images (`PKSampler`) and `MinedTripletLoss`
+/// mines the batch's distance matrix (Hermans, Beyer & Leibe 2017, "In Defense of the Triplet
+/// Loss"; Schroff et al. 2015, FaceNet). A triplet is (a, p, n): a ≠ p of one class, n of another.
+///
+/// Every mining reduces like pytorch-metric-learning's TripletMarginLoss with its default
+/// AvgNonZeroReducer: the mean over the mined triplets whose hinge loss max(0, D_ap − D_an + m) is
+/// non-zero, and 0 when none is. With a soft margin the loss softplus(D_ap − D_an) is never zero, so
+/// it is the mean over all mined triplets.
 public enum MinerKind: String, Codable, Sendable, CaseIterable {
-    case random, all, hard
+    /// Each triplet drawn at random, on its own: the seed's.
+    case random
+    /// Batch-all: every triplet of the batch.
+    case all
+    /// Batch-hard: one triplet per anchor, its farthest positive and its nearest negative
+    /// (pytorch-metric-learning's BatchHardMiner).
+    case hard
+    /// Semi-hard: one triplet per (a, p) pair, with the nearest negative farther than p (D_an > D_ap),
+    /// or, when no negative is farther, the nearest negative of all.
     case semiHard = "semi-hard"
+
+    /// The miners that mine a P×K batch's distance matrix (all but `random`).
+    public static let batchMiners: [MinerKind] = [.all, .hard, .semiHard]
+
+    /// Whether the miner mines a P×K batch (`MinedTripletLoss`) rather than drawing triplets itself.
+    public var minesBatches: Bool { self != .random }
 }
 
 /// What the batch's embeddings are scored by: triplets (formed at random or mined), or a

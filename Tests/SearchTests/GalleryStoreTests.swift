@@ -21,7 +21,7 @@ struct GalleryStoreTests {
         #expect(more == [3], "ids are never reused")
 
         let reopened = try GalleryStore.open(path)
-        #expect(reopened.info.dimension == 4 && reopened.info.distance == .cosine && reopened.info.modelFingerprint == nil)
+        #expect(reopened.info.dimension == 4 && reopened.info.similarity == .cosine && reopened.info.modelFingerprint == nil)
         #expect(try reopened.count == 3)
         let items = try reopened.items()
         #expect(items.map(\.id) == [0, 2, 3] && items.map(\.label) == ["x", "x", "z"] && items[0].metadata == #"{"k": 1}"#)
@@ -92,11 +92,11 @@ struct GalleryStoreTests {
     @Test func storesThresholdAndIndexSettings() throws {
         let folder = try temporaryFolder()
         defer { try? FileManager.default.removeItem(atPath: folder) }
-        let store = try GalleryStore.create(at: folder + "/g.akin", dimension: 2, modelFingerprint: nil, distance: .innerProduct)
+        let store = try GalleryStore.create(at: folder + "/g.akin", dimension: 2, modelFingerprint: nil, similarity: .innerProduct)
         try store.setThreshold(0.75)
         try store.setIndexSettings(IndexSettings(kind: .hnsw, m: 8, efSearch: 40))
         let reopened = try GalleryStore.open(folder + "/g.akin")
-        #expect(reopened.info.threshold == 0.75 && reopened.info.distance == .innerProduct)
+        #expect(reopened.info.threshold == 0.75 && reopened.info.similarity == .innerProduct)
         #expect(try reopened.indexSettings == IndexSettings(kind: .hnsw, m: 8, efSearch: 40))
         // Inner-product galleries keep vectors as given.
         try reopened.add([NewItem(path: "a", label: "x")], vectors: [3, 4])

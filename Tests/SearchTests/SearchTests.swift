@@ -30,21 +30,28 @@ struct SearchTests {
     @Test(arguments: [(1, 10), (5, 300), (20, 37)])
     func topKEqualsFullSort(k: Int, galleryCount: Int) {
         let gallery = unitVectors(galleryCount, 7, seed: 1), queries = unitVectors(13, 7, seed: 2)
-        let index = ExactIndex(vectors: gallery)
-        let hits = index.search(queries, k: k, blockSize: 4)
+        let index = FlatIndex(rows: gallery)
+        index.queryBlock = 4
+        index.tileRows = 16
+        let hits = index.search(queries, k: k)
         #expect(hits.map { $0.map(\.index) } == bruteForce(queries, gallery, k: k, excludingSelf: false))
         #expect(hits.allSatisfy { zip($0, $0.dropFirst()).allSatisfy { $0.similarity >= $1.similarity } })
     }
 
     @Test func leaveOneOutNeverReturnsTheQuery() {
         let vectors = unitVectors(40, 5, seed: 3)
-        let hits = ExactIndex(vectors: vectors).search(vectors, k: 39, excludingSelf: true, blockSize: 16)
+        let index = FlatIndex(rows: vectors)
+        index.queryBlock = 16
+        let hits = index.search(vectors, k: 39, excluding: { $0 })
+        // One query alone takes the single-query path.
+        let one = index.search(Tensor(shape: [1, 5], values: Array(vectors.buffer[(7 * 5)..<(8 * 5)])), k: 39, excluding: { _ in 7 })
         #expect(hits.map { $0.map(\.index) } == bruteForce(vectors, vectors, k: 39, excludingSelf: true))
+        #expect(one[0].map(\.index) == hits[7].map(\.index))
     }
 
     @Test func tiesBreakByGalleryOrder() {
         let gallery = Tensor(shape: [4, 2], values: [1, 0, 0, 1, 1, 0, 1, 0])
-        let hits = ExactIndex(vectors: gallery).search(Tensor(shape: [1, 2], values: [1, 0]), k: 3)
+        let hits = FlatIndex(rows: gallery).search(Tensor(shape: [1, 2], values: [1, 0]), k: 3)
         #expect(hits[0].map(\.index) == [0, 2, 3])
     }
 

@@ -23,8 +23,8 @@ struct MinedTripletLossTests {
 
     static let margins: [Distance: Float] = [.l2: 0.5, .cosine: 0.2]
 
-    @Test(arguments: TripletMining.allCases, Distance.allCases)
-    func matchesTheReference(mining: TripletMining, distance: Distance) {
+    @Test(arguments: MinerKind.batchMiners, Distance.allCases)
+    func matchesTheReference(mining: MinerKind, distance: Distance) {
         let embeddings = Self.clusteredEmbeddings()
         let d = embeddings.shape[1]
         for softMargin in [false, true] {
@@ -49,8 +49,8 @@ struct MinedTripletLossTests {
         }
     }
 
-    @Test(arguments: TripletMining.allCases, Distance.allCases)
-    func gradientMatchesFiniteDifferences(mining: TripletMining, distance: Distance) {
+    @Test(arguments: MinerKind.batchMiners, Distance.allCases)
+    func gradientMatchesFiniteDifferences(mining: MinerKind, distance: Distance) {
         let embeddings = Self.clusteredEmbeddings()
         for softMargin in [false, true] {
             let loss = MinedTripletLoss(margin: Self.margins[distance]!, distance: distance, mining: mining, softMargin: softMargin)
@@ -97,8 +97,8 @@ struct MinedTripletLossTests {
         #expect(gradient.array.allSatisfy { abs($0) < 1e-4 }, "\(gradient.array)")
     }
 
-    @Test(arguments: TripletMining.allCases, Distance.allCases)
-    func repeatedImagesMatchTheReference(mining: TripletMining, distance: Distance) {
+    @Test(arguments: MinerKind.batchMiners, Distance.allCases)
+    func repeatedImagesMatchTheReference(mining: MinerKind, distance: Distance) {
         // The P×K sampler repeats images of small classes: identical rows, some of them mined.
         let labels: [Int32] = [0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2]
         let embeddings = Self.clusteredEmbeddings(labels: labels, seed: 5)
@@ -118,8 +118,8 @@ struct MinedTripletLossTests {
         }
     }
 
-    @Test(arguments: TripletMining.allCases)
-    func keepsNaNInTheLoss(mining: TripletMining) {
+    @Test(arguments: MinerKind.batchMiners)
+    func keepsNaNInTheLoss(mining: MinerKind) {
         let embeddings = Self.clusteredEmbeddings()
         embeddings[7] = .nan
         for softMargin in [false, true] {
@@ -135,7 +135,7 @@ struct MinedTripletLossTests {
         let embeddings = Self.clusteredEmbeddings(labels: labels)
         let gradient = Tensor(shape: embeddings.shape)
         gradient.fill(1)
-        for mining in TripletMining.allCases {
+        for mining in MinerKind.batchMiners {
             let stats = MinedTripletLoss(margin: 0.5, distance: .l2, mining: mining).evaluate(embeddings: embeddings, labels: labels, gradient: gradient)
             #expect(stats.loss == 0 && stats.triplets == 0 && stats.activeFraction == 0 && stats.meanPositiveDistance == 0)
             #expect(stats.meanNegativeDistance > 0)
@@ -143,8 +143,8 @@ struct MinedTripletLossTests {
         }
     }
 
-    @Test(arguments: TripletMining.allCases)
-    func softMarginStaysFiniteFarFromZero(mining: TripletMining) {
+    @Test(arguments: MinerKind.batchMiners)
+    func softMarginStaysFiniteFarFromZero(mining: MinerKind) {
         let embeddings = Self.clusteredEmbeddings(spread: 0.9)
         for i in 0..<embeddings.count { embeddings[i] *= 1000 }  // D_ap − D_an of order ±1000: exp would overflow
         let gradient = Tensor(shape: embeddings.shape)
@@ -193,9 +193,9 @@ struct MinedTripletLossTests {
         let embeddings = Tensor(shape: [b, d], values: Fixture.floats(fixture["embeddings"]))
         let pairs = fixture["pairs"] as! [String: [String: Double]]
         let cases = fixture["cases"] as! [[String: Any]]
-        #expect(cases.count == TripletMining.allCases.count * Distance.allCases.count * 2)
+        #expect(cases.count == MinerKind.batchMiners.count * Distance.allCases.count * 2)
         for item in cases {
-            let mining = TripletMining(rawValue: item["mining"] as! String)!
+            let mining = MinerKind(rawValue: item["mining"] as! String)!
             let distance = Distance(rawValue: item["distance"] as! String)!
             let softMargin = item["soft_margin"] as! Bool
             let loss = MinedTripletLoss(margin: (item["margin"] as! NSNumber).floatValue, distance: distance, mining: mining, softMargin: softMargin)

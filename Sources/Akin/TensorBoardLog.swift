@@ -1,21 +1,29 @@
-import Akin
 import Foundation
 
-/// `akin train --logdir`: the step statistics as TensorBoard scalars every few steps, validation
-/// scores whenever there are some, and a histogram of each weight tensor every so many steps.
-final class TensorBoardLog {
+/// A training run's TensorBoard event file (`akin train --logdir`): the step statistics as scalars
+/// every few steps, validation scores whenever there are some, and a histogram of each weight tensor
+/// every so many steps. Pass it each `TrainingStep` from `Trainer.run`'s `onStep`.
+public final class TensorBoardLog {
     private let writer: EventFileWriter
     private let scalarsEvery: Int, histogramsEvery: Int
     private var started = false
 
-    init(directory: String, scalarsEvery: Int, histogramsEvery: Int) throws {
+    /// The event file written.
+    public var path: String { writer.path }
+
+    /// Starts a new event file in `directory` (created if needed).
+    /// - Parameters:
+    ///   - directory: the folder `tensorboard --logdir` is pointed at.
+    ///   - scalarsEvery: steps between scalars (the first and last steps always have them); positive.
+    ///   - histogramsEvery: steps between weight histograms (the last step always has them); positive.
+    public init(directory: String, scalarsEvery: Int, histogramsEvery: Int) throws {
         writer = try EventFileWriter(directory: directory)
-        self.scalarsEvery = scalarsEvery
-        self.histogramsEvery = histogramsEvery
-        Console.note("TensorBoard events: \(writer.path) (view with: tensorboard --logdir \(directory))")
+        self.scalarsEvery = max(1, scalarsEvery)
+        self.histogramsEvery = max(1, histogramsEvery)
     }
 
-    func append(_ step: TrainingStep, parameters: [Parameter]) {
+    /// Logs one step; `parameters` are the network's (`Trainer.trainingNetwork`), for the histograms.
+    public func append(_ step: TrainingStep, parameters: [Parameter]) {
         if !started {
             // A resumed run repeats the steps after its checkpoint; the START at its first step makes
             // TensorBoard drop what the interrupted run logged from there on (and, after --overwrite,
@@ -39,5 +47,6 @@ final class TensorBoardLog {
         }
     }
 
-    func close() { writer.flush() }
+    /// Flushes the file to disk.
+    public func close() { writer.flush() }
 }

@@ -14,7 +14,7 @@ public enum ReferenceMinedTripletLoss {
     }
 
     public static func evaluate(embeddings: [Float], labels: [Int32], dimension d: Int, margin: Float,
-                                distance: Distance, mining: TripletMining, softMargin: Bool) -> Result {
+                                distance: Distance, mining: MinerKind, softMargin: Bool) -> Result {
         let b = labels.count
         precondition(embeddings.count == b * d, "\(embeddings.count) values for \(b) rows of \(d)")
         let rows = (0..<b).map { i in (0..<d).map { Double(embeddings[i * d + $0]) } }
@@ -69,6 +69,8 @@ public enum ReferenceMinedTripletLoss {
                     for n in farther where measure(a, n) < measure(a, chosen) { chosen = n }
                     mined.append((a, p, chosen))
                 }
+            case .random:
+                preconditionFailure("the random miner draws its own triplets")
             }
         }
 
