@@ -55,7 +55,7 @@ let package = Package(
 
         .testTarget(name: "TensorsTests", dependencies: ["Tensors", "CDNNL", "TestSupport"], exclude: ["Fixtures"]),
         // Fixtures are read through #filePath (Tests/TestSupport/Fixture.swift), not bundled.
-        .target(name: "TestSupport", dependencies: ["Images", "Tensors"], path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["Images", "Networks", "Tensors"], path: "Tests/TestSupport"),
         .testTarget(name: "NetworksTests", dependencies: ["Networks", "Tensors", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "ImagesTests", dependencies: ["Images", "Tensors", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "SimilarityTests", dependencies: ["Similarity", "Networks", "Tensors", "Images", "TestSupport"], exclude: ["Fixtures"]),

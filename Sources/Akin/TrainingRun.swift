@@ -73,6 +73,10 @@ public struct TrainingRun {
     /// Lists and decodes the data (bad files noted and skipped), splits off the holdout and settles
     /// every option. Throws before any decoding when the folder's shape is wrong.
     public func prepare(reporter: any WorkReporter = SilentReporter()) throws -> PreparedTraining {
+        if let pretrained, pretrained.freeze {
+            if embeddingSource == .features { throw TrainingRunError.frozenFeatures(path: pretrained.path) }
+            if pretrained.learningRateScale != nil { throw TrainingRunError.frozenRate }
+        }
         if let pretrained, let channels, channels != pretrained.model.preprocessing.channels {
             throw TrainingRunError.channelsDiffer(path: pretrained.path, takes: pretrained.model.preprocessing.channels, asked: channels)
         }
@@ -171,6 +175,8 @@ public enum TrainingRunError: Error, CustomStringConvertible, Equatable {
     case holdoutTooSmall(fraction: Double)
     case tooManyHeldOutClasses(Int, classes: Int)
     case nothingToValidate
+    case frozenFeatures(path: String)
+    case frozenRate
 
     public var description: String {
         switch self {
@@ -182,6 +188,10 @@ public enum TrainingRunError: Error, CustomStringConvertible, Equatable {
             return "--val-classes must leave at least two classes to train on; the data has \(classes)"
         case .nothingToValidate:
             return "the validation images have no two of one class, so nothing can be scored; use a larger --val-split or --val-classes"
+        case let .frozenFeatures(path):
+            return "with --freeze-backbone the pooled features stay the pretrained backbone's own: embed with \(path) as it is, or drop one of the two"
+        case .frozenRate:
+            return "--backbone-lr-scale sets how fast the backbone learns; with --freeze-backbone it does not learn: drop one"
         }
     }
 }

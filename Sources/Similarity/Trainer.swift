@@ -154,46 +154,18 @@ public final class Trainer {
     }
 
     /// Batches and the loss for the chosen miner.
+    /// Where a step's batch comes from and what it is scored by (`TrainingOptions.makeLoss`).
     private struct Objective {
         let random: RandomTripletSampler?
         let classes: PKSampler?
-        let tripletLoss: TripletLoss
-        let minedLoss: MinedTripletLoss?
-        let proxyLoss: ProxySoftmaxLoss?
-        /// The proxy term added to another loss, with its weight and its gradient.
-        let auxiliaryProxies: (loss: ProxySoftmaxLoss, weight: Float, gradient: Tensor)?
-        let multiSimilarityLoss: MultiSimilarityLoss?
-        /// With its weight, the two views of each image (neighbours in the batch) and their gradient.
-        let instance: (loss: InstanceContrastiveLoss, weight: Float, labels: [Int32], gradient: Tensor)?
+        let loss: WeightedLossSum
+        /// The instance term's batches hold each image twice, side by side.
+        let twoViews: Bool
 
         init(options: TrainingOptions, images: ImageSet, dimension: Int, restored: [String: Tensor]) throws {
-            tripletLoss = TripletLoss(margin: options.margin, distance: options.distance)
-            // Its own generator, so adding the proxies changes no other random draw of the run.
-            var proxyGenerator = RandomGenerator(seed: options.seed ^ 0x5052_4F58_5945_5321)
-            func makeProxies() -> ProxySoftmaxLoss {
-                let loss = ProxySoftmaxLoss(classes: images.classNames.count, dimension: dimension, temperature: options.temperature,
-                                            margin: options.proxyMargin, generator: &proxyGenerator)
-                if let saved = restored[loss.proxies.name], saved.shape == loss.proxies.value.shape { loss.proxies.value.copy(from: saved) }
-                return loss
-            }
-            proxyLoss = options.loss == .normalizedSoftmax ? makeProxies() : nil
-            auxiliaryProxies = options.addsProxyTerm
-                ? (makeProxies(), options.proxyWeight, Tensor(shape: [options.imagesPerStep, dimension])) : nil
-            multiSimilarityLoss = options.loss == .multiSimilarity ? options.multiSimilarity : nil
-            if options.instanceWeight > 0 {
-                guard options.imagesPerClass % 2 == 0, options.imagesPerClass >= 4, options.miner != .random || options.loss != .triplet else {
-                    throw TrainingOptionsError.instanceViews(imagesPerClass: options.imagesPerClass)
-                }
-                let size = options.imagesPerStep
-                instance = (InstanceContrastiveLoss(temperature: options.instanceTemperature), options.instanceWeight,
-                            (0..<size).map { Int32($0 / 2) }, Tensor(shape: [size, dimension]))
-            } else {
-                instance = nil
-            }
-            let mining = options.miner.minesBatches ? options.miner : nil
-            // The proxy and multi-similarity losses need whole classes in a batch but mine no triplets.
-            minedLoss = options.loss == .triplet ? mining.map { MinedTripletLoss(margin: options.margin, distance: options.distance, mining: $0, softMargin: options.softMargin) } : nil
-            if mining != nil || options.loss != .triplet {
+            loss = try options.makeLoss(classes: images.classNames.count, dimension: dimension, restored: restored)
+            twoViews = options.instanceWeight > 0
+            if options.samplesClasses {
                 random = nil
                 classes = try PKSampler(labels: images.labels, classCount: images.classNames.count,
                                         classesPerBatch: options.classesPerBatch, imagesPerClass: options.imagesPerClass)
@@ -205,7 +177,7 @@ public final class Trainer {
 
         func sample(_ options: TrainingOptions, _ generator: inout RandomGenerator, into indices: inout [Int]) {
             if let classes { classes.sample(using: &generator, into: &indices) } else { random!.sample(batch: options.batch, using: &generator, into: &indices) }
-            guard instance != nil else { return }
+            guard twoViews else { return }
             // Two views: the first K/2 images of each class's K, each twice in a row.
             let k = options.imagesPerClass
             for start in stride(from: 0, to: indices.count, by: k) {
@@ -214,30 +186,10 @@ public final class Trainer {
             }
         }
 
-        var parameters: [Parameter] { [proxyLoss?.proxies, auxiliaryProxies?.loss.proxies].compactMap { $0 } }
+        var parameters: [Parameter] { loss.parameters }
 
         func evaluate(_ embeddings: Tensor, labels: [Int32], gradient: Tensor) -> TripletStatistics {
-            var statistics = evaluateMain(embeddings, labels: labels, gradient: gradient)
-            if let auxiliaryProxies {
-                let extra = auxiliaryProxies.loss.evaluate(embeddings: embeddings, labels: labels, gradient: auxiliaryProxies.gradient)
-                Elementwise.addScaled(auxiliaryProxies.gradient.pointer, scale: auxiliaryProxies.weight, to: gradient.pointer, count: gradient.count)
-                let proxies = auxiliaryProxies.loss.proxies.gradient
-                for i in 0..<proxies.count { proxies[i] *= auxiliaryProxies.weight }
-                statistics.loss += auxiliaryProxies.weight * extra.loss
-            }
-            if let instance {
-                let extra = instance.loss.evaluate(embeddings: embeddings, labels: instance.labels, gradient: instance.gradient)
-                Elementwise.addScaled(instance.gradient.pointer, scale: instance.weight, to: gradient.pointer, count: gradient.count)
-                statistics.loss += instance.weight * extra.loss
-            }
-            return statistics
-        }
-
-        private func evaluateMain(_ embeddings: Tensor, labels: [Int32], gradient: Tensor) -> TripletStatistics {
-            if let proxyLoss { return proxyLoss.evaluate(embeddings: embeddings, labels: labels, gradient: gradient) }
-            if let multiSimilarityLoss { return multiSimilarityLoss.evaluate(embeddings: embeddings, labels: labels, gradient: gradient) }
-            if let minedLoss { return minedLoss.evaluate(embeddings: embeddings, labels: labels, gradient: gradient) }
-            return tripletLoss.evaluate(embeddings: embeddings, gradient: gradient)
+            loss.evaluate(embeddings: embeddings, labels: labels, gradient: gradient)
         }
     }
 

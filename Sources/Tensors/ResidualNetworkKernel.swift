@@ -1,32 +1,5 @@
 import CDNNL
 
-/// Where one convolution + batch-norm unit keeps its parameters, gradients and running
-/// statistics (plain OIHW weights, per-channel vectors). The storage must outlive the kernel.
-public struct NormalizedConvolutionBuffers {
-    public var weight: UnsafeMutablePointer<Float>
-    public var scale: UnsafeMutablePointer<Float>
-    public var shift: UnsafeMutablePointer<Float>
-    public var runningMean: UnsafeMutablePointer<Float>
-    public var runningVariance: UnsafeMutablePointer<Float>
-    public var weightGradient: UnsafeMutablePointer<Float>
-    public var scaleGradient: UnsafeMutablePointer<Float>
-    public var shiftGradient: UnsafeMutablePointer<Float>
-
-    public init(weight: UnsafeMutablePointer<Float>, scale: UnsafeMutablePointer<Float>, shift: UnsafeMutablePointer<Float>,
-                runningMean: UnsafeMutablePointer<Float>, runningVariance: UnsafeMutablePointer<Float>,
-                weightGradient: UnsafeMutablePointer<Float>, scaleGradient: UnsafeMutablePointer<Float>,
-                shiftGradient: UnsafeMutablePointer<Float>) {
-        self.weight = weight
-        self.scale = scale
-        self.shift = shift
-        self.runningMean = runningMean
-        self.runningVariance = runningVariance
-        self.weightGradient = weightGradient
-        self.scaleGradient = scaleGradient
-        self.shiftGradient = shiftGradient
-    }
-}
-
 /// Runs a whole `ResidualPlan` (stem, basic blocks, global average pooling) for one batch shape in
 /// oneDNN, every activation in the layout oneDNN chooses for this CPU (nChw8c on AVX2, nChw16c on
 /// AVX-512; widths that are not a multiple of the block are padded by oneDNN), so nothing is

@@ -47,6 +47,15 @@ struct TrainingRunTests {
         let loaded = try EmbeddingModel.load(from: root + "/m.safetensors")
         #expect(loaded.trainingOptions == prepared.options)
 
+        // A frozen backbone learns nothing: embedding its own features, or giving it a rate, is refused before any work.
+        var frozen = TrainingRun(dataFolder: root + "/data")
+        frozen.pretrained = TrainingRun.Pretrained(path: root + "/m.safetensors", model: loaded, freeze: true)
+        frozen.embeddingSource = .features
+        #expect(throws: TrainingRunError.frozenFeatures(path: root + "/m.safetensors")) { try frozen.prepare() }
+        frozen.embeddingSource = nil
+        frozen.pretrained?.learningRateScale = 0.1
+        #expect(throws: TrainingRunError.frozenRate) { try frozen.prepare() }
+
         // One decoded image embeds as the same file does among many.
         let file = root + "/data/bar/3.png"
         let one = try loaded.embed(try ImageDecoder.decodeFile(file, channels: 1))

@@ -1,5 +1,6 @@
 import Networks
 import Tensors
+import TestSupport
 import Testing
 
 @Suite("Backward passes against finite differences")

@@ -2,6 +2,7 @@ import Foundation
 import Images
 import Similarity
 import Tensors
+import TestSupport
 import Testing
 
 @Suite("Normalised softmax over class proxies")

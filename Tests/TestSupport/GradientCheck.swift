@@ -4,13 +4,15 @@ import Testing
 
 /// Central finite differences of L = Σ r ⊙ f(x), compared with the analytic gradients a layer's
 /// backward pass gives for upstream gradient r. Sums in Double to keep Float32 rounding out of it.
-struct GradientCheck {
-    var generator = RandomGenerator(seed: 7)
-    var step: Float = 1e-2
-    var tolerance: Float = 2e-2
-    var samples = 24
+public struct GradientCheck {
+    public var generator = RandomGenerator(seed: 7)
+    public var step: Float = 1e-2
+    public var tolerance: Float = 2e-2
+    public var samples = 24
 
-    mutating func randomTensor(_ shape: [Int], scale: Float = 1) -> Tensor {
+    public init() {}
+
+    public mutating func randomTensor(_ shape: [Int], scale: Float = 1) -> Tensor {
         let tensor = Tensor(shape: shape)
         for i in 0..<tensor.count { tensor[i] = (generator.nextFloat() * 2 - 1) * scale }
         return tensor
@@ -23,7 +25,7 @@ struct GradientCheck {
     }
 
     /// Checks d L / d input and d L / d every parameter of `layer` at `input`.
-    mutating func check(_ layer: Layer, input: Tensor, sourceLocation: SourceLocation = #_sourceLocation) throws {
+    public mutating func check(_ layer: Layer, input: Tensor, sourceLocation: SourceLocation = #_sourceLocation) throws {
         layer.needsInputGradient = true
         let output = try layer.forward(input)
         let upstream = randomTensor(output.shape)

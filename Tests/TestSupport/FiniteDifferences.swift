@@ -3,7 +3,7 @@ import Testing
 
 /// Central differences of a Double reference loss, element by element of `tensor`, against the
 /// gradient the fast loss wrote (`analytic`): |numeric − analytic| < 2e-3 · max(1, |numeric|).
-func expectMatchesFiniteDifferences(_ tensor: Tensor, analytic: [Float], step h: Float = 1e-3, reference: () -> Double,
+public func expectMatchesFiniteDifferences(_ tensor: Tensor, analytic: [Float], step h: Float = 1e-3, reference: () -> Double,
                                     sourceLocation: SourceLocation = #_sourceLocation) {
     for i in 0..<tensor.count {
         let saved = tensor[i]
