@@ -120,12 +120,23 @@ public final class Gallery {
 
     // MARK: Searching
 
-    /// Checks query vectors ([Q, D]) against the gallery's dimension and, for a cosine gallery,
+    /// Checks query vectors ([Q, D]) against the gallery's dimension, refuses a row with a NaN or
+    /// infinite component (and, for a cosine gallery, an all-zero row), and for a cosine gallery
     /// scales them to unit length as its items are. `source` names them in errors.
     public func queries(_ vectors: Tensor, from source: String = "the queries") throws -> Tensor {
         guard vectors.shape.count == 2 else { throw GalleryError.notAMatrix(source: source, shape: vectors.shape) }
         guard vectors.shape[1] == info.dimension else {
             throw GalleryStoreError.wrongDimension(path: path, expected: info.dimension, got: vectors.shape[1], what: "the rows of \(source)")
+        }
+        let d = info.dimension
+        for row in 0..<vectors.shape[0] {
+            let v = vectors.pointer + row * d
+            if let j = (0..<d).first(where: { !v[$0].isFinite }) {
+                throw GalleryError.badQuery(source: source, row: row, reason: "component \(j) is \(v[j])")
+            }
+            if info.similarity == .cosine, (0..<d).allSatisfy({ v[$0] == 0 }) {
+                throw GalleryError.badQuery(source: source, row: row, reason: "it is all zeros, so it has no direction to compare")
+            }
         }
         if info.similarity == .cosine { RowNormalization.normalize(vectors) }
         return vectors
@@ -160,7 +171,8 @@ public final class Gallery {
         guard k > 0 else { throw GalleryError.badK(k) }
         try loadIndex(exact: exact)
         guard let index = loaded?.index, index.count > 0 else { throw GalleryStoreError.empty(path) }
-        return index.search(queries, k: k)
+        // No query can have more hits than there are items: a huge k allocates nothing for them.
+        return index.search(queries, k: min(k, index.count))
     }
 
     /// Each query's top-`k` items and whether it matches: a query matches when its best similarity
@@ -251,12 +263,14 @@ public enum GalleryError: Error, CustomStringConvertible, Equatable {
     case badK(Int)
     case notAMatrix(source: String, shape: [Int])
     case countMismatch(items: Int, vectors: Int)
+    case badQuery(source: String, row: Int, reason: String)
 
     public var description: String {
         switch self {
         case let .badK(k): return "k must be positive, not \(k)"
         case let .notAMatrix(source, shape): return "\(source) has shape \(shape); give one vector a row: [Q, D]"
         case let .countMismatch(items, vectors): return "\(items) items but \(vectors) vectors; give one vector per item"
+        case let .badQuery(source, row, reason): return "query \(row) of \(source) cannot be searched: \(reason)"
         }
     }
 }

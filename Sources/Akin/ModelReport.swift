@@ -195,7 +195,7 @@ public struct ModelReport {
     func loadThumbnails(_ items: inout [ReportItem], _ indices: [Int], channels: Int, reporter: any WorkReporter) {
         var failed = 0
         for i in indices {
-            guard let image = try? ImageDecoder.decodeFile(items[i].path, channels: channels) else { failed += 1; continue }
+            guard let image = try? ImageDecoder.decodeFile(items[i].path, channels: channels, minimumSide: 64) else { failed += 1; continue }
             let scale = min(1, 64 / Double(max(image.width, image.height)))
             items[i].thumbnail = scale < 1
                 ? Resize.resize(image, width: max(1, Int(Double(image.width) * scale)), height: max(1, Int(Double(image.height) * scale)))

@@ -19,6 +19,7 @@ struct Calibrate: ParsableCommand {
     @Flag(help: "Choose the threshold of best F1 instead of a target precision.") var bestF1 = false
     @Flag(help: "Print the table only; leave the gallery's threshold as it is.") var dryRun = false
     @Option(help: "Compute threads (default: all cores).") var threads: Int?
+    @OptionGroup var decoding: DecodingOptions
 
     func validate() throws {
         if bestF1 && precision != nil { throw ValidationError("give --precision or --best-f1, not both") }
@@ -26,7 +27,8 @@ struct Calibrate: ParsableCommand {
     }
 
     func run() throws {
-        AkinCommand.configureThreads(threads)
+        try AkinCommand.configureThreads(threads)
+        decoding.apply()
         let gallery = try Akin.Gallery.open(self.gallery)
         let embedding = try EmbeddingModel.load(from: model)
         try gallery.requireModel(embedding)
@@ -44,7 +46,7 @@ struct Calibrate: ParsableCommand {
         }
         print("\(result.queries) validation images" + (result.unseen > 0 ? ", \(result.unseen) of classes the gallery does not hold" : ""))
         guard let chosen else {
-            throw ValidationError("no threshold reaches precision \(target) on \(data) (the best is \(String(format: "%.4f", result.calibration.curve.map(\.precision).max() ?? 0))); ask for a lower --precision or use --best-f1")
+            throw CommandFailure(description: "no threshold reaches precision \(target) on \(data) (the best is \(String(format: "%.4f", result.calibration.curve.map(\.precision).max() ?? 0))); ask for a lower --precision or use --best-f1", status: ExitStatus.dataError)
         }
         let how = bestF1 ? "best F1" : "precision ≥ \(target)"
         if dryRun {

@@ -11,6 +11,7 @@ struct Embed: ParsableCommand {
     @Flag(help: "Replace an existing gallery at --out.") var overwrite = false
     @Option(help: "Images per batch.") var batchSize = 256
     @Option(help: "Compute threads (default: all cores).") var threads: Int?
+    @OptionGroup var decoding: DecodingOptions
     @Argument(help: "Folders (walked recursively) and image files.") var inputs: [String]
 
     func validate() throws {
@@ -18,7 +19,8 @@ struct Embed: ParsableCommand {
     }
 
     func run() throws {
-        AkinCommand.configureThreads(threads)
+        try AkinCommand.configureThreads(threads)
+        decoding.apply()
         guard overwrite || !FileManager.default.fileExists(atPath: out) else { throw GalleryStoreError.exists(out) }
         let embedding = try EmbeddingModel.load(from: model)
         let images = try embedding.loadImages(paths: inputs, reporter: ConsoleReporter())

@@ -21,6 +21,7 @@ struct Eval: ParsableCommand {
     @Option(help: "With --pixels: image size.") var imageSize = 28
     @Option(help: "With --pixels: 1 or 3 channels.") var channels = 1
     @Option(help: "Compute threads (default: all cores).") var threads: Int?
+    @OptionGroup var decoding: DecodingOptions
     @Argument(help: "Folder of <class>/<image> whose images are the queries.") var queryDir: String
 
     func validate() throws {
@@ -33,7 +34,8 @@ struct Eval: ParsableCommand {
     }
 
     func run() throws {
-        AkinCommand.configureThreads(threads)
+        try AkinCommand.configureThreads(threads)
+        decoding.apply()
         let embedding = try model.map(EmbeddingModel.load(from:))
         let reports = try RetrievalEvaluation.evaluate(embedding.map { .model($0) } ?? .pixels(imageSize: imageSize, channels: channels),
                                                        queryFolder: queryDir, galleryFolder: galleryDir,

@@ -62,13 +62,15 @@ struct ExportProjector: ParsableCommand {
     @Option(help: "Folder to write the files into (created if needed).") var out: String
     @Option(help: "Thumbnail size in the sprite (default: the model's image size; lowered so the sprite stays within 8192 pixels a side).") var spriteSize: Int?
     @Option(help: "Compute threads (default: all cores).") var threads: Int?
+    @OptionGroup var decoding: DecodingOptions
 
     func validate() throws {
         guard (spriteSize ?? 1) >= 1 else { throw ValidationError("--sprite-size must be positive") }
     }
 
     func run() throws {
-        AkinCommand.configureThreads(threads)
+        try AkinCommand.configureThreads(threads)
+        decoding.apply()
         let embedding = try EmbeddingModel.load(from: model)
         let folders = try ClassFolders.scan(data, requireTrainable: false)
         let images = embedding.loadImages(folders.files, classNames: folders.classNames, reporter: ConsoleReporter())

@@ -43,6 +43,7 @@ struct GalleryCommand: ParsableCommand {
         @Option(help: "Images per batch (with --model).") var batchSize = 256
         @Option(help: "Items per transaction, each acknowledged on standard output once it is on disk (default: all in one).") var transaction: Int?
         @Option(help: "Compute threads (default: all cores).") var threads: Int?
+        @OptionGroup var decoding: DecodingOptions
         @Argument(help: "Images or folders to embed and add (with --model).") var images: [String] = []
 
         func validate() throws {
@@ -51,10 +52,12 @@ struct GalleryCommand: ParsableCommand {
             guard model == nil || !images.isEmpty else { throw ValidationError("name the images or folders to add") }
             guard model == nil || (labels == nil && paths == nil) else { throw ValidationError("--labels and --paths go with --vectors; images take theirs from their folders") }
             if let transaction, transaction <= 0 { throw ValidationError("--transaction must be positive") }
+            guard batchSize > 0 else { throw ValidationError("--batch-size must be positive, not \(batchSize)") }
         }
 
         func run() throws {
-            AkinCommand.configureThreads(threads)
+            try AkinCommand.configureThreads(threads)
+            decoding.apply()
             let gallery = try Akin.Gallery.open(self.gallery)
             let (items, matrix) = try vectors != nil ? fromVectors(gallery) : fromImages(gallery)
             let ids = try gallery.add(items, vectors: matrix, transactionSize: transaction) { added in
@@ -167,12 +170,15 @@ struct ListedItem: Codable {
 /// Line-per-item text files (labels, paths).
 enum Lines {
     static func read(_ path: String, expected: Int, what: String) throws -> [String] {
-        guard let data = FileManager.default.contents(atPath: path) else { throw ValidationError("cannot read \(what) file \(path)") }
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw CommandFailure(description: "cannot read the \(what) file \(path)", status: ExitStatus.noInput)
+        }
         var lines = String(decoding: data, as: UTF8.self).components(separatedBy: "\n")
         if lines.last == "" { lines.removeLast() }
         lines = lines.map { $0.hasSuffix("\r") ? String($0.dropLast()) : $0 }
         guard lines.count == expected else {
-            throw ValidationError("\(path) has \(lines.count) \(what), one a line, but there are \(expected) vectors; give one line per row")
+            throw CommandFailure(description: "\(path) has \(lines.count) \(what), one a line, but there are \(expected) vectors; give one line per row",
+                                 status: ExitStatus.dataError)
         }
         return lines
     }

@@ -44,7 +44,7 @@ struct IndexCommand: ParsableCommand {
         }
 
         func run() throws {
-            AkinCommand.configureThreads(threads)
+            try AkinCommand.configureThreads(threads)
             let gallery = try Akin.Gallery.open(self.gallery)
             let settings = IndexSettings(kind: kind, m: m, efConstruction: efConstruction, efSearch: efSearch, seed: seed,
                                          lists: lists, subquantizers: subquantizers, probe: probe, rerank: rerank)

@@ -27,6 +27,7 @@ struct Report: ParsableCommand {
     @Option(help: "t-SNE iterations.") var tsneIterations = 1000
     @Option(help: "Seed for the map sample and the grid's queries.") var seed: UInt64 = 0
     @Option(help: "Compute threads (default: all cores).") var threads: Int?
+    @OptionGroup var decoding: DecodingOptions
 
     func validate() throws {
         guard (gallery == nil) != (data == nil) else { throw ValidationError("give exactly one of --gallery and --data") }
@@ -36,7 +37,8 @@ struct Report: ParsableCommand {
     }
 
     func run() throws {
-        AkinCommand.configureThreads(threads)
+        try AkinCommand.configureThreads(threads)
+        decoding.apply()
         var report = ModelReport(model: try EmbeddingModel.load(from: model), modelName: (model as NSString).lastPathComponent,
                                  source: data.map(ModelReport.Source.folder) ?? .gallery(gallery!))
         report.queryFolder = queries

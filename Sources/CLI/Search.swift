@@ -17,6 +17,7 @@ struct Search: ParsableCommand {
     @Flag(help: "Report index load/build time, search time and queries/s on standard error.") var stats = false
     @Flag(help: "Search the queries one at a time, as a server answering single requests would (for --stats), instead of as one batch.") var oneByOne = false
     @Option(help: "Compute threads (default: all cores).") var threads: Int?
+    @OptionGroup var decoding: DecodingOptions
     @Argument(help: "Query images (folders are walked); with --model.") var images: [String] = []
 
     func validate() throws {
@@ -26,7 +27,8 @@ struct Search: ParsableCommand {
     }
 
     func run() throws {
-        AkinCommand.configureThreads(threads)
+        try AkinCommand.configureThreads(threads)
+        decoding.apply()
         let gallery = try Akin.Gallery.open(self.gallery)
         let (names, queries) = try vectors != nil ? vectorQueries(gallery) : imageQueries(gallery)
 

@@ -83,6 +83,7 @@ struct Train: ParsableCommand {
     @Option(help: "With --logdir: scalars every N steps.") var scalarsEvery = 10
     @Option(help: "With --logdir: weight histograms every N steps.") var histogramsEvery = 100
     @Option(help: "Compute threads (default: all cores).") var threads: Int?
+    @OptionGroup var decoding: DecodingOptions
     @Flag(help: "Print where the time went: each stage of a step and each layer.") var profile = false
 
     static func integers(_ text: String, _ name: String) throws -> [Int] {
@@ -198,7 +199,8 @@ struct Train: ParsableCommand {
     }
 
     func run() throws {
-        AkinCommand.configureThreads(threads)
+        try AkinCommand.configureThreads(threads)
+        decoding.apply()
         let checkpointPath = checkpoint ?? out + ".checkpoint"
         if !resume && !overwrite, let unfinished = Trainer.unfinishedRun(at: checkpointPath) {
             throw ValidationError("\(checkpointPath) holds an unfinished run (step \(unfinished.step) of \(unfinished.steps)). Pass --resume to continue it, or --overwrite to start again.")

@@ -36,7 +36,7 @@ int akin_png_size(const uint8_t *data, size_t size, int *width, int *height,
     return 0;
 }
 
-int akin_png_decode(const uint8_t *data, size_t size, int channels,
+int akin_png_decode(const uint8_t *data, size_t size, int channels, uint64_t max_pixels,
                     uint8_t **pixels, int *width, int *height,
                     char *message, size_t message_capacity) {
     *pixels = NULL;
@@ -58,6 +58,14 @@ int akin_png_decode(const uint8_t *data, size_t size, int channels,
     // 8-bit ones (32768 → 128); this flag asks for that, and keeps white-background compositing.
     image.flags |= PNG_IMAGE_FLAG_16BIT_sRGB;
     image.format = format;
+    // The header's size, checked before a buffer exists: a few bytes may claim gigapixels.
+    *width = (int)image.width;
+    *height = (int)image.height;
+    if ((uint64_t)image.width * (uint64_t)image.height > max_pixels) {
+        copy_message("too many pixels", message, message_capacity);
+        png_image_free(&image);
+        return 2;
+    }
     size_t stride = (size_t)image.width * (size_t)channels;
     size_t bytes = stride * (size_t)image.height;
     if (image.width == 0 || image.height == 0 || bytes / stride != image.height) {

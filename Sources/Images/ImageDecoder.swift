@@ -1,18 +1,38 @@
 import Foundation
+import Synchronization
 
 /// Decodes JPEG or PNG by content, not by file name, into 1 (gray) or 3 (RGB) channels.
 public enum ImageDecoder {
-    public static func decode(_ data: Data, channels: Int) throws(ImageError) -> Image {
+    /// Pillow's `MAX_IMAGE_PIXELS` (a 1024 × 1024 × 256 / 3 budget, above which it warns); Akin
+    /// refuses past twice that, as Pillow does with its `DecompressionBombError`.
+    public static let pillowWarningPixels = 89_478_485
+    /// The default for `maxPixels`: 178,956,970 pixels, about 13,400 × 13,400.
+    public static let defaultMaxPixels = 2 * pillowWarningPixels
+
+    private static let pixelLimit = Atomic<Int>(defaultMaxPixels)
+
+    /// Images whose header declares more pixels are refused before any buffer is allocated
+    /// (`akin --max-pixels` sets it for the whole process). Positive.
+    public static var maxPixels: Int {
+        get { pixelLimit.load(ordering: .relaxed) }
+        set { pixelLimit.store(max(1, newValue), ordering: .relaxed) }
+    }
+
+    /// - Parameter minimumSide: when set, a JPEG may be decoded smaller (libjpeg-turbo's DCT
+    ///   scaling, 1/8 to 1) as long as both sides stay at least this: what will be resized to a
+    ///   network's input anyway needs no more, and decodes several times faster. PNG is always whole.
+    public static func decode(_ data: Data, channels: Int, minimumSide: Int? = nil) throws(ImageError) -> Image {
         guard channels == 1 || channels == 3 else { throw .unsupportedChannels(channels) }
         guard !data.isEmpty else { throw .empty }
         let head = [UInt8](data.prefix(8))
-        if head.starts(with: [0xFF, 0xD8, 0xFF]) { return try JPEG.decode(data, channels: channels) }
-        if head.starts(with: [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]) { return try PNG.decode(data, channels: channels) }
+        let limit = maxPixels
+        if head.starts(with: [0xFF, 0xD8, 0xFF]) { return try JPEG.decode(data, channels: channels, maxPixels: limit, minimumSide: minimumSide) }
+        if head.starts(with: [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]) { return try PNG.decode(data, channels: channels, maxPixels: limit) }
         throw .unknownFormat(firstBytes: head.prefix(4).map { String(format: "%02x", $0) }.joined(separator: " "))
     }
 
-    public static func decodeFile(_ path: String, channels: Int) throws(ImageError) -> Image {
-        try decode(try readFile(path), channels: channels)
+    public static func decodeFile(_ path: String, channels: Int, minimumSide: Int? = nil) throws(ImageError) -> Image {
+        try decode(try readFile(path), channels: channels, minimumSide: minimumSide)
     }
 
     /// The file's bytes, read with POSIX calls: Foundation's `Data(contentsOf:)` leaks its 4 KB

@@ -33,6 +33,13 @@ public struct Preprocessing: Codable, Equatable, Sendable {
     /// Whether `fraction` is a center crop Akin takes: more than 0, at most 1.
     public static func isValidCenterCrop(_ fraction: Float) -> Bool { fraction > 0 && fraction <= 1 }
 
+    /// The side a decoded image needs at least so that `fitted` only ever shrinks it: the size,
+    /// or with a center crop the size over the crop's fraction (the crop takes that much of the shorter side).
+    public var decodedSide: Int {
+        guard let centerCrop else { return imageSize }
+        return Int((Float(imageSize) / centerCrop).rounded(.up))
+    }
+
     /// A decoded image as the network sees it, before scaling: cropped, then resized to size × size.
     public func fitted(_ image: Image) -> Image {
         let cropped = centerCrop.map { image.centerSquare(keeping: $0) } ?? image
@@ -84,7 +91,7 @@ public final class ImageSet: @unchecked Sendable {
         DispatchQueue.concurrentPerform(iterations: chunks) { c in
             for i in (c * chunk)..<min(files.count, (c + 1) * chunk) {
                 slots.value[i] = Result { () throws(ImageError) -> [UInt8] in
-                    try planar(fitting.fitted(ImageDecoder.decodeFile(files[i].path, channels: channels)))
+                    try planar(fitting.fitted(ImageDecoder.decodeFile(files[i].path, channels: channels, minimumSide: fitting.decodedSide)))
                 }
             }
             progress(done.add(min(files.count, (c + 1) * chunk) - c * chunk), files.count)

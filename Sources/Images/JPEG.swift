@@ -3,7 +3,12 @@ import Foundation
 
 /// JPEG decoding through libjpeg-turbo's TurboJPEG API, which also converts colour spaces.
 enum JPEG {
-    static func decode(_ data: Data, channels: Int) throws(ImageError) -> Image {
+    /// - Parameters:
+    ///   - maxPixels: refused above this many pixels, as the header declares them, before any buffer exists.
+    ///   - minimumSide: when set, the image is decoded at the smallest of libjpeg-turbo's scales
+    ///     (1/8 … 1) whose width and height both stay at least this, in the DCT domain: an 8-megapixel
+    ///     photo that will be resized to 224 decodes at 1/8 of the work.
+    static func decode(_ data: Data, channels: Int, maxPixels: Int, minimumSide: Int?) throws(ImageError) -> Image {
         guard let handle = tjInitDecompress() else { throw .corruptJPEG("libjpeg-turbo could not start") }
         defer { tjDestroy(handle) }
         func reason() -> String { String(cString: tjGetErrorStr2(handle)) }
@@ -14,6 +19,8 @@ enum JPEG {
         }
         guard header == 0 else { throw .corruptJPEG(reason()) }
         guard width > 0, height > 0 else { throw .tooSmall(width: Int(width), height: Int(height)) }
+        guard Int(width) * Int(height) <= maxPixels else { throw .tooManyPixels(width: Int(width), height: Int(height), limit: maxPixels) }
+        (width, height) = minimumSide.map { scaled(width, height, keepingAtLeast: $0) } ?? (width, height)
         let format = channels == 1 ? TJPF_GRAY : TJPF_RGB
         var pixels = [UInt8](repeating: 0, count: Int(width) * Int(height) * channels)
         // STOPONWARNING: a truncated file is a warning to libjpeg (it pads with gray); here it is an error.
@@ -26,6 +33,21 @@ enum JPEG {
         }
         guard status == 0 else { throw .corruptJPEG(reason()) }
         return Image(width: Int(width), height: Int(height), channels: channels, pixels: pixels)
+    }
+
+    /// The smallest size libjpeg-turbo can decode to (its scaling factors of at most 1) whose sides
+    /// both stay at least `side`; the full size when none is smaller.
+    static func scaled(_ width: Int32, _ height: Int32, keepingAtLeast side: Int) -> (Int32, Int32) {
+        var count: Int32 = 0
+        guard let factors = tjGetScalingFactors(&count) else { return (width, height) }
+        var best = (width, height)
+        for factor in UnsafeBufferPointer(start: factors, count: Int(count)) where factor.num <= factor.denom {
+            // TJSCALED: ⌈dimension · num / denom⌉.
+            let w = (Int(width) * Int(factor.num) + Int(factor.denom) - 1) / Int(factor.denom)
+            let h = (Int(height) * Int(factor.num) + Int(factor.denom) - 1) / Int(factor.denom)
+            if w >= side, h >= side, w * h < Int(best.0) * Int(best.1) { best = (Int32(w), Int32(h)) }
+        }
+        return best
     }
 }
 

@@ -110,9 +110,10 @@ public final class GalleryStore: @unchecked Sendable {
         do {
             meta = try database.read { db in
                 guard try db.tableExists("meta") && db.tableExists("items") else { return [:] }
-                return Dictionary(uniqueKeysWithValues: try Row.fetchAll(db, sql: "SELECT key, value FROM meta").map {
-                    ($0["key"] as String, $0["value"] as String)
-                })
+                // Throwing decodes and the first of repeated keys: a hand-edited table must not stop the process.
+                return Dictionary(try Row.fetchAll(db, sql: "SELECT key, value FROM meta").map {
+                    (try $0.decode(String.self, forColumn: "key"), try $0.decode(String.self, forColumn: "value"))
+                }, uniquingKeysWith: { first, _ in first })
             }
         } catch { throw GalleryStoreError.notAGallery(path: path, reason: "\(error)") }
         guard meta["format"] == format else {
@@ -148,7 +149,7 @@ public final class GalleryStore: @unchecked Sendable {
             for j in 0..<d where !vectors[i * d + j].isFinite {
                 throw GalleryStoreError.badVector(item: i, reason: "component \(j) is \(vectors[i * d + j])")
             }
-            if info.similarity == .cosine && Elementwise.dot(vectors + i * d, vectors + i * d, count: d) == 0 {
+            if info.similarity == .cosine && (0..<d).allSatisfy({ vectors[i * d + $0] == 0 }) {
                 throw GalleryStoreError.badVector(item: i, reason: "it is all zeros, which has no direction for cosine similarity")
             }
         }
@@ -255,7 +256,7 @@ public final class GalleryStore: @unchecked Sendable {
     public func items(afterID: Int = -1, limit: Int = .max) throws -> [StoredItem] {
         try database.read { db in
             try Row.fetchAll(db, sql: "SELECT id, path, label, added, metadata FROM items WHERE id > ? ORDER BY id LIMIT ?",
-                             arguments: [afterID, Int64(min(limit, Int(Int64.max)))]).map(Self.item)
+                             arguments: [afterID, Int64(min(limit, Int(Int64.max)))]).map { try item($0) }
         }
     }
 
@@ -265,7 +266,7 @@ public final class GalleryStore: @unchecked Sendable {
             let select = try db.makeStatement(sql: "SELECT id, path, label, added, metadata FROM items WHERE id = ?")
             var found: [Int: StoredItem] = [:]
             for id in Set(ids) {
-                if let row = try Row.fetchOne(select, arguments: [id]) { found[id] = Self.item(row) }
+                if let row = try Row.fetchOne(select, arguments: [id]) { found[id] = try item(row) }
             }
             return found
         }
@@ -282,14 +283,14 @@ public final class GalleryStore: @unchecked Sendable {
             ids.reserveCapacity(n)
             let rows = try Row.fetchCursor(db, sql: "SELECT id, vector FROM items ORDER BY id")
             while let row = try rows.next() {
-                let blob: Data = row["vector"]
+                let id: Int = try decoded(row, "id"), blob: Data = try decoded(row, "vector")
                 guard blob.count == d * MemoryLayout<Float>.size else {
-                    throw GalleryStoreError.notAGallery(path: path, reason: "item \(row["id"] as Int)'s vector has \(blob.count) bytes, not \(d * 4)")
+                    throw GalleryStoreError.notAGallery(path: path, reason: "item \(id)'s vector has \(blob.count) bytes, not \(d * 4)")
                 }
                 blob.withUnsafeBytes { raw in
                     (vectors.pointer + ids.count * d).update(from: raw.bindMemory(to: Float.self).baseAddress!, count: d)
                 }
-                ids.append(row["id"])
+                ids.append(id)
                 if ids.count % 65536 == 0 { progress?(ids.count, n) }
             }
             progress?(ids.count, n)
@@ -315,15 +316,23 @@ public final class GalleryStore: @unchecked Sendable {
     public func labelCounts() throws -> [(label: String, count: Int)] {
         try database.read { db in
             try Row.fetchAll(db, sql: "SELECT label, COUNT(*) AS n FROM items GROUP BY label ORDER BY n DESC, label")
-                .map { ($0["label"], $0["n"]) }
+                .map { (try decoded($0, "label"), try decoded($0, "n")) }
         }
     }
 
     // MARK: Helpers
 
-    private static func item(_ row: Row) -> StoredItem {
-        StoredItem(id: row["id"], path: row["path"], label: row["label"],
-                   added: Date(timeIntervalSince1970: row["added"]), metadata: row["metadata"])
+    private func item(_ row: Row) throws -> StoredItem {
+        StoredItem(id: try decoded(row, "id"), path: try decoded(row, "path"), label: try decoded(row, "label"),
+                   added: Date(timeIntervalSince1970: try decoded(row, "added")), metadata: try decoded(row, "metadata"))
+    }
+
+    /// A column of a row, or an error naming the gallery and the column when it holds NULL or
+    /// another type (a hand-edited file): GRDB's subscript would stop the process instead.
+    private func decoded<Value: DatabaseValueConvertible>(_ row: Row, _ column: String) throws -> Value {
+        do { return try row.decode(Value.self, forColumn: column) } catch {
+            throw GalleryStoreError.notAGallery(path: path, reason: "a row's \(column) cannot be read (\(error)); the file was changed by hand or is damaged")
+        }
     }
 
     private static func metaInt(_ db: Database, _ key: String) throws -> Int {

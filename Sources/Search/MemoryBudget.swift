@@ -64,8 +64,10 @@ public enum MemoryBudget {
                                       ("GB", 1 << 30), ("K", 1 << 10), ("M", 1 << 20), ("G", 1 << 30), ("B", 1)]
         let upper = text.uppercased().filter { $0 != " " }
         for (suffix, scale) in units where upper.hasSuffix(suffix) {
-            guard let value = Double(upper.dropLast(suffix.count)), value > 0 else { return nil }
-            return Int(value * Double(scale))
+            // "infGB", "nanMB" and sizes past Int's range are no sizes (Int(_:) of them traps).
+            guard let value = Double(upper.dropLast(suffix.count)), value > 0, value.isFinite,
+                  value * Double(scale) < Double(Int.max) else { return nil }
+            return max(1, Int(value * Double(scale)))
         }
         guard let value = Int(upper), value > 0 else { return nil }
         return value

@@ -66,7 +66,7 @@ extension EmbeddingModel {
 
     /// The unit-length embedding of an encoded JPEG or PNG.
     public func embed(imageData: Data) throws -> [Float] {
-        try embed(try ImageDecoder.decode(imageData, channels: preprocessing.channels))
+        try embed(try ImageDecoder.decode(imageData, channels: preprocessing.channels, minimumSide: preprocessing.decodedSide))
     }
 
     /// Decodes and embeds the image files named in `paths` (folders walked); bad files are

@@ -55,10 +55,11 @@ public enum NpyFile {
             guard let n = Int(text), n >= 0 else { throw NpyError.unreadable(path: path, reason: "shape \(shapeText) is not a list of sizes") }
             return n
         }
-        let count = shape.reduce(1, *)
         let start = headerStart + headerLength
-        guard bytes.count - start == count * 4 else {
-            throw NpyError.unreadable(path: path, reason: "shape \(shape) needs \(count * 4) bytes of values, the file holds \(bytes.count - start)")
+        // The shape is checked against what the file holds before anything is allocated for it.
+        guard let count = CheckedSize.product(shape, limit: (bytes.count - start) / 4), bytes.count - start == count * 4 else {
+            let needed = CheckedSize.product(shape + [4]).map { "\($0) bytes" } ?? "more bytes than any file holds"
+            throw NpyError.unreadable(path: path, reason: "shape \(shape) needs \(needed) of values, the file holds \(bytes.count - start)")
         }
         let tensor = Tensor(shape: shape)
         bytes.withUnsafeBytes { raw in

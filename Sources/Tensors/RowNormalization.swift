@@ -12,10 +12,47 @@ public enum RowNormalization {
                                  norms: UnsafeMutablePointer<Float>? = nil) {
         for r in 0..<rows {
             let source = x + r * columns, target = y + r * columns
-            let norm = (Elementwise.dot(source, source, count: columns) + epsilon).squareRoot()
+            let squared = Elementwise.dot(source, source, count: columns)
+            if squared.isNaN {
+                // A NaN stays visible (training stops on it) instead of being scaled away.
+                for j in 0..<columns { target[j] = .nan }
+                norms?[r] = .nan
+                continue
+            }
+            guard squared.isFinite, squared >= 1e-30 else {
+                // Components past about 1.8e19 overflow the squared norm, and below about 1e-15 they
+                // underflow it: scale by the largest first.
+                normalizeScaled(source, into: target, columns: columns, norm: norms.map { $0 + r })
+                continue
+            }
+            let norm = (squared + epsilon).squareRoot()
             norms?[r] = norm
             for j in 0..<columns { target[j] = source[j] / norm }
         }
+    }
+
+    /// One row whose squared norm overflows or underflows Float: x / max|x| first, then to unit
+    /// length. A zero row stays zero (its norm taken as √ε); a row holding an infinity or NaN gives
+    /// NaN, as its norm is not a number.
+    private static func normalizeScaled(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, columns: Int,
+                                       norm: UnsafeMutablePointer<Float>?) {
+        var largest: Float = 0
+        for j in 0..<columns { largest = max(largest, abs(x[j])) }
+        guard largest > 0 else {
+            for j in 0..<columns { y[j] = 0 }
+            norm?.pointee = epsilon.squareRoot()
+            return
+        }
+        guard largest.isFinite else {
+            for j in 0..<columns { y[j] = .nan }
+            norm?.pointee = .nan
+            return
+        }
+        var squared: Float = 0
+        for j in 0..<columns { let v = x[j] / largest; squared += v * v }
+        let scaled = squared.squareRoot()
+        norm?.pointee = scaled * largest
+        for j in 0..<columns { y[j] = (x[j] / largest) / scaled }
     }
 
     /// In place, on every row of a [N, D] tensor.

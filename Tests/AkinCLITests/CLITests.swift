@@ -273,5 +273,9 @@ struct CLITests {
         #expect(first.pixels == [0, 50, 100, 150])
         let bad = try CLI.run(["import-idx", "--images", root + "/images", "--labels", root + "/labels", "--class-names", "a", "--out", root + "/t2"])
         #expect(bad.status != 0 && bad.errors.contains("--class-names"))
+        // A class name must never take a folder outside --out.
+        let escape = try CLI.run(["import-idx", "--images", root + "/images", "--labels", root + "/labels", "--class-names", "..,x", "--out", root + "/t3"])
+        #expect(escape.status == 65 && escape.errors.contains("\"..\"") && !escape.errors.contains("Usage:"))
+        #expect(!FileManager.default.fileExists(atPath: root + "/0.png") && !FileManager.default.fileExists(atPath: root + "/t3/x"))
     }
 }

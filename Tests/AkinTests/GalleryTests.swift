@@ -34,6 +34,14 @@ struct GalleryTests {
         #expect(try gallery.search([1, 0, 0], k: 1).match)
 
         #expect(throws: GalleryError.badK(0)) { try gallery.search([1, 0, 0], k: 0) }
+        // A k past the gallery's size is cut to it (an index allocates for k, so a huge one must not reach it).
+        #expect(try gallery.search([1, 0, 0], k: Int.max / 2).hits.count == 4)
+        // Queries are checked as added vectors are: finite, not all zero; huge components still have a direction.
+        #expect(throws: GalleryError.badQuery(source: "the queries", row: 0, reason: "component 1 is nan")) { try gallery.search([1, .nan, 0], k: 1) }
+        #expect(throws: GalleryError.badQuery(source: "the queries", row: 0, reason: "it is all zeros, so it has no direction to compare")) {
+            try gallery.search([0, 0, 0], k: 1)
+        }
+        #expect(try gallery.search([0, 0, 1e25], k: 1).hits[0].path == "d")
         #expect(throws: GalleryStoreError.self) { try gallery.search([1, 0], k: 1) }
         #expect(throws: GalleryError.countMismatch(items: 1, vectors: 2)) {
             try gallery.add([NewItem(path: "e", label: "z")], vectors: Tensor(shape: [2, 3]))

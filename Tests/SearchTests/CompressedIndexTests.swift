@@ -97,6 +97,8 @@ struct CompressedIndexTests {
     @Test func aMemoryBudgetPicksTheCodeSize() throws {
         #expect(MemoryBudget.parse("512MB") == 512 << 20 && MemoryBudget.parse("2 GiB") == 2 << 30 && MemoryBudget.parse("1000") == 1000)
         #expect(MemoryBudget.parse("lots") == nil && MemoryBudget.parse("-3MB") == nil)
+        // Not numbers, or past Int's range: refused, never a trap converting them.
+        #expect(MemoryBudget.parse("infGB") == nil && MemoryBudget.parse("nanMB") == nil && MemoryBudget.parse("1e300GB") == nil)
         let settings = IndexSettings(kind: .ivfpq)
         // 1M items of 64 values: 48 bytes an item leaves 40 for codes after the id, so 32 sub-quantisers.
         let roomy = try MemoryBudget.fit(settings, budget: 48_000_000, count: 1_000_000, dimension: 64)

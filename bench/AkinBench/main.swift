@@ -4,6 +4,7 @@
 //   akin-bench train --channels C [--steps N] [--threads T]   (median step time after warm-up)
 //   akin-bench embed --channels C [--steps N] [--threads T]   (batches of 1024)
 //   akin-bench tsne --input FILE --n N --d D                 (t-SNE of N×D float32 values; bench/tsne.sh)
+//   akin-bench decode --folder DIR --size S                  (JPEG decoding, whole or scaled; bench/decode.sh)
 //   akin-bench resnet --channels C [--batch B] [--profile]   (forward + backward of the default
 //                                                              ResNet backbone alone, no loss)
 //
@@ -24,6 +25,11 @@ if mode == "tsne" {
     guard let i = arguments.firstIndex(of: "--input"), i + 1 < arguments.count else { fatalError("tsne needs --input FILE") }
     ComputeThreads.configure(count: option("--threads", ProcessInfo.processInfo.activeProcessorCount))
     try TSNEBench.run(input: arguments[i + 1], n: option("--n", 10_000), d: option("--d", 50), iterations: option("--iterations", 1000))
+    exit(0)
+}
+if mode == "decode" {
+    guard let i = arguments.firstIndex(of: "--folder"), i + 1 < arguments.count else { fatalError("decode needs --folder DIR") }
+    try DecodeBench.run(folder: arguments[i + 1], size: option("--size", 224), repeats: option("--repeats", 3))
     exit(0)
 }
 let channels = option("--channels", 3), steps = option("--steps", 25), warmup = option("--warmup", 3)

@@ -6,8 +6,10 @@
 /// Decodes a PNG held in memory into 8-bit pixels with `channels` (1 = gray, 3 = RGB) per pixel.
 /// Any colour type and bit depth (palette, gray+alpha, RGBA, 16-bit) is converted by libpng;
 /// alpha is composited onto a white background. Returns 0 on success; on failure returns
-/// non-zero and writes libpng's reason into `message`. The caller frees `*pixels` with free().
-int akin_png_decode(const uint8_t *data, size_t size, int channels,
+/// non-zero and writes libpng's reason into `message`: 2 when the header's width × height passes
+/// `max_pixels` (checked before any buffer is allocated; `*width` and `*height` are then set).
+/// The caller frees `*pixels` with free().
+int akin_png_decode(const uint8_t *data, size_t size, int channels, uint64_t max_pixels,
                     uint8_t **pixels, int *width, int *height,
                     char *message, size_t message_capacity);
 

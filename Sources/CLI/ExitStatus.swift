@@ -1,0 +1,43 @@
+import Akin
+import Foundation
+
+/// A command's runtime failure that is no usage error: printed without the usage line.
+struct CommandFailure: Error, CustomStringConvertible {
+    var description: String
+    var status: Int32
+}
+
+/// The sysexits(3) status `akin` exits with after a runtime error: 65 for input that is not what
+/// it should be, 66 for input that is not there, 74 for a file that cannot be written, 70 for an
+/// internal failure, 1 for the rest. Usage errors (64) are the argument parser's.
+enum ExitStatus {
+    static let dataError: Int32 = 65, noInput: Int32 = 66, software: Int32 = 70, ioError: Int32 = 74, failure: Int32 = 1
+
+    static func of(_ error: Error) -> Int32 {
+        switch error {
+        case let failure as CommandFailure: return failure.status
+        case let error as GalleryStoreError:
+            switch error {
+            case .missing: return noInput
+            case .cannotOpen: return ioError
+            case .exists: return failure
+            default: return dataError
+            }
+        case let error as DatasetError:
+            if case .missing = error { return noInput }
+            return dataError
+        case let error as IDXError:
+            if case .unreadable = error { return noInput }
+            return dataError
+        case let error as CheckpointError:
+            if case .missing = error { return noInput }
+            return dataError
+        case is FileWriteError, is ReportError: return ioError
+        case is OneDNNError: return software
+        case is ImageError, is EmbeddingError, is NpyError, is SafeTensorsError, is NetworkFileError, is ONNXImportError, is IndexFileError,
+             is IDXImportError, is GalleryError, is TrainingRunError, is TrainingOptionsError, is PKSamplerError, is AugmentationError:
+            return dataError
+        default: return failure
+        }
+    }
+}

@@ -1,0 +1,50 @@
+import Foundation
+import Tensors
+import TestSupport
+import Testing
+
+/// sysexits: usage errors 64 with the usage line; bad data 65 and missing input 66 without it.
+@Suite("akin exit statuses")
+struct ExitStatusTests {
+    @Test func usageErrorsShowUsageAndRuntimeErrorsDoNot() throws {
+        let root = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        try NpyFile.write(randomMatrix(20, 4, seed: 1), to: root + "/base.npy")
+        try NpyFile.write(Tensor(shape: [1, 4], values: [1, .nan, 0, 0]), to: root + "/nan.npy")
+        let g = root + "/g.akin"
+        #expect(try CLI.run(["gallery", "create", "--dim", "4", "--out", g]).status == 0)
+        #expect(try CLI.run(["gallery", "add", "--gallery", g, "--vectors", root + "/base.npy"]).status == 0)
+
+        let missing = try CLI.run(["search", "--gallery", root + "/nothing.akin", "--vectors", root + "/base.npy"])
+        #expect(missing.status == 66 && missing.errors.contains("does not exist") && !missing.errors.contains("Usage:"), "\(missing)")
+
+        let nanQuery = try CLI.run(["search", "--gallery", g, "--vectors", root + "/nan.npy"])
+        #expect(nanQuery.status == 65 && nanQuery.errors.contains("component 1 is nan") && !nanQuery.errors.contains("Usage:"), "\(nanQuery)")
+        let nanAdd = try CLI.run(["gallery", "add", "--gallery", g, "--vectors", root + "/nan.npy"])
+        #expect(nanAdd.status == 65 && !nanAdd.errors.contains("Usage:"), "\(nanAdd)")
+
+        let zeroK = try CLI.run(["search", "--gallery", g, "--vectors", root + "/base.npy", "-k", "0"])
+        #expect(zeroK.status == 64 && zeroK.errors.contains("Usage:"), "\(zeroK)")
+        let noThreads = try CLI.run(["search", "--gallery", g, "--vectors", root + "/base.npy", "--threads", "0"])
+        #expect(noThreads.status == 64 && noThreads.errors.contains("--threads"), "\(noThreads)")
+        let infinite = try CLI.run(["index", "build", "--gallery", g, "--kind", "ivfpq", "--memory", "infGB"])
+        #expect(infinite.status == 64 && infinite.errors.contains("--memory"), "\(infinite)")
+        let hugeK = try CLI.run(["search", "--gallery", g, "--vectors", root + "/base.npy", "-k", "4611686018427387903", "--json"])
+        #expect(hugeK.status == 0, "\(hugeK.errors)")
+        let answers = try json(hugeK.output)
+        #expect(answers.count == 20 && answers.allSatisfy { ($0["results"] as? [Any])?.count == 20 })
+    }
+
+    /// `--max-pixels` reaches the decoder of every file: 12 × 12 images (144 pixels) under a limit
+    /// of 100 are each skipped with the reason, and nothing is left to evaluate.
+    @Test func maxPixelsRefusesLargerImages() throws {
+        let root = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        try makeDataset(at: root + "/data", perClass: 3)
+        let refused = try CLI.run(["eval", "--pixels", "--image-size", "12", "--max-pixels", "100", root + "/data"])
+        #expect(refused.status == 65 && refused.errors.contains("144 pixels), more than the limit of 100") && !refused.errors.contains("Usage:"),
+                "\(refused.errors)")
+        #expect(try CLI.run(["eval", "--pixels", "--image-size", "12", "--max-pixels", "144", root + "/data"]).status == 0)
+        #expect(try CLI.run(["eval", "--pixels", "--max-pixels", "0", root + "/data"]).status == 64)
+    }
+}
