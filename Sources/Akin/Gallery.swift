@@ -172,7 +172,10 @@ public final class Gallery {
         try loadIndex(exact: exact)
         guard let index = loaded?.index, index.count > 0 else { throw GalleryStoreError.empty(path) }
         // No query can have more hits than there are items: a huge k allocates nothing for them.
-        return index.search(queries, k: min(k, index.count))
+        let hits = index.search(queries, k: min(k, index.count))
+        // Approximate similarities must not be judged by a threshold calibrated on exact ones.
+        if let failure = (index as? any CompressedIndex)?.rerankFailure { throw failure }
+        return hits
     }
 
     /// Each query's top-`k` items and whether it matches: a query matches when its best similarity

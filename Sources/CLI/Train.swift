@@ -71,7 +71,7 @@ struct Train: ParsableCommand {
     @Option(help: "1 (gray) or 3 (RGB). Default: 1 when every sampled image is gray, else 3.") var channels: Int?
     @Option(help: "Hold out this fraction of each class's images to validate on.") var valSplit: Double?
     @Option(help: "Hold out this many whole classes to validate on (measures unseen classes).") var valClasses: Int?
-    @Option(help: "Validate every N steps (and at the end); the model file keeps the best by MAP@R.") var valEvery = 200
+    @Option(help: "With --val-split or --val-classes: validate every N steps (default 200, and at the end); the model file keeps the best by MAP@R.") var valEvery: Int?
     @Option(help: "Stop after this many validations without a better MAP@R.") var patience: Int?
     @Option(help: "Write a checkpoint every N steps.") var checkpointEvery: Int?
     @Option(help: "Checkpoint file (default: <out>.checkpoint).") var checkpoint: String?
@@ -80,8 +80,8 @@ struct Train: ParsableCommand {
     @Option(help: "Seed for initialisation, sampling, augmentation and validation splits.") var seed: UInt64 = 0
     @Option(help: "Write one row per step to this file: CSV, or JSON lines if it ends in .jsonl.") var log: String?
     @Option(help: "Write TensorBoard event files into this folder (scalars, weight histograms).") var logdir: String?
-    @Option(help: "With --logdir: scalars every N steps.") var scalarsEvery = 10
-    @Option(help: "With --logdir: weight histograms every N steps.") var histogramsEvery = 100
+    @Option(help: "With --logdir: scalars every N steps (default 10).") var scalarsEvery: Int?
+    @Option(help: "With --logdir: weight histograms every N steps (default 100).") var histogramsEvery: Int?
     @Option(help: "Compute threads (default: all cores).") var threads: Int?
     @OptionGroup var decoding: DecodingOptions
     @Flag(help: "Print where the time went: each stage of a step and each layer.") var profile = false
@@ -96,10 +96,11 @@ struct Train: ParsableCommand {
 
     func validate() throws {
         for (value, name) in [(steps, "steps"), (batch, "batch"), (classesPerBatch, "classes-per-batch"), (checkpointEvery, "checkpoint-every"),
-                              (embeddingDim, "embedding-dim"), (imageSize, "image-size"), (Optional(valEvery), "val-every")] {
+                              (embeddingDim, "embedding-dim"), (imageSize, "image-size"), (valEvery, "val-every"),
+                              (scalarsEvery, "scalars-every"), (histogramsEvery, "histograms-every")] {
             if let value, value <= 0 { throw ValidationError("--\(name) must be positive, not \(value)") }
         }
-        if scalarsEvery <= 0 || histogramsEvery <= 0 { throw ValidationError("--scalars-every and --histograms-every must be positive") }
+        try refuseWhatDoesNotApply()
         if let imagesPerClass, imagesPerClass < 2 { throw ValidationError("--images-per-class must be at least 2 (an anchor needs a positive)") }
         if let channels, channels != 1 && channels != 3 { throw ValidationError("--channels must be 1 or 3, not \(channels)") }
         if let lr { guard lr > 0, lr.isFinite else { throw ValidationError("--lr must be a positive number") } }
@@ -149,6 +150,47 @@ struct Train: ParsableCommand {
             if let blocks, try Self.integers(blocks, "blocks").count != values.count {
                 throw ValidationError("--widths and --blocks need one entry per stage each")
             }
+        }
+    }
+
+    /// A flag the run would not use is refused, naming what would use it: the recipe's loss, miner
+    /// and optimizer as overridden decide what applies.
+    func refuseWhatDoesNotApply() throws {
+        let base = TrainingOptions(recipe: recipe)
+        let usedLoss = loss ?? base.loss, usedMiner = miner ?? base.miner, usedOptimizer = optimizer ?? base.optimizer
+        let randomTriplets = usedLoss == .triplet && !usedMiner.minesBatches
+        if batch != nil && !randomTriplets {
+            throw ValidationError("--batch counts the random miner's triplets; this run's batches are --classes-per-batch × --images-per-class (add --miner random to draw triplets at random)")
+        }
+        if (classesPerBatch != nil || imagesPerClass != nil) && randomTriplets {
+            throw ValidationError("--classes-per-batch and --images-per-class shape P×K batches; the random miner draws --batch triplets instead (pick --miner all, hard or semi-hard)")
+        }
+        if usedLoss != .triplet && (miner != nil || margin != nil || softMargin) {
+            throw ValidationError("--miner, --margin and --soft-margin are the triplet loss's; --loss \(usedLoss.rawValue) does not use them")
+        }
+        if softMargin && !usedMiner.minesBatches {
+            throw ValidationError("--soft-margin applies to triplets mined from P×K batches: pick --miner all, hard or semi-hard")
+        }
+        if weightDecay != nil && usedOptimizer != .adamw {
+            throw ValidationError("--weight-decay is AdamW's decoupled weight decay; this run's optimizer is \(usedOptimizer.rawValue) (add --optimizer adamw)")
+        }
+        if momentum != nil && usedOptimizer != .sgd {
+            throw ValidationError("--momentum is SGD's; this run's optimizer is \(usedOptimizer.rawValue) (add --optimizer sgd)")
+        }
+        if (temperature != nil || proxyMargin != nil) && usedLoss != .normalizedSoftmax && (proxyWeight ?? base.proxyWeight) <= 0 {
+            throw ValidationError("--temperature and --proxy-margin are the normalized-softmax term's: add --loss normalized-softmax or --proxy-weight W")
+        }
+        if instanceTemperature != nil && (instanceWeight ?? base.instanceWeight) <= 0 {
+            throw ValidationError("--instance-temperature is the instance-contrastive term's: add --instance-weight W")
+        }
+        if (msAlpha != nil || msBeta != nil || msBase != nil || msEpsilon != nil) && usedLoss != .multiSimilarity {
+            throw ValidationError("--ms-alpha, --ms-beta, --ms-base and --ms-epsilon are the multi-similarity loss's: add --loss multi-similarity")
+        }
+        if valEvery != nil && valSplit == nil && valClasses == nil {
+            throw ValidationError("--val-every needs a validation set: add --val-split or --val-classes")
+        }
+        if (scalarsEvery != nil || histogramsEvery != nil) && logdir == nil {
+            throw ValidationError("--scalars-every and --histograms-every are for TensorBoard: add --logdir DIR")
         }
     }
 
@@ -215,7 +257,7 @@ struct Train: ParsableCommand {
         run.embeddingSource = embedFrom
         run.pretrained = pretrained.map { TrainingRun.Pretrained(path: initFrom!, model: $0, freeze: freezeBackbone, learningRateScale: backboneLrScale) }
         run.holdout = valSplit.map(TrainingRun.Holdout.fraction) ?? valClasses.map(TrainingRun.Holdout.classes)
-        run.validateEvery = valEvery
+        run.validateEvery = valEvery ?? 200
         run.patience = patience
         run.seed = seed
         let prepared = try run.prepare(reporter: ConsoleReporter())
@@ -233,7 +275,7 @@ struct Train: ParsableCommand {
         }
         if profile { trainer.profile = TrainingProfile() }
         let logWriter = try log.map { try TrainingLog(path: $0, resuming: resume, note: Console.note) }
-        let board = try logdir.map { try TensorBoardLog(directory: $0, scalarsEvery: scalarsEvery, histogramsEvery: histogramsEvery) }
+        let board = try logdir.map { try TensorBoardLog(directory: $0, scalarsEvery: scalarsEvery ?? 10, histogramsEvery: histogramsEvery ?? 100) }
         if let board, let logdir { Console.note("TensorBoard events: \(board.path) (view with: tensorboard --logdir \(logdir))") }
         let perStep = options.imagesPerStep
         let bar = ProgressBar("training", total: options.steps, unit: "images", unitsPerStep: perStep, plainInterval: 10)

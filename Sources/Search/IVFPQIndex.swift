@@ -42,6 +42,7 @@ public final class IVFPQIndex: CompressedIndex {
     public let dimension: Int
     public var parameters: IVFPQParameters
     public var exactSource: (any ExactVectorSource)?
+    public private(set) var rerankFailure: RerankFailure?
     /// [lists, D] coarse centroids.
     private(set) var centroids: [Float] = []
     /// [subquantizers, codewords, D / subquantizers] codebooks of the residuals.
@@ -187,6 +188,7 @@ public final class IVFPQIndex: CompressedIndex {
     // MARK: Searching
 
     public func search(_ queries: Tensor, k: Int) -> [[SearchHit]] {
+        rerankFailure = nil
         precondition(queries.shape.count == 2 && queries.shape[1] == dimension, "queries must be [Q, \(dimension)], got \(queries.shape)")
         let q = queries.shape[0]
         guard itemCount > 0, k > 0 else { return Array(repeating: [], count: q) }
@@ -238,7 +240,7 @@ public final class IVFPQIndex: CompressedIndex {
                 }
             }
         }
-        return Reranking.rerank(queries, candidates: candidates, k: k, source: exactSource)
+        return Reranking.rerank(queries, candidates: candidates, k: k, source: exactSource, failure: &rerankFailure)
     }
 
     /// Where an item is kept: its cell and position there.

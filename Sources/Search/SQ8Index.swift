@@ -11,6 +11,7 @@ public final class SQ8Index: CompressedIndex {
     /// Candidates re-ranked with exact vectors per query (at least k).
     public var rerank: Int
     public var exactSource: (any ExactVectorSource)?
+    public private(set) var rerankFailure: RerankFailure?
     /// Per dimension: the value code 0 stands for, and the step between codes.
     private(set) var minimum: [Float] = []
     private(set) var step: [Float] = []
@@ -77,6 +78,7 @@ public final class SQ8Index: CompressedIndex {
     }
 
     public func search(_ queries: Tensor, k: Int) -> [[SearchHit]] {
+        rerankFailure = nil
         precondition(queries.shape.count == 2 && queries.shape[1] == dimension, "queries must be [Q, \(dimension)], got \(queries.shape)")
         let q = queries.shape[0], d = dimension, n = count
         guard n > 0, k > 0 else { return Array(repeating: [], count: q) }
@@ -107,7 +109,7 @@ public final class SQ8Index: CompressedIndex {
                 }
             }
         }
-        return Reranking.rerank(queries, candidates: candidates, k: k, source: exactSource)
+        return Reranking.rerank(queries, candidates: candidates, k: k, source: exactSource, failure: &rerankFailure)
     }
 
     /// Σ a[j]·codes[j], the bytes widened to floats eight at a time.

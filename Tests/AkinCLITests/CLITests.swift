@@ -5,7 +5,7 @@ import TestSupport
 import Testing
 
 // A flat learning rate: a cosine schedule depends on --steps, which the resume tests change.
-let smallTraining = ["--steps", "4", "--batch", "8", "--image-size", "12", "--embedding-dim", "8", "--checkpoint-every", "2",
+let smallTraining = ["--steps", "4", "--image-size", "12", "--embedding-dim", "8", "--checkpoint-every", "2",
                      "--schedule", "constant"]
 
 @Suite("The akin command", .serialized)
