@@ -15,7 +15,7 @@ let model = try run.prepare().makeTrainer().run()
 let path = NSTemporaryDirectory() + "similar-images-\(getpid()).akin"
 defer { for file in [path, path + ".index"] { try? FileManager.default.removeItem(atPath: file) } }
 let gallery = try Gallery.create(at: path, for: model)
-try gallery.add(try model.embed(files: [folder]))
+try gallery.add(try model.embed(files: [folder]), by: model)
 try gallery.buildIndex(IndexSettings(kind: .hnsw))
 
 // 3. Search: each query's five most similar images, best first.

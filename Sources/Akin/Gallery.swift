@@ -9,7 +9,7 @@ import Foundation
 /// ```swift
 /// let model = try EmbeddingModel.load(from: "model.safetensors")
 /// let gallery = try Gallery.create(at: "shoes.akin", for: model)
-/// try gallery.add(try model.embed(files: ["catalogue/"]))
+/// try gallery.add(try model.embed(files: ["catalogue/"]), by: model)
 /// let result = try gallery.search(model.embed(try ImageDecoder.decodeFile("query.jpg", channels: model.preprocessing.channels)), k: 5)
 /// ```
 ///
@@ -74,10 +74,30 @@ public final class Gallery {
     // MARK: Adding and removing
 
     /// Adds `items` with their vectors ([items.count, D]), `transactionSize` items per transaction
-    /// (all in one when nil). `committed` is called with each transaction's ids once it is durable
-    /// on disk. Returns every new id. Cosine galleries store the vectors at unit length.
+    /// (all in one when nil). The whole batch is checked first (finite, not all zero for cosine,
+    /// metadata JSON), so a bad row commits nothing. `committed` is called with each transaction's
+    /// ids once it is durable on disk. Returns every new id. Cosine galleries store the vectors at
+    /// unit length.
+    /// - Parameter allowingVectorsFromElsewhere: a gallery made for a model holds that model's
+    ///   vectors only; vectors from elsewhere (a `.npy` file) are refused unless this is set.
     @discardableResult
-    public func add(_ items: [NewItem], vectors: Tensor, transactionSize: Int? = nil, committed: ([Int]) -> Void = { _ in }) throws -> [Int] {
+    public func add(_ items: [NewItem], vectors: Tensor, transactionSize: Int? = nil, allowingVectorsFromElsewhere: Bool = false,
+                    committed: ([Int]) -> Void = { _ in }) throws -> [Int] {
+        if let model = info.modelFingerprint, !allowingVectorsFromElsewhere { throw GalleryError.foreignVectors(path: path, model: model) }
+        return try insert(items, vectors: vectors, transactionSize: transactionSize, committed: committed)
+    }
+
+    /// Adds images embedded by `model`, which must be the gallery's (see `EmbeddingModel.embed(files:)`),
+    /// each with its path and label; as `add(_:vectors:…)` otherwise.
+    @discardableResult
+    public func add(_ embedded: EmbeddedImages, by model: EmbeddingModel, transactionSize: Int? = nil,
+                    committed: ([Int]) -> Void = { _ in }) throws -> [Int] {
+        try requireModel(model)
+        return try insert(zip(embedded.paths, embedded.labels).map { NewItem(path: $0, label: $1) }, vectors: embedded.vectors,
+                          transactionSize: transactionSize, committed: committed)
+    }
+
+    private func insert(_ items: [NewItem], vectors: Tensor, transactionSize: Int?, committed: ([Int]) -> Void) throws -> [Int] {
         guard vectors.shape.count == 2, vectors.shape[1] == info.dimension else {
             throw GalleryStoreError.wrongDimension(path: path, expected: info.dimension, got: vectors.shape.last ?? 0, what: "the vectors added")
         }
@@ -85,6 +105,7 @@ public final class Gallery {
             throw GalleryError.countMismatch(items: items.count, vectors: vectors.shape[0])
         }
         let step = max(transactionSize ?? items.count, 1), d = info.dimension
+        try store.validate(items, vectors: vectors.pointer)
         var ids: [Int] = [], start = 0
         while start < items.count {
             let end = min(start + step, items.count)
@@ -94,14 +115,6 @@ public final class Gallery {
             start = end
         }
         return ids
-    }
-
-    /// Adds images embedded by the gallery's model (from `EmbeddingModel.embed(files:)`),
-    /// each with its path and label.
-    @discardableResult
-    public func add(_ embedded: EmbeddedImages, transactionSize: Int? = nil, committed: ([Int]) -> Void = { _ in }) throws -> [Int] {
-        try add(zip(embedded.paths, embedded.labels).map { NewItem(path: $0, label: $1) }, vectors: embedded.vectors,
-                transactionSize: transactionSize, committed: committed)
     }
 
     /// Removes the items with these ids in one transaction; returns how many there were.
@@ -267,6 +280,7 @@ public enum GalleryError: Error, CustomStringConvertible, Equatable {
     case notAMatrix(source: String, shape: [Int])
     case countMismatch(items: Int, vectors: Int)
     case badQuery(source: String, row: Int, reason: String)
+    case foreignVectors(path: String, model: String)
 
     public var description: String {
         switch self {
@@ -274,6 +288,8 @@ public enum GalleryError: Error, CustomStringConvertible, Equatable {
         case let .notAMatrix(source, shape): return "\(source) has shape \(shape); give one vector a row: [Q, D]"
         case let .countMismatch(items, vectors): return "\(items) items but \(vectors) vectors; give one vector per item"
         case let .badQuery(source, row, reason): return "query \(row) of \(source) cannot be searched: \(reason)"
+        case let .foreignVectors(path, model):
+            return "\(path) holds the vectors of model \(model); vectors from elsewhere would not be comparable with them. Add images with --model, or pass --any-vectors if these vectors come from that model"
         }
     }
 }

@@ -40,7 +40,8 @@ struct GalleryCommand: ParsableCommand {
         @Option(help: "Text file with one label a line, a line per row of --vectors.") var labels: String?
         @Option(help: "Text file with one path or URI a line, a line per row of --vectors.") var paths: String?
         @Option(help: "Model file that made the gallery, to add images.") var model: String?
-        @Option(help: "Images per batch (with --model).") var batchSize = 256
+        @Option(help: "Images per batch (with --model; default 256).") var batchSize: Int?
+        @Flag(help: "With --vectors, into a gallery made for a model: these vectors come from that model (they are refused otherwise).") var anyVectors = false
         @Option(help: "Items per transaction, each acknowledged on standard output once it is on disk (default: all in one).") var transaction: Int?
         @Option(help: "Compute threads (default: all cores).") var threads: Int?
         @OptionGroup var decoding: DecodingOptions
@@ -52,19 +53,34 @@ struct GalleryCommand: ParsableCommand {
             guard model == nil || !images.isEmpty else { throw ValidationError("name the images or folders to add") }
             guard model == nil || (labels == nil && paths == nil) else { throw ValidationError("--labels and --paths go with --vectors; images take theirs from their folders") }
             if let transaction, transaction <= 0 { throw ValidationError("--transaction must be positive") }
-            guard batchSize > 0 else { throw ValidationError("--batch-size must be positive, not \(batchSize)") }
+            if let batchSize, batchSize <= 0 { throw ValidationError("--batch-size must be positive, not \(batchSize)") }
+            if vectors != nil && (batchSize != nil || decoding.maxPixels != nil) {
+                throw ValidationError("--batch-size and --max-pixels are for images embedded with --model, not --vectors")
+            }
+            if model != nil && anyVectors { throw ValidationError("--any-vectors goes with --vectors; images embedded with --model are the gallery's own") }
         }
 
         func run() throws {
             try AkinCommand.configureThreads(threads)
             decoding.apply()
             let gallery = try Akin.Gallery.open(self.gallery)
-            let (items, matrix) = try vectors != nil ? fromVectors(gallery) : fromImages(gallery)
-            let ids = try gallery.add(items, vectors: matrix, transactionSize: transaction) { added in
+            let acknowledge = { (added: [Int]) in
                 // Printed only after the commit returned: a line here is a promise the items survive a crash.
                 if transaction != nil, let first = added.first, let last = added.last {
                     FileHandle.standardOutput.write(Data("added \(first)…\(last)\n".utf8))
                 }
+            }
+            let ids: [Int]
+            if vectors != nil {
+                let (items, matrix) = try fromVectors(gallery)
+                ids = try gallery.add(items, vectors: matrix, transactionSize: transaction, allowingVectorsFromElsewhere: anyVectors,
+                                      committed: acknowledge)
+            } else {
+                let embedding = try EmbeddingModel.load(from: model!)
+                try gallery.requireModel(embedding)
+                let images = try embedding.loadImages(paths: self.images, reporter: ConsoleReporter())
+                let embedded = try embedding.embedded(images, batchSize: batchSize ?? 256, reporter: ConsoleReporter())
+                ids = try gallery.add(embedded, by: embedding, transactionSize: transaction, committed: acknowledge)
             }
             Console.note("added \(ids.count) items (ids \(ids.first.map(String.init) ?? "-")…\(ids.last.map(String.init) ?? "-")); the gallery holds \(try gallery.count)")
         }
@@ -76,14 +92,6 @@ struct GalleryCommand: ParsableCommand {
             let labelLines = try labels.map { try Lines.read($0, expected: n, what: "labels") } ?? Array(repeating: "", count: n)
             let pathLines = try paths.map { try Lines.read($0, expected: n, what: "paths") } ?? (0..<n).map { "\(file)#\($0)" }
             return (zip(pathLines, labelLines).map { NewItem(path: $0, label: $1) }, matrix)
-        }
-
-        private func fromImages(_ gallery: Akin.Gallery) throws -> ([NewItem], Tensors.Tensor) {
-            let embedding = try EmbeddingModel.load(from: model!)
-            try gallery.requireModel(embedding)
-            let images = try embedding.loadImages(paths: self.images, reporter: ConsoleReporter())
-            let embedded = try embedding.embedded(images, batchSize: batchSize, reporter: ConsoleReporter())
-            return (zip(embedded.paths, embedded.labels).map { NewItem(path: $0, label: $1) }, embedded.vectors)
         }
     }
 

@@ -137,10 +137,11 @@ public final class GalleryStore: @unchecked Sendable {
 
     // MARK: Changes
 
-    /// Adds items with their vectors ([count, dimension]) in one transaction; returns their ids.
-    /// Cosine galleries store the vectors scaled to unit length.
-    @discardableResult
-    public func add(_ items: [NewItem], vectors: UnsafePointer<Float>) throws -> [Int] {
+    /// Throws what `add` would refuse — metadata that is not JSON, a component that is not finite,
+    /// an all-zero vector in a cosine gallery — naming the item by its row; writes nothing. Call it
+    /// on a whole batch before adding it in several transactions, so none is committed when a later
+    /// one would fail.
+    public func validate(_ items: [NewItem], vectors: UnsafePointer<Float>) throws {
         let d = info.dimension
         for (i, item) in items.enumerated() {
             if let metadata = item.metadata, (try? JSONSerialization.jsonObject(with: Data(metadata.utf8), options: [.fragmentsAllowed])) == nil {
@@ -153,6 +154,14 @@ public final class GalleryStore: @unchecked Sendable {
                 throw GalleryStoreError.badVector(item: i, reason: "it is all zeros, which has no direction for cosine similarity")
             }
         }
+    }
+
+    /// Adds items with their vectors ([count, dimension]) in one transaction; returns their ids.
+    /// Cosine galleries store the vectors scaled to unit length.
+    @discardableResult
+    public func add(_ items: [NewItem], vectors: UnsafePointer<Float>) throws -> [Int] {
+        let d = info.dimension
+        try validate(items, vectors: vectors)
         let now = Date().timeIntervalSince1970
         return try database.write { db in
             var next = try Self.metaInt(db, "next_id")

@@ -23,6 +23,14 @@ struct ExitStatusTests {
         let nanAdd = try CLI.run(["gallery", "add", "--gallery", g, "--vectors", root + "/nan.npy"])
         #expect(nanAdd.status == 65 && !nanAdd.errors.contains("Usage:"), "\(nanAdd)")
 
+        // A NaN in the third transaction commits nothing: the whole file is checked before the first.
+        var rows = randomMatrix(10, 4, seed: 3).array
+        rows[7 * 4 + 2] = .nan
+        try NpyFile.write(Tensor(shape: [10, 4], values: rows), to: root + "/late-nan.npy")
+        let late = try CLI.run(["gallery", "add", "--gallery", g, "--vectors", root + "/late-nan.npy", "--transaction", "3"])
+        #expect(late.status == 65 && late.errors.contains("vector 7") && late.output.isEmpty, "\(late)")
+        #expect(try CLI.run(["gallery", "stats", "--gallery", g]).output.contains("items: 20"), "nothing of the file was added")
+
         let zeroK = try CLI.run(["search", "--gallery", g, "--vectors", root + "/base.npy", "-k", "0"])
         #expect(zeroK.status == 64 && zeroK.errors.contains("Usage:"), "\(zeroK)")
         let noThreads = try CLI.run(["search", "--gallery", g, "--vectors", root + "/base.npy", "--threads", "0"])

@@ -84,4 +84,14 @@ struct GalleryTests {
         #expect(chosen.precision == 1 && chosen.threshold > 0 && chosen.threshold < 0.999, "above the stranger's best (0), at most the right answers' (0.9988)")
         #expect(try gallery.threshold == nil)
     }
+
+    /// A gallery made for a model holds that model's vectors: vectors from elsewhere need saying so.
+    @Test func aModelsGalleryRefusesVectorsFromElsewhere() throws {
+        let root = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let gallery = Gallery(store: try GalleryStore.create(at: root + "/m.akin", dimension: 2, modelFingerprint: "model-1234"))
+        let items = [NewItem(path: "a", label: "x")], vector = Tensor(shape: [1, 2], values: [1, 0])
+        #expect(throws: GalleryError.foreignVectors(path: root + "/m.akin", model: "model-1234")) { try gallery.add(items, vectors: vector) }
+        #expect(try gallery.add(items, vectors: vector, allowingVectorsFromElsewhere: true) == [0])
+    }
 }
