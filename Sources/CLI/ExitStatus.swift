@@ -9,9 +9,10 @@ struct CommandFailure: Error, CustomStringConvertible {
 
 /// The sysexits(3) status `akin` exits with after a runtime error: 65 for input that is not what
 /// it should be, 66 for input that is not there, 74 for a file that cannot be written, 70 for an
-/// internal failure, 1 for the rest. Usage errors (64) are the argument parser's.
+/// internal failure, 75 for a gallery another process keeps locked (try again), 1 for the rest. Usage errors (64) are the argument parser's.
 enum ExitStatus {
-    static let dataError: Int32 = 65, noInput: Int32 = 66, software: Int32 = 70, ioError: Int32 = 74, failure: Int32 = 1
+    static let dataError: Int32 = 65, noInput: Int32 = 66, software: Int32 = 70, ioError: Int32 = 74, temporaryFailure: Int32 = 75
+    static let failure: Int32 = 1
 
     static func of(_ error: Error) -> Int32 {
         switch error {
@@ -20,6 +21,7 @@ enum ExitStatus {
             switch error {
             case .missing: return noInput
             case .cannotOpen: return ioError
+            case .locked: return temporaryFailure
             case .exists: return failure
             default: return dataError
             }

@@ -11,10 +11,13 @@ public final class GalleryStore: @unchecked Sendable {
     public let info: GalleryInfo
     private let database: DatabaseQueue
 
+    /// Seconds a write waits for another process's write lock before it fails with `GalleryStoreError.locked`.
+    public static let busyTimeout: TimeInterval = 10
+
     private static func configuration(readOnly: Bool) -> Configuration {
         var configuration = Configuration()
         configuration.readonly = readOnly
-        configuration.busyMode = .timeout(10)
+        configuration.busyMode = .timeout(busyTimeout)
         configuration.prepareDatabase { db in
             if !db.configuration.readonly {
                 try db.execute(sql: "PRAGMA journal_mode = WAL")
@@ -71,8 +74,9 @@ public final class GalleryStore: @unchecked Sendable {
                                    similarity: GallerySimilarity = .cosine, fill: (GalleryStore) throws -> Void) throws {
         let manager = FileManager.default
         guard overwrite || !manager.fileExists(atPath: path) else { throw GalleryStoreError.exists(path) }
+        LeftoverFiles.removeDead(besides: path)
         let url = URL(fileURLWithPath: path)
-        let temporary = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())").path
+        let temporary = url.deletingLastPathComponent().appendingPathComponent(LeftoverFiles.prefix(of: path) + "\(getpid())").path
         let leftovers = { for suffix in ["", "-wal", "-shm", "-journal"] { try? manager.removeItem(atPath: temporary + suffix) } }
         leftovers()
         do {
@@ -82,6 +86,20 @@ public final class GalleryStore: @unchecked Sendable {
         } catch {
             leftovers()
             throw error
+        }
+        // The gallery being replaced may be in use: take its write lock first (waiting as long as
+        // any write would), so no other process is writing it while it is replaced.
+        let lock = try manager.fileExists(atPath: path) ? writeLock(on: path) : nil
+        defer {
+            try? lock?.writeWithoutTransaction { try $0.execute(sql: "ROLLBACK") }
+            try? lock?.close()
+        }
+        if let lock {
+            do { try lock.writeWithoutTransaction { try $0.execute(sql: "BEGIN EXCLUSIVE TRANSACTION") } }
+            catch let error as DatabaseError where error.resultCode == .SQLITE_BUSY {
+                leftovers()
+                throw GalleryStoreError.locked(path: path, seconds: busyTimeout)
+            }
         }
         for suffix in ["-wal", "-shm", ".index"] { try? manager.removeItem(atPath: path + suffix) }
         guard rename(temporary, path) == 0 else {
@@ -94,9 +112,20 @@ public final class GalleryStore: @unchecked Sendable {
     /// Closes the database (a checkpoint folds the WAL back into the file); the store is unusable afterwards.
     public func close() throws { try database.close() }
 
-    /// Opens an existing gallery; a file that is not one is refused with the reason.
+    /// A connection to the gallery at `path` that takes nothing yet, for `createWhole`'s lock;
+    /// a lock held elsewhere past the busy timeout is `GalleryStoreError.locked`.
+    private static func writeLock(on path: String) throws -> DatabaseQueue {
+        var configuration = Configuration()
+        configuration.busyMode = .timeout(busyTimeout)
+        do { return try DatabaseQueue(path: path, configuration: configuration) }
+        catch { throw GalleryStoreError.cannotOpen(path: path, reason: "\(error)") }
+    }
+
+    /// Opens an existing gallery; a file that is not one is refused with the reason. Temporary
+    /// files a killed `akin embed` or conversion left beside it are removed.
     public static func open(_ path: String, readOnly: Bool = false) throws -> GalleryStore {
         guard FileManager.default.fileExists(atPath: path) else { throw GalleryStoreError.missing(path) }
+        if !readOnly { LeftoverFiles.removeDead(besides: path) }
         if let head = FileHandle(forReadingAtPath: path).map({ handle in defer { try? handle.close() }; return handle.readData(ofLength: 16) }),
            !head.starts(with: Data("SQLite format 3".utf8)) {
             throw GalleryStoreError.notAGallery(path: path, reason: head.count >= 8 && SafeTensorsGallery.looksLike(head)
@@ -137,6 +166,14 @@ public final class GalleryStore: @unchecked Sendable {
 
     // MARK: Changes
 
+    /// A write transaction; another process's write lock held past `busyTimeout` is `GalleryStoreError.locked`.
+    private func writing<T>(_ body: (Database) throws -> T) throws -> T {
+        do { return try database.write(body) }
+        catch let error as DatabaseError where error.resultCode == .SQLITE_BUSY {
+            throw GalleryStoreError.locked(path: path, seconds: Self.busyTimeout)
+        }
+    }
+
     /// Throws what `add` would refuse — metadata that is not JSON, a component that is not finite,
     /// an all-zero vector in a cosine gallery — naming the item by its row; writes nothing. Call it
     /// on a whole batch before adding it in several transactions, so none is committed when a later
@@ -163,7 +200,7 @@ public final class GalleryStore: @unchecked Sendable {
         let d = info.dimension
         try validate(items, vectors: vectors)
         let now = Date().timeIntervalSince1970
-        return try database.write { db in
+        return try writing { db in
             var next = try Self.metaInt(db, "next_id")
             var ids: [Int] = []
             ids.reserveCapacity(items.count)
@@ -188,7 +225,7 @@ public final class GalleryStore: @unchecked Sendable {
     /// Removes items in one transaction; returns how many existed.
     @discardableResult
     public func remove(ids: [Int]) throws -> Int {
-        try database.write { db in
+        try writing { db in
             var removed = 0
             let delete = try db.makeStatement(sql: "DELETE FROM items WHERE id = ?")
             for id in ids {
@@ -202,7 +239,7 @@ public final class GalleryStore: @unchecked Sendable {
 
     /// Stores the "no match" threshold for `search` (nil clears it).
     public func setThreshold(_ threshold: Float?) throws {
-        try database.write { db in
+        try writing { db in
             if let threshold { try Self.setMeta(db, "threshold", String(threshold)) }
             else { try db.execute(sql: "DELETE FROM meta WHERE key = 'threshold'") }
         }
@@ -210,7 +247,7 @@ public final class GalleryStore: @unchecked Sendable {
 
     /// Records which index `search` should use (nil: exact search).
     public func setIndexSettings(_ settings: IndexSettings?) throws {
-        try database.write { db in
+        try writing { db in
             if let settings {
                 try Self.setMeta(db, "index", String(decoding: try JSONEncoder().encode(settings), as: UTF8.self))
             } else {

@@ -10,6 +10,7 @@ public enum GalleryStoreError: Error, CustomStringConvertible {
     case badVector(item: Int, reason: String)
     case badMetadata(item: Int, reason: String)
     case empty(String)
+    case locked(path: String, seconds: Double)
 
     public var description: String {
         switch self {
@@ -26,6 +27,8 @@ public enum GalleryStoreError: Error, CustomStringConvertible {
             return "\(path) holds vectors brought from elsewhere, not made by an akin model (this one is \(model)); search it with `--vectors`, or embed a gallery with this model."
         case let .badVector(item, reason): return "vector \(item) cannot be added: \(reason). Nothing was added."
         case let .badMetadata(item, reason): return "item \(item)'s metadata cannot be stored: \(reason). Nothing was added."
+        case let .locked(path, seconds):
+            return "\(path) is being written by another process, which held its lock for more than \(Int(seconds)) s; try again when it has finished"
         case let .empty(path): return "\(path) holds no items; add some with `akin gallery add` or `akin embed`."
         }
     }

@@ -19,7 +19,8 @@ public enum AtomicFile {
     public static func write(_ data: Data, to path: String, durable: Bool = true) throws {
         let url = URL(fileURLWithPath: path)
         let directory = url.deletingLastPathComponent().path
-        let temporary = directory + "/." + url.lastPathComponent + ".tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        LeftoverFiles.removeDead(besides: path)
+        let temporary = directory + "/" + LeftoverFiles.prefix(of: path) + "\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         let descriptor = open(temporary, O_WRONLY | O_CREAT | O_EXCL, 0o644)
         guard descriptor >= 0 else {
             throw FileWriteError.cannotWrite(path: path, reason: String(cString: strerror(errno)))

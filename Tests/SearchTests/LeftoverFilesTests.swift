@@ -1,0 +1,35 @@
+import Foundation
+import Search
+import Tensors
+import Testing
+
+/// Temporary files of a killed writer are removed at the next open or write; a live writer's stay.
+@Suite("Leftover temporary files")
+struct LeftoverFilesTests {
+    /// The id of a process that has ended.
+    func deadProcess() throws -> Int32 {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/true")
+        try process.run()
+        process.waitUntilExit()
+        return process.processIdentifier
+    }
+
+    @Test func deadWritersTemporariesGoLiveOnesStay() throws {
+        let folder = NSTemporaryDirectory() + "akin-leftovers-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let path = folder + "/g.akin"
+        try GalleryStore.create(at: path, dimension: 2, modelFingerprint: nil).close()
+        let dead = try deadProcess(), live = getpid()
+        let deadNames = [".g.akin.tmp-\(dead)", ".g.akin.tmp-\(dead)-wal", ".g.akin.index.tmp-\(dead)-12345"]
+        let liveNames = [".g.akin.tmp-\(live)", ".other.akin.tmp-\(dead)"]
+        for name in deadNames + liveNames { #expect(FileManager.default.createFile(atPath: folder + "/" + name, contents: Data([1]))) }
+
+        _ = try GalleryStore.open(path)
+        try AtomicFile.write(Data([2]), to: path + ".index")
+        let left = Set(try FileManager.default.contentsOfDirectory(atPath: folder))
+        #expect(left.isDisjoint(with: deadNames), "left: \(left)")
+        #expect(Set(liveNames).isSubset(of: left), "a running process's temporaries, and another file's, are not touched")
+    }
+}
