@@ -41,13 +41,13 @@ extension ImageSet {
         let (size, channels, perImage) = (imageSize, self.channels, valuesPerImage)
         let (standardScale, standardShift) = (scale, shift)
         // A few chunks per core, so a core slowed by other work does not hold up the batch.
-        let pieces = 4 * ProcessInfo.processInfo.activeProcessorCount
+        let pieces = 4 * ComputeThreads.count
         let chunk = max(1, (indices.count + pieces - 1) / pieces)
         let chunks = (indices.count + chunk - 1) / chunk
         let output = UncheckedSendable(batch)
         pixels.withUnsafeBufferPointer { p in
             let source = UncheckedSendable(p.baseAddress!)
-            DispatchQueue.concurrentPerform(iterations: chunks) { c in
+            ComputeThreads.forEach(chunks) { c in
                 for position in (c * chunk)..<min(indices.count, (c + 1) * chunk) {
                     ImageAugmenter.augment(source.value + indices[position] * perImage, into: output.value + position * perImage,
                                            size: size, channels: channels, draw: draw(position),

@@ -62,7 +62,7 @@ public enum IDXClassFolders {
         let failures = Counter(), written = Counter()
         let plane = height * width
         let digits = String(count - 1).count
-        DispatchQueue.concurrentPerform(iterations: (count + 255) / 256) { chunk in
+        ComputeThreads.forEach((count + 255) / 256) { chunk in
             for i in (chunk * 256)..<min(count, (chunk + 1) * 256) {
                 let image = Image(width: width, height: height, channels: 1, pixels: Array(pixels.bytes[(i * plane)..<((i + 1) * plane)]))
                 let name = String(i).zeroPadded(to: digits)

@@ -88,7 +88,7 @@ public final class ImageSet: @unchecked Sendable {
         let chunk = 64
         let chunks = (files.count + chunk - 1) / chunk
         let slots = UncheckedSendable(results)
-        DispatchQueue.concurrentPerform(iterations: chunks) { c in
+        ComputeThreads.forEach(chunks) { c in
             for i in (c * chunk)..<min(files.count, (c + 1) * chunk) {
                 slots.value[i] = Result { () throws(ImageError) -> [UInt8] in
                     try planar(fitting.fitted(ImageDecoder.decodeFile(files[i].path, channels: channels, minimumSide: fitting.decodedSide)))

@@ -17,11 +17,11 @@ public struct SparseAffinities: Sendable {
         let neighbours = NearestNeighbours.compute(x, k: k)
         var conditional = [Double](repeating: 0, count: n * k)
         // Each row's bisection is independent: rows are shared among the cores.
-        let workers = min(n, 2 * ProcessInfo.processInfo.activeProcessorCount)
+        let workers = min(n, 2 * ComputeThreads.count)
         neighbours.squaredDistances.withUnsafeBufferPointer { squared in
             conditional.withUnsafeMutableBufferPointer { all in
                 let squared = UncheckedSendable(squared.baseAddress!), all = UncheckedSendable(all.baseAddress!)
-                DispatchQueue.concurrentPerform(iterations: workers) { w in
+                ComputeThreads.forEach(workers) { w in
                     let d = UnsafeMutableBufferPointer<Double>.allocate(capacity: k)
                     defer { d.deallocate() }
                     for i in stride(from: w, to: n, by: workers) {

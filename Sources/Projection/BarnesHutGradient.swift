@@ -36,7 +36,7 @@ final class BarnesHutGradient {
             let z = UncheckedSendable(zb.baseAddress!), pull = UncheckedSendable(attraction.baseAddress!)
             let start = UncheckedSendable(start.baseAddress!), columns = UncheckedSendable(columns.baseAddress!)
             let values = UncheckedSendable(values.baseAddress!)
-            DispatchQueue.concurrentPerform(iterations: chunks) { c in
+            ComputeThreads.forEach(chunks) { c in
                 let stack = UnsafeMutablePointer<Int32>.allocate(capacity: QuadTree.walkStackSize)
                 defer { stack.deallocate() }
                 let y = positions.value

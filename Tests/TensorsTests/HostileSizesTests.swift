@@ -33,3 +33,33 @@ struct HostileSizesTests {
         #expect(rows[3].allSatisfy(\.isNaN) && rows[4].allSatisfy(\.isNaN), "a NaN or infinite row is no direction: NaN, seen downstream")
     }
 }
+
+/// Akin's own parallel loops run on at most `--threads` threads, each index once.
+@Suite("ComputeThreads.forEach")
+struct ComputeThreadsTests {
+    @Test func visitsEveryIndexOnceWithinTheThreadCount() {
+        let iterations = 2000
+        let seen = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: iterations)
+        seen.initialize(repeating: 0)
+        defer { seen.deallocate() }
+        let peak = Peak()
+        let slots = UncheckedSendable(seen)
+        ComputeThreads.forEach(iterations) { i in
+            peak.enter()
+            slots.value[i] += 1
+            peak.leave()
+        }
+        #expect(seen.allSatisfy { $0 == 1 })
+        #expect(peak.most >= 1 && peak.most <= ComputeThreads.count, "at most \(ComputeThreads.count) at once, saw \(peak.most)")
+    }
+}
+
+/// The most calls running at once.
+final class Peak: @unchecked Sendable {
+    private let lock = NSLock()
+    private var running = 0
+    private(set) var most = 0
+
+    func enter() { lock.lock(); running += 1; most = max(most, running); lock.unlock() }
+    func leave() { lock.lock(); running -= 1; lock.unlock() }
+}
