@@ -30,6 +30,7 @@ extension Gallery {
         if let memoryBudget { settings = try MemoryBudget.fit(settings, budget: memoryBudget, count: total, dimension: dimension) }
         let progress = reporter.begin("indexing", total: max(total, 1), unit: "items")
         let started = Date()
+        if settings.kind == .sq8 || settings.kind == .ivfpq { settings.trainedOn = total }
         let (index, state) = try GalleryIndex.build(store, settings: settings) { done, _ in progress(min(done, max(total, 1))) }
         let seconds = Date().timeIntervalSince(started)
         try IndexFile.save(index, state: state, to: indexPath)

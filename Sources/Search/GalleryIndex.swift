@@ -49,6 +49,8 @@ public enum GalleryIndex {
                 reason = IndexFileError.otherGallery(path: path).description
             } else if index.dimension != store.info.dimension || !settings.built(index) {
                 reason = "index file \(path) was built as another kind or with other settings than the gallery asks for"
+            } else if settings.needsRetraining(count: ids.count) {
+                reason = "the gallery holds \(ids.count) items, more than \(IndexSettings.retrainingFactor)× the \(settings.trainedOn ?? 0) its quantiser learned from: retrained"
             } else if built.generation == state.generation && index.count == ids.count {
                 settings.prepare(index, source: store)
                 return (index, .loaded)
@@ -65,6 +67,12 @@ public enum GalleryIndex {
         let (index, state) = try build(store, settings: settings, progress: progress)
         settings.prepare(index, source: store)
         save(index, state: state, path: path, note: note)
+        if settings.kind == .sq8 || settings.kind == .ivfpq {
+            // The new quantiser's sample, so the gallery knows when to retrain it next.
+            var retrained = settings
+            retrained.trainedOn = index.count
+            do { try store.setIndexSettings(retrained) } catch { note("could not record the retrained index in \(store.path): \(error)") }
+        }
         return (index, .rebuilt(reason: reason))
     }
 

@@ -13,6 +13,19 @@ public struct IndexSettings: Codable, Sendable, Equatable {
     public var probe: Int?
     /// sq8 and IVF-PQ: candidates re-ranked with exact vectors per query.
     public var rerank: Int?
+    /// sq8 and IVF-PQ: the items the quantiser learned from when the index was last built (nil:
+    /// not recorded, from a gallery older than the record).
+    public var trainedOn: Int?
+
+    /// A compressed index is retrained once the gallery holds more than this many times the items
+    /// its quantiser learned from: ranges and codebooks learned from a few items misplace the rest.
+    public static let retrainingFactor = 4
+
+    /// Whether an index of these settings should be rebuilt for a gallery of `count` items.
+    public func needsRetraining(count: Int) -> Bool {
+        guard kind == .sq8 || kind == .ivfpq, let trainedOn else { return false }
+        return count > Self.retrainingFactor * trainedOn
+    }
 
     public init(kind: IndexKind, m: Int? = nil, efConstruction: Int? = nil, efSearch: Int? = nil, seed: UInt64? = nil,
                 lists: Int? = nil, subquantizers: Int? = nil, probe: Int? = nil, rerank: Int? = nil) {
