@@ -80,21 +80,36 @@ public final class Gallery {
     /// unit length.
     /// - Parameter allowingVectorsFromElsewhere: a gallery made for a model holds that model's
     ///   vectors only; vectors from elsewhere (a `.npy` file) are refused unless this is set.
+    /// - Parameter skippingExistingPaths: leave out the items whose path the gallery already holds,
+    ///   so an interrupted add can be run again without adding anything twice.
     @discardableResult
     public func add(_ items: [NewItem], vectors: Tensor, transactionSize: Int? = nil, allowingVectorsFromElsewhere: Bool = false,
-                    committed: ([Int]) -> Void = { _ in }) throws -> [Int] {
+                    skippingExistingPaths: Bool = false, committed: ([Int]) -> Void = { _ in }) throws -> [Int] {
         if let model = info.modelFingerprint, !allowingVectorsFromElsewhere { throw GalleryError.foreignVectors(path: path, model: model) }
-        return try insert(items, vectors: vectors, transactionSize: transactionSize, committed: committed)
+        guard skippingExistingPaths else { return try insert(items, vectors: vectors, transactionSize: transactionSize, committed: committed) }
+        let (kept, keptVectors) = try withoutExistingPaths(items, vectors: vectors)
+        return try insert(kept, vectors: keptVectors, transactionSize: transactionSize, committed: committed)
+    }
+
+    /// The items (and their vector rows) whose path no item of the gallery has yet.
+    private func withoutExistingPaths(_ items: [NewItem], vectors: Tensor) throws -> ([NewItem], Tensor) {
+        let existing = try store.existingPaths(items.map(\.path))
+        let rows = items.indices.filter { !existing.contains(items[$0].path) }
+        let d = info.dimension
+        let kept = Tensor(shape: [rows.count, d])
+        for (r, i) in rows.enumerated() { (kept.pointer + r * d).update(from: vectors.pointer + i * d, count: d) }
+        return (rows.map { items[$0] }, kept)
     }
 
     /// Adds images embedded by `model`, which must be the gallery's (see `EmbeddingModel.embed(files:)`),
     /// each with its path and label; as `add(_:vectors:…)` otherwise.
     @discardableResult
-    public func add(_ embedded: EmbeddedImages, by model: EmbeddingModel, transactionSize: Int? = nil,
+    public func add(_ embedded: EmbeddedImages, by model: EmbeddingModel, transactionSize: Int? = nil, skippingExistingPaths: Bool = false,
                     committed: ([Int]) -> Void = { _ in }) throws -> [Int] {
         try requireModel(model)
-        return try insert(zip(embedded.paths, embedded.labels).map { NewItem(path: $0, label: $1) }, vectors: embedded.vectors,
-                          transactionSize: transactionSize, committed: committed)
+        var items = zip(embedded.paths, embedded.labels).map { NewItem(path: $0, label: $1) }, vectors = embedded.vectors
+        if skippingExistingPaths { (items, vectors) = try withoutExistingPaths(items, vectors: vectors) }
+        return try insert(items, vectors: vectors, transactionSize: transactionSize, committed: committed)
     }
 
     private func insert(_ items: [NewItem], vectors: Tensor, transactionSize: Int?, committed: ([Int]) -> Void) throws -> [Int] {
@@ -109,7 +124,12 @@ public final class Gallery {
         var ids: [Int] = [], start = 0
         while start < items.count {
             let end = min(start + step, items.count)
-            let added = try store.add(Array(items[start..<end]), vectors: vectors.pointer + start * d)
+            let added: [Int]
+            do { added = try store.add(Array(items[start..<end]), vectors: vectors.pointer + start * d) }
+            catch where !ids.isEmpty {
+                // Say exactly what is in: the transactions before this one are committed.
+                throw GalleryError.interrupted(committed: ids, reason: "\(error)")
+            }
             ids += added
             committed(added)
             start = end
@@ -281,6 +301,7 @@ public enum GalleryError: Error, CustomStringConvertible, Equatable {
     case countMismatch(items: Int, vectors: Int)
     case badQuery(source: String, row: Int, reason: String)
     case foreignVectors(path: String, model: String)
+    case interrupted(committed: [Int], reason: String)
 
     public var description: String {
         switch self {
@@ -288,6 +309,8 @@ public enum GalleryError: Error, CustomStringConvertible, Equatable {
         case let .notAMatrix(source, shape): return "\(source) has shape \(shape); give one vector a row: [Q, D]"
         case let .countMismatch(items, vectors): return "\(items) items but \(vectors) vectors; give one vector per item"
         case let .badQuery(source, row, reason): return "query \(row) of \(source) cannot be searched: \(reason)"
+        case let .interrupted(committed, reason):
+            return "stopped after adding \(committed.count) items (ids \(committed.first ?? 0)…\(committed.last ?? 0), committed): \(reason). Run the add again with --skip-existing to add the rest"
         case let .foreignVectors(path, model):
             return "\(path) holds the vectors of model \(model); vectors from elsewhere would not be comparable with them. Add images with --model, or pass --any-vectors if these vectors come from that model"
         }

@@ -35,9 +35,12 @@ enum ExitStatus {
             if case .missing = error { return noInput }
             return dataError
         case is FileWriteError, is ReportError: return ioError
+        case let error as GalleryError:
+            if case .interrupted = error { return ioError }
+            return dataError
         case is OneDNNError: return software
         case is ImageError, is EmbeddingError, is NpyError, is SafeTensorsError, is NetworkFileError, is ONNXImportError, is IndexFileError,
-             is IDXImportError, is GalleryError, is TrainingRunError, is TrainingOptionsError, is PKSamplerError, is AugmentationError:
+             is IDXImportError, is TrainingRunError, is TrainingOptionsError, is PKSamplerError, is AugmentationError:
             return dataError
         default: return failure
         }

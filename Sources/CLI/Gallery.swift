@@ -42,6 +42,7 @@ struct GalleryCommand: ParsableCommand {
         @Option(help: "Model file that made the gallery, to add images.") var model: String?
         @Option(help: "Images per batch (with --model; default 256).") var batchSize: Int?
         @Flag(help: "With --vectors, into a gallery made for a model: these vectors come from that model (they are refused otherwise).") var anyVectors = false
+        @Flag(help: "Leave out items whose path the gallery already holds (to finish an add that was interrupted).") var skipExisting = false
         @Option(help: "Items per transaction, each acknowledged on standard output once it is on disk (default: all in one).") var transaction: Int?
         @Option(help: "Compute threads (default: all cores).") var threads: Int?
         @OptionGroup var decoding: DecodingOptions
@@ -74,13 +75,16 @@ struct GalleryCommand: ParsableCommand {
             if vectors != nil {
                 let (items, matrix) = try fromVectors(gallery)
                 ids = try gallery.add(items, vectors: matrix, transactionSize: transaction, allowingVectorsFromElsewhere: anyVectors,
-                                      committed: acknowledge)
+                                      skippingExistingPaths: skipExisting, committed: acknowledge)
+                if skipExisting && ids.count < items.count { Console.note("skipped \(items.count - ids.count) items whose path the gallery already holds") }
             } else {
                 let embedding = try EmbeddingModel.load(from: model!)
                 try gallery.requireModel(embedding)
                 let images = try embedding.loadImages(paths: self.images, reporter: ConsoleReporter())
                 let embedded = try embedding.embedded(images, batchSize: batchSize ?? 256, reporter: ConsoleReporter())
-                ids = try gallery.add(embedded, by: embedding, transactionSize: transaction, committed: acknowledge)
+                ids = try gallery.add(embedded, by: embedding, transactionSize: transaction, skippingExistingPaths: skipExisting,
+                                      committed: acknowledge)
+                if skipExisting && ids.count < embedded.count { Console.note("skipped \(embedded.count - ids.count) images whose path the gallery already holds") }
             }
             Console.note("added \(ids.count) items (ids \(ids.first.map(String.init) ?? "-")…\(ids.last.map(String.init) ?? "-")); the gallery holds \(try gallery.count)")
         }

@@ -358,6 +358,25 @@ public final class GalleryStore: @unchecked Sendable {
         }
     }
 
+    /// Which of `paths` some item already has.
+    public func existingPaths(_ paths: [String]) throws -> Set<String> {
+        try database.read { db in
+            var found = Set<String>()
+            // SQLite allows some hundreds of parameters a statement: ask in chunks.
+            var start = 0
+            while start < paths.count {
+                let chunk = Array(paths[start..<min(start + 500, paths.count)])
+                let marks = Array(repeating: "?", count: chunk.count).joined(separator: ", ")
+                for path in try String.fetchAll(db, sql: "SELECT DISTINCT path FROM items WHERE path IN (\(marks))",
+                                                arguments: StatementArguments(chunk)) {
+                    found.insert(path)
+                }
+                start += chunk.count
+            }
+            return found
+        }
+    }
+
     /// Item count per label, largest first.
     public func labelCounts() throws -> [(label: String, count: Int)] {
         try database.read { db in

@@ -31,6 +31,16 @@ struct ExitStatusTests {
         #expect(late.status == 65 && late.errors.contains("vector 7") && late.output.isEmpty, "\(late)")
         #expect(try CLI.run(["gallery", "stats", "--gallery", g]).output.contains("items: 20"), "nothing of the file was added")
 
+        // Run again with --skip-existing, an add adds only what the gallery lacks (by path).
+        let paths = root + "/paths.txt"
+        try (0..<20).map { "row\($0)" }.joined(separator: "\n").write(toFile: paths, atomically: true, encoding: .utf8)
+        let g2 = root + "/g2.akin"
+        #expect(try CLI.run(["gallery", "create", "--dim", "4", "--out", g2]).status == 0)
+        #expect(try CLI.run(["gallery", "add", "--gallery", g2, "--vectors", root + "/base.npy", "--paths", paths, "--transaction", "7"]).status == 0)
+        let again = try CLI.run(["gallery", "add", "--gallery", g2, "--vectors", root + "/base.npy", "--paths", paths, "--skip-existing"])
+        #expect(again.status == 0 && again.errors.contains("skipped 20 items"), "\(again.errors)")
+        #expect(try CLI.run(["gallery", "stats", "--gallery", g2]).output.contains("items: 20"))
+
         let zeroK = try CLI.run(["search", "--gallery", g, "--vectors", root + "/base.npy", "-k", "0"])
         #expect(zeroK.status == 64 && zeroK.errors.contains("Usage:"), "\(zeroK)")
         let noThreads = try CLI.run(["search", "--gallery", g, "--vectors", root + "/base.npy", "--threads", "0"])
