@@ -29,8 +29,7 @@ struct HandEditedGalleryTests {
         """
 
     @Test func aNullLabelIsAnErrorNotACrash() throws {
-        let folder = NSTemporaryDirectory() + "akin-edited-\(UUID().uuidString)"
-        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        let folder = try temporaryFolder()
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let path = folder + "/g.akin"
         try galleryWithTwoItems(at: path)
@@ -43,8 +42,7 @@ struct HandEditedGalleryTests {
     }
 
     @Test func aVectorThatIsNoBlobAndARepeatedMetaKeyAreErrorsNotCrashes() throws {
-        let folder = NSTemporaryDirectory() + "akin-edited-\(UUID().uuidString)"
-        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        let folder = try temporaryFolder()
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let path = folder + "/g.akin"
         try galleryWithTwoItems(at: path)

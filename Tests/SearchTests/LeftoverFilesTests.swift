@@ -16,8 +16,7 @@ struct LeftoverFilesTests {
     }
 
     @Test func deadWritersTemporariesGoLiveOnesStay() throws {
-        let folder = NSTemporaryDirectory() + "akin-leftovers-\(UUID().uuidString)"
-        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        let folder = try temporaryFolder()
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let path = folder + "/g.akin"
         try GalleryStore.create(at: path, dimension: 2, modelFingerprint: nil).close()

@@ -25,8 +25,7 @@ struct RetrainingTests {
     }
 
     @Test func anIndexTrainedOnAFewItemsIsRetrainedAsTheGalleryGrows() throws {
-        let folder = NSTemporaryDirectory() + "akin-retrain-\(UUID().uuidString)"
-        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        let folder = try temporaryFolder()
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let path = folder + "/g.akin", indexPath = folder + "/g.akin.index"
         let store = try GalleryStore.create(at: path, dimension: 8, modelFingerprint: nil)
