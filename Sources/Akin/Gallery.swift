@@ -171,7 +171,7 @@ public final class Gallery {
                 throw GalleryError.badQuery(source: source, row: row, reason: "it is all zeros, so it has no direction to compare")
             }
         }
-        if info.similarity == .cosine { RowNormalization.normalize(vectors) }
+        if info.similarity == .cosine { RowNormalization.unitLength(vectors) }
         return vectors
     }
 

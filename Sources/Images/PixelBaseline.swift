@@ -7,7 +7,7 @@ extension ImageSet {
         let d = valuesPerImage
         let result = Tensor(shape: [count, d])
         fill(result.pointer, indices: 0..<count, preprocessing: Preprocessing(imageSize: imageSize, channels: channels))
-        RowNormalization.normalize(result)
+        RowNormalization.unitLength(result)
         return result
     }
 }

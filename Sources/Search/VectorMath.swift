@@ -2,9 +2,9 @@ import CVectorKernels
 import Tensors
 
 enum VectorMath {
-    /// Scales a vector to unit length in place (a zero vector stays zero): `RowNormalization`'s rule.
+    /// Scales a vector to unit length in place (a zero vector stays zero): `RowNormalization.unitLength`.
     static func normalize(_ v: UnsafeMutablePointer<Float>, count: Int) {
-        RowNormalization.normalize(v, into: v, rows: 1, columns: count)
+        RowNormalization.unitLength(v, rows: 1, columns: count)
     }
 
     /// Σ a·b, with AVX2+FMA when the CPU has them (CVectorKernels).

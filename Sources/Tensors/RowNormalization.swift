@@ -1,5 +1,7 @@
-/// Scaling rows to unit length: the one rule every part of Akin uses (the network's L2Normalize,
-/// the losses, embedding, gallery vectors and queries, the pixel baseline).
+/// Scaling rows to unit length, in two rules: `normalize` for what the network computes (its
+/// L2Normalize, the losses, embedding), smooth and with NaN and overflow left visible so training
+/// sees divergence; `unitLength` for vectors from outside (gallery items, queries, pixels), exact
+/// for any finite size.
 public enum RowNormalization {
     /// Added to the squared norm so a zero row divides by 1e-6 instead of 0 (it stays zero) and
     /// the backward pass stays finite.
@@ -12,28 +14,41 @@ public enum RowNormalization {
                                  norms: UnsafeMutablePointer<Float>? = nil) {
         for r in 0..<rows {
             let source = x + r * columns, target = y + r * columns
-            let squared = Elementwise.dot(source, source, count: columns)
-            if squared.isNaN {
-                // A NaN stays visible (training stops on it) instead of being scaled away.
-                for j in 0..<columns { target[j] = .nan }
-                norms?[r] = .nan
-                continue
-            }
-            guard squared.isFinite, squared >= 1e-30 else {
-                // Components past about 1.8e19 overflow the squared norm, and below about 1e-15 they
-                // underflow it: scale by the largest first.
-                normalizeScaled(source, into: target, columns: columns, norm: norms.map { $0 + r })
-                continue
-            }
-            let norm = (squared + epsilon).squareRoot()
+            let norm = (Elementwise.dot(source, source, count: columns) + epsilon).squareRoot()
             norms?[r] = norm
             for j in 0..<columns { target[j] = source[j] / norm }
         }
     }
 
+    /// Each row of a [N, D] tensor scaled to length 1 exactly, in place: components too large
+    /// (past about 1.8e19) or too small (below about 1e-15) for their squares in Float are scaled
+    /// by the largest first. A zero row stays zero; a row holding a NaN or an infinity becomes NaN
+    /// (check vectors from outside before: a gallery refuses them).
+    public static func unitLength(_ tensor: Tensor) {
+        let rows = tensor.shape.first ?? 0, columns = rows == 0 ? 0 : tensor.count / rows
+        unitLength(tensor.pointer, rows: rows, columns: columns)
+    }
+
+    /// The same, on `rows` rows of `columns` values at `x`.
+    public static func unitLength(_ x: UnsafeMutablePointer<Float>, rows: Int, columns: Int) {
+        for r in 0..<rows {
+            let row = x + r * columns
+            let squared = Elementwise.dot(row, row, count: columns)
+            if squared.isNaN {
+                for j in 0..<columns { row[j] = .nan }
+                continue
+            }
+            guard squared.isFinite, squared >= 1e-30 else {
+                normalizeScaled(row, into: row, columns: columns, norm: nil)
+                continue
+            }
+            let norm = squared.squareRoot()
+            for j in 0..<columns { row[j] /= norm }
+        }
+    }
+
     /// One row whose squared norm overflows or underflows Float: x / max|x| first, then to unit
-    /// length. A zero row stays zero (its norm taken as √ε); a row holding an infinity or NaN gives
-    /// NaN, as its norm is not a number.
+    /// length. A zero row stays zero; a row holding an infinity gives NaN, as its norm is not a number.
     private static func normalizeScaled(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, columns: Int,
                                        norm: UnsafeMutablePointer<Float>?) {
         var largest: Float = 0
@@ -55,11 +70,6 @@ public enum RowNormalization {
         for j in 0..<columns { y[j] = (x[j] / largest) / scaled }
     }
 
-    /// In place, on every row of a [N, D] tensor.
-    public static func normalize(_ tensor: Tensor) {
-        let rows = tensor.shape.first ?? 0, columns = rows == 0 ? 0 : tensor.count / rows
-        normalize(tensor.pointer, into: tensor.pointer, rows: rows, columns: columns)
-    }
 
     /// The backward pass of `normalize`, in place on `gradient`: ∂x = (∂y − y (y·∂y)) / norm.
     public static func backward(unit y: UnsafePointer<Float>, norms: UnsafePointer<Float>, gradient: UnsafeMutablePointer<Float>,

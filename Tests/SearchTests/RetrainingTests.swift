@@ -14,7 +14,7 @@ struct RetrainingTests {
         for i in 0..<n {
             for j in 0..<8 { t[i * 8 + j] = narrow ? (j == 0 ? 1 : 0.05 * generator.nextGaussian()) : generator.nextGaussian() }
         }
-        RowNormalization.normalize(t)
+        RowNormalization.unitLength(t)
         return t
     }
 
