@@ -57,7 +57,7 @@ adds_killed=0 lost=0
 for ((i = 0; i < kills / 2; i++)); do
   "${add[@]}" > "$work/ack-$i.txt" 2>/dev/null &
   pid=$!
-  sleep "$(python3 -c "import random; print(round(random.uniform(0.05, 0.6), 2))")"
+  sleep "$(python3 -c "import random; print(round(random.uniform(0.01, 0.25), 2))")"
   if kill -9 "$pid" 2>/dev/null; then adds_killed=$((adds_killed + 1)); fi
   wait "$pid" 2>/dev/null || true
 done

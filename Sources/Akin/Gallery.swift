@@ -78,10 +78,15 @@ public final class Gallery {
     /// metadata JSON), so a bad row commits nothing. `committed` is called with each transaction's
     /// ids once it is durable on disk. Returns every new id. Cosine galleries store the vectors at
     /// unit length.
-    /// - Parameter allowingVectorsFromElsewhere: a gallery made for a model holds that model's
-    ///   vectors only; vectors from elsewhere (a `.npy` file) are refused unless this is set.
-    /// - Parameter skippingExistingPaths: leave out the items whose path the gallery already holds,
-    ///   so an interrupted add can be run again without adding anything twice.
+    /// - Parameters:
+    ///   - items: each item's path, label and optional JSON metadata.
+    ///   - vectors: [items.count, D], one row per item.
+    ///   - transactionSize: items per transaction; nil adds all in one.
+    ///   - allowingVectorsFromElsewhere: a gallery made for a model holds that model's vectors only;
+    ///     vectors from elsewhere (a `.npy` file) are refused unless this is set.
+    ///   - skippingExistingPaths: leave out the items whose path the gallery already holds, so an
+    ///     interrupted add can be run again without adding anything twice.
+    ///   - committed: called with each transaction's ids once it is durable.
     @discardableResult
     public func add(_ items: [NewItem], vectors: Tensor, transactionSize: Int? = nil, allowingVectorsFromElsewhere: Bool = false,
                     skippingExistingPaths: Bool = false, committed: ([Int]) -> Void = { _ in }) throws -> [Int] {
