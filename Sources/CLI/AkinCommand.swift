@@ -22,8 +22,9 @@ struct AkinCommand: ParsableCommand {
         } catch let error as CleanExit {
             exit(withError: error)
         } catch {
+            guard let status = ExitStatus.of(error) else { exit(withError: error) }
             FileHandle.standardError.write(Data("Error: \(error)\n".utf8))
-            Foundation.exit(ExitStatus.of(error))
+            Foundation.exit(status)
         }
     }
 

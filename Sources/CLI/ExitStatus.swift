@@ -9,12 +9,15 @@ struct CommandFailure: Error, CustomStringConvertible {
 
 /// The sysexits(3) status `akin` exits with after a runtime error: 65 for input that is not what
 /// it should be, 66 for input that is not there, 74 for a file that cannot be written, 70 for an
-/// internal failure, 75 for a gallery another process keeps locked (try again), 1 for the rest. Usage errors (64) are the argument parser's.
+/// internal failure, 75 for a gallery another process keeps locked (try again), 1 for the rest of
+/// Akin's. The argument parser reports its own (usage errors, 64; help requests, 0).
 enum ExitStatus {
     static let dataError: Int32 = 65, noInput: Int32 = 66, software: Int32 = 70, ioError: Int32 = 74, temporaryFailure: Int32 = 75
     static let failure: Int32 = 1
 
-    static func of(_ error: Error) -> Int32 {
+    /// The status for one of Akin's errors; nil for any other (the argument parser's own, such as
+    /// a help request from a command that has only subcommands, which it reports itself).
+    static func of(_ error: Error) -> Int32? {
         switch error {
         case let failure as CommandFailure: return failure.status
         case let error as GalleryStoreError:
@@ -42,7 +45,7 @@ enum ExitStatus {
         case is ImageError, is EmbeddingError, is NpyError, is SafeTensorsError, is NetworkFileError, is ONNXImportError, is IndexFileError,
              is IDXImportError, is TrainingRunError, is TrainingOptionsError, is PKSamplerError, is AugmentationError:
             return dataError
-        default: return failure
+        default: return nil
         }
     }
 }

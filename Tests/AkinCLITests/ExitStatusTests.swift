@@ -41,6 +41,11 @@ struct ExitStatusTests {
         #expect(again.status == 0 && again.errors.contains("skipped 20 items"), "\(again.errors)")
         #expect(try CLI.run(["gallery", "stats", "--gallery", g2]).output.contains("items: 20"))
 
+        // Help, asked for or implied by a command that has only subcommands, is no error.
+        for arguments in [["--help"], ["gallery"], ["index"]] {
+            let help = try CLI.run(arguments)
+            #expect(help.status == 0 && (help.output + help.errors).contains("OVERVIEW") && !help.errors.contains("Error"), "\(arguments): \(help)")
+        }
         let zeroK = try CLI.run(["search", "--gallery", g, "--vectors", root + "/base.npy", "-k", "0"])
         #expect(zeroK.status == 64 && zeroK.errors.contains("Usage:"), "\(zeroK)")
         let noThreads = try CLI.run(["search", "--gallery", g, "--vectors", root + "/base.npy", "--threads", "0"])
