@@ -27,4 +27,12 @@ struct ExampleProgramTests {
             #expect(hits.first?.contains("  \(name)  ") == true, "the best hit for a \(name) should be a \(name): \(hits)")
         }
     }
+
+    /// README's "Use from Swift" shows the program as it is, so the copy cannot drift from what runs.
+    @Test func readmeShowsTheProgramVerbatim() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let program = try String(contentsOf: root.appendingPathComponent("Examples/SimilarImages/main.swift"), encoding: .utf8)
+        let readme = try String(contentsOf: root.appendingPathComponent("README.md"), encoding: .utf8)
+        #expect(readme.contains("```swift\n" + program + "```"))
+    }
 }
