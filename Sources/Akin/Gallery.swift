@@ -91,6 +91,7 @@ public final class Gallery {
     public func add(_ items: [NewItem], vectors: Tensor, transactionSize: Int? = nil, allowingVectorsFromElsewhere: Bool = false,
                     skippingExistingPaths: Bool = false, committed: ([Int]) -> Void = { _ in }) throws -> [Int] {
         if let model = info.modelFingerprint, !allowingVectorsFromElsewhere { throw GalleryError.foreignVectors(path: path, model: model) }
+        try checkShape(items, vectors)
         guard skippingExistingPaths else { return try insert(items, vectors: vectors, transactionSize: transactionSize, committed: committed) }
         let (kept, keptVectors) = try withoutExistingPaths(items, vectors: vectors)
         return try insert(kept, vectors: keptVectors, transactionSize: transactionSize, committed: committed)
@@ -113,17 +114,22 @@ public final class Gallery {
                     committed: ([Int]) -> Void = { _ in }) throws -> [Int] {
         try requireModel(model)
         var items = zip(embedded.paths, embedded.labels).map { NewItem(path: $0, label: $1) }, vectors = embedded.vectors
+        try checkShape(items, vectors)
         if skippingExistingPaths { (items, vectors) = try withoutExistingPaths(items, vectors: vectors) }
         return try insert(items, vectors: vectors, transactionSize: transactionSize, committed: committed)
     }
 
-    private func insert(_ items: [NewItem], vectors: Tensor, transactionSize: Int?, committed: ([Int]) -> Void) throws -> [Int] {
+    /// One row of the gallery's dimension per item, checked before any row is read.
+    private func checkShape(_ items: [NewItem], _ vectors: Tensor) throws {
         guard vectors.shape.count == 2, vectors.shape[1] == info.dimension else {
             throw GalleryStoreError.wrongDimension(path: path, expected: info.dimension, got: vectors.shape.last ?? 0, what: "the vectors added")
         }
         guard vectors.shape[0] == items.count else {
             throw GalleryError.countMismatch(items: items.count, vectors: vectors.shape[0])
         }
+    }
+
+    private func insert(_ items: [NewItem], vectors: Tensor, transactionSize: Int?, committed: ([Int]) -> Void) throws -> [Int] {
         let step = max(transactionSize ?? items.count, 1), d = info.dimension
         try store.validate(items, vectors: vectors.pointer)
         var ids: [Int] = [], start = 0

@@ -46,6 +46,10 @@ struct GalleryTests {
         #expect(throws: GalleryError.countMismatch(items: 1, vectors: 2)) {
             try gallery.add([NewItem(path: "e", label: "z")], vectors: Tensor(shape: [2, 3]))
         }
+        // Checked before any row is read, with or without skipping existing paths.
+        #expect(throws: GalleryError.countMismatch(items: 3, vectors: 1)) {
+            try gallery.add((0..<3).map { NewItem(path: "new\($0)", label: "z") }, vectors: Tensor(shape: [1, 3]), skippingExistingPaths: true)
+        }
     }
 
     @Test func theIndexIsBuiltThenCaughtUpWithAddsAndRemoves() throws {
