@@ -45,7 +45,9 @@ struct RetrainingTests {
         let stale = try IndexFile.load(from: indexPath).index
         let (ids, _) = try store.idsAndState()
         let newIDs = ids.filter { !Set(stale.ids).contains($0) }
-        stale.add(ids: newIDs, vectors: try #require(try store.vectors(ids: newIDs)).pointer)
+        // Held in a constant for the call: a temporary tensor would be freed before `add` reads it.
+        let newVectors = try #require(try store.vectors(ids: newIDs))
+        withExtendedLifetime(newVectors) { stale.add(ids: newIDs, vectors: newVectors.pointer) }
         (stale as? SQ8Index)?.exactSource = store
         let before = recallAt10(stale, queries, exact: exact)
 
