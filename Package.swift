@@ -53,6 +53,9 @@ let package = Package(
         // The speed benchmark's Akin side (bench/speed.sh runs it beside PyTorch).
         .executableTarget(name: "akin-bench", dependencies: ["Tensors", "Networks", "Images", "Similarity", "Projection"], path: "bench/AkinBench"),
 
+        // What each fuzzer does with its bytes (fuzz/, scripts/fuzz.sh); the tests replay fuzz/regressions through it.
+        .target(name: "FuzzTargets", dependencies: ["Akin", "CZlib", .product(name: "GRDB", package: "GRDB.swift")], path: "fuzz/Targets"),
+
         .testTarget(name: "TensorsTests", dependencies: ["Tensors", "CDNNL", "TestSupport"], exclude: ["Fixtures"]),
         // Fixtures are read through #filePath (Tests/TestSupport/Fixture.swift), not bundled.
         .target(name: "TestSupport", dependencies: ["Images", "Networks", "Tensors"], path: "Tests/TestSupport"),
@@ -63,8 +66,18 @@ let package = Package(
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Search", "Tensors", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "ProjectionTests", dependencies: ["Projection", "Tensors", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "ReportsTests", dependencies: ["Reports", "Images"]),
-        .testTarget(name: "AkinTests", dependencies: ["Akin", "TestSupport"]),
+        .testTarget(name: "AkinTests", dependencies: ["Akin", "TestSupport", "FuzzTargets", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "AkinCLITests", dependencies: ["akin", "SimilarImages", "Images", "Tensors", "Search", "Similarity", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )
+
+// The libFuzzer driver, only for scripts/fuzz.sh: it calls libFuzzer's LLVMFuzzerRunDriver, which
+// only a build with `-sanitize=fuzzer` links, so an ordinary build leaves it out.
+if Context.environment["AKIN_FUZZ"] == "1" {
+    package.targets += [
+        .systemLibrary(name: "CFuzzDriver", path: "fuzz/CFuzzDriver"),
+        .executableTarget(name: "akin-fuzz", dependencies: ["FuzzTargets", "CFuzzDriver"], path: "fuzz/Driver"),
+    ]
+    package.products += [.executable(name: "akin-fuzz", targets: ["akin-fuzz"])]
+}

@@ -3,7 +3,11 @@
 # every resume must work, no checkpoint may be corrupt, and the final model must equal an
 # uninterrupted run's, byte for byte. Then `gallery add --transaction` killed at random moments:
 # every acknowledged item must be in the gallery, SQLite's integrity check clean, and a rerun with
-# --skip-existing must finish the add without a duplicate.
+# --skip-existing must finish the add without a duplicate. Then `embed` and `index build` killed
+# at random moments: the gallery or index is either absent, the old one, or whole; a search after
+# each kill answers correctly; a torn index is detected and rebuilt; no temporary file outlives the
+# next run. Last, a reader searching while a writer adds: every search succeeds and finds each
+# query's own item first (an item committed before the writer started).
 #   bench/faults.sh     (AKIN_FAULTS_KILLS=20, AKIN_FAULTS_STEPS=120; raw results to bench/results/faults-DATE.jsonl)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -51,6 +55,25 @@ with open(sys.argv[1] + "/v.npy", "wb") as f:
 with open(sys.argv[1] + "/paths.txt", "w") as f:
     f.write("\n".join("item%d" % i for i in range(n)) + "\n")
 PY
+python3 - "$work" <<'PY'
+import struct, sys
+work, d = sys.argv[1], 32
+raw = open(work + "/v.npy", "rb").read()
+start = 10 + struct.unpack("<H", raw[8:10])[0]
+def write(name, first, last):
+    rows = last - first
+    header = "{'descr': '<f4', 'fortran_order': False, 'shape': (%d, %d), }" % (rows, d)
+    header += " " * ((64 - (10 + len(header) + 1) % 64) % 64) + "\n"
+    with open(work + "/" + name, "wb") as f:
+        f.write(b"\x93NUMPY\x01\x00" + struct.pack("<H", len(header)) + header.encode())
+        f.write(raw[start + first * d * 4:start + last * d * 4])
+write("first.npy", 0, 2000)
+write("rest.npy", 2000, 20000)
+write("queries.npy", 0, 10)
+paths = open(work + "/paths.txt").read().split()
+open(work + "/first.txt", "w").write("\n".join(paths[:2000]) + "\n")
+open(work + "/rest.txt", "w").write("\n".join(paths[2000:]) + "\n")
+PY
 "$akin" gallery create --dim 32 --out "$work/g.akin" 2>/dev/null
 add=("$akin" gallery add --gallery "$work/g.akin" --vectors "$work/v.npy" --paths "$work/paths.txt" --transaction 200 --skip-existing)
 adds_killed=0 lost=0
@@ -68,7 +91,75 @@ integrity=$(python3 -c "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).e
 distinct=$(python3 -c "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); print(c.execute('SELECT COUNT(DISTINCT path) FROM items').fetchone()[0])" "$work/g.akin")
 leftovers=$(ls -a "$work" | grep -c "\.tmp-" || true)
 
+random_sleep() { sleep "$(python3 -c "import random; print(round(random.uniform($1, $2), 2))")"; }
+# Searches for queries.npy (items 0–9's own vectors) and counts the queries whose best hit is not
+# their own item at similarity ≈ 1; a failed search counts all ten.
+wrong_answers() {
+  "$akin" search --gallery "$1" --vectors "$work/queries.npy" -k 3 --json 2>>"$work/search.log" > "$work/answer.json" || { echo 10; return; }
+  python3 -c "
+import json, sys
+answers = json.load(open(sys.argv[1]))
+print(sum(1 for a in answers if not a['results'] or a['results'][0]['id'] != a['query'] or a['results'][0]['similarity'] < 0.999))" "$work/answer.json"
+}
+
+# embed, killed mid-way: the gallery is absent or whole, and opens.
+embed=("$akin" embed "$work/data" --model "$work/whole.safetensors" --out "$work/e.akin" --threads 1)
+embeds_killed=0 embed_broken=0
+for ((i = 0; i < kills / 2; i++)); do
+  extra=()
+  [ -f "$work/e.akin" ] && extra=(--overwrite)
+  "${embed[@]}" "${extra[@]}" 2>/dev/null &
+  pid=$!
+  random_sleep 0.2 4
+  if kill -9 "$pid" 2>/dev/null; then embeds_killed=$((embeds_killed + 1)); fi
+  wait "$pid" 2>/dev/null || true
+  if [ -f "$work/e.akin" ]; then
+    count=$("$akin" gallery stats --gallery "$work/e.akin" 2>/dev/null | sed -n 's/^items: //p')
+    [ "$count" = 10000 ] || embed_broken=$((embed_broken + 1))
+  fi
+done
+"${embed[@]}" --overwrite 2>/dev/null
+embed_items=$("$akin" gallery stats --gallery "$work/e.akin" | sed -n 's/^items: //p')
+embed_leftovers=$(ls -a "$work" | grep -c '^\.e\.akin.*\.tmp-' || true)
+
+# index build, killed mid-way: a search after each kill answers right (old, rebuilt or new index).
+build=("$akin" index build --gallery "$work/g.akin" --kind hnsw --threads 1)
+builds_killed=0 wrong_after_build=0
+for ((i = 0; i < kills / 2; i++)); do
+  "${build[@]}" >/dev/null 2>&1 &
+  pid=$!
+  random_sleep 0.05 3
+  if kill -9 "$pid" 2>/dev/null; then builds_killed=$((builds_killed + 1)); fi
+  wait "$pid" 2>/dev/null || true
+  wrong_after_build=$((wrong_after_build + $(wrong_answers "$work/g.akin")))
+done
+"${build[@]}" >/dev/null 2>&1
+# A torn index (cut in half, as a full disk or a copy cut short would leave it) is detected and rebuilt.
+size=$(stat -c %s "$work/g.akin.index")
+truncate -s $((size / 2)) "$work/g.akin.index"
+wrong_after_tear=$(wrong_answers "$work/g.akin")
+torn_rebuilt=false
+[ "$(stat -c %s "$work/g.akin.index")" = "$size" ] && torn_rebuilt=true
+index_leftovers=$(ls -a "$work" | grep -c '^\.g\.akin.*\.tmp-' || true)
+
+# A reader searching while a writer adds, transaction by transaction.
+"$akin" gallery create --dim 32 --out "$work/r.akin" 2>/dev/null
+"$akin" gallery add --gallery "$work/r.akin" --vectors "$work/first.npy" --paths "$work/first.txt" >/dev/null 2>&1
+"$akin" gallery add --gallery "$work/r.akin" --vectors "$work/rest.npy" --paths "$work/rest.txt" --transaction 100 >/dev/null 2>"$work/writer.log" &
+writer=$!
+searches=0 wrong_while_writing=0
+while kill -0 "$writer" 2>/dev/null && [ "$searches" -lt 200 ]; do
+  wrong_while_writing=$((wrong_while_writing + $(wrong_answers "$work/r.akin")))
+  searches=$((searches + 1))
+done
+writer_status=0
+wait "$writer" || writer_status=$?
+reader_items=$("$akin" gallery stats --gallery "$work/r.akin" | sed -n 's/^items: //p')
+
 mkdir -p bench/results
 out=bench/results/faults-$(date +%Y%m%d-%H%M%S).jsonl
-echo "{\"train\": {\"kills\": $killed, \"resumes\": $resumed, \"failures\": $failures, \"final_model_equals_uninterrupted\": $same}, \"gallery_add\": {\"kills\": $adds_killed, \"items\": $items, \"distinct_paths\": $distinct, \"acknowledged_transactions\": $acknowledged, \"integrity\": \"$integrity\", \"leftover_temporaries\": $leftovers}}" | tee -a "$out"
-[ "$same" = true ] && [ "$failures" = 0 ] && [ "$items" = 20000 ] && [ "$distinct" = 20000 ] && [ "$integrity" = ok ]
+echo "{\"train\": {\"kills\": $killed, \"resumes\": $resumed, \"failures\": $failures, \"final_model_equals_uninterrupted\": $same}, \"gallery_add\": {\"kills\": $adds_killed, \"items\": $items, \"distinct_paths\": $distinct, \"acknowledged_transactions\": $acknowledged, \"integrity\": \"$integrity\", \"leftover_temporaries\": $leftovers}, \"embed\": {\"kills\": $embeds_killed, \"broken_galleries\": $embed_broken, \"items\": $embed_items, \"leftover_temporaries\": $embed_leftovers}, \"index_build\": {\"kills\": $builds_killed, \"wrong_answers_after_kills\": $wrong_after_build, \"torn_index_rebuilt\": $torn_rebuilt, \"wrong_answers_after_tear\": $wrong_after_tear, \"leftover_temporaries\": $index_leftovers}, \"reader_while_writer\": {\"searches\": $searches, \"wrong_answers\": $wrong_while_writing, \"writer_exit\": $writer_status, \"items\": $reader_items}}" | tee -a "$out"
+[ "$same" = true ] && [ "$failures" = 0 ] && [ "$items" = 20000 ] && [ "$distinct" = 20000 ] && [ "$integrity" = ok ] &&
+  [ "$embed_broken" = 0 ] && [ "$embed_items" = 10000 ] && [ "$embed_leftovers" = 0 ] &&
+  [ "$wrong_after_build" = 0 ] && [ "$torn_rebuilt" = true ] && [ "$wrong_after_tear" = 0 ] && [ "$index_leftovers" = 0 ] &&
+  [ "$wrong_while_writing" = 0 ] && [ "$writer_status" = 0 ] && [ "$reader_items" = 20000 ]

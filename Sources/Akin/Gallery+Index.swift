@@ -27,6 +27,7 @@ extension Gallery {
         if let subquantizers = settings.subquantizers, dimension % subquantizers != 0 {
             throw IndexSettingsError.subquantizersNotADivisor(subquantizers, dimension: dimension)
         }
+        if let problem = settings.problem(dimension: dimension) { throw IndexSettingsError.unusable(problem) }
         if let memoryBudget { settings = try MemoryBudget.fit(settings, budget: memoryBudget, count: total, dimension: dimension) }
         let progress = reporter.begin("indexing", total: max(total, 1), unit: "items")
         let started = Date()
@@ -69,10 +70,13 @@ extension Gallery {
 /// Index settings that do not fit the gallery.
 public enum IndexSettingsError: Error, CustomStringConvertible, Equatable {
     case subquantizersNotADivisor(Int, dimension: Int)
+    /// Outside what any index can be built with (`IndexSettings.problem(dimension:)`).
+    case unusable(String)
 
     public var description: String {
         switch self {
         case let .subquantizersNotADivisor(m, d): return "--subquantizers \(m) must divide the gallery's dimension \(d)"
+        case let .unusable(problem): return "these index settings cannot be used: \(problem)"
         }
     }
 }

@@ -47,9 +47,10 @@ public final class Gallery {
         }
     }
 
-    /// Opens an existing gallery; a file that is not one is refused with the reason.
-    public static func open(_ path: String, readOnly: Bool = false) throws -> Gallery {
-        Gallery(store: try GalleryStore.open(path, readOnly: readOnly))
+    /// Opens an existing gallery; a file that is not one is refused with the reason. A change waits
+    /// up to `lockTimeout` seconds while another process writes, then fails with `GalleryStoreError.locked`.
+    public static func open(_ path: String, readOnly: Bool = false, lockTimeout: TimeInterval = GalleryStore.busyTimeout) throws -> Gallery {
+        Gallery(store: try GalleryStore.open(path, readOnly: readOnly, lockTimeout: lockTimeout))
     }
 
     /// Closes the file; the gallery is unusable afterwards.

@@ -3,12 +3,13 @@ import Foundation
 /// Decoding and embedding with their progress and skipped files told to a ``WorkReporter``: the
 /// steps every workflow (embed, search, add, evaluate, train, report) shares.
 extension ImageSet {
-    /// Decodes `files` on all cores; files that fail are noted and left out.
+    /// Decodes `files` on all cores; files that fail are noted and left out, files past Pillow's
+    /// warning size noted.
     public static func load(_ files: [(path: String, label: Int)], classNames: [String], imageSize: Int, channels: Int,
                             centerCrop: Float? = nil, reporter: any WorkReporter) -> ImageSet {
         let progress = reporter.begin("decoding", total: files.count, unit: "images")
         let (images, skipped) = load(files, classNames: classNames, imageSize: imageSize, channels: channels,
-                                     centerCrop: centerCrop) { done, _ in progress(done) }
+                                     centerCrop: centerCrop, warning: { reporter.note("large image \($0): \($1)") }) { done, _ in progress(done) }
         reporter.noteSkipped(skipped, of: files.count)
         return images
     }

@@ -29,7 +29,7 @@ public struct IDXArray: Sendable {
         guard let file = gzopen(path, "rb") else { throw IDXError.unreadable(path: path) }
         defer { gzclose(file) }
         var data = [UInt8]()
-        var chunk = [UInt8](repeating: 0, count: 1 << 20)
+        var chunk = [UInt8](repeating: 0, count: 1 << 16)
         // Reads no more than the header lets the file hold, so a small gzip that inflates without
         // end (or a header that claims terabytes) stops at the limit instead of filling memory.
         var allowed = 4 + 4 * 255 + maximumBytes

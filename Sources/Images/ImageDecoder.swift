@@ -21,14 +21,37 @@ public enum ImageDecoder {
     /// - Parameter minimumSide: when set, a JPEG may be decoded smaller (libjpeg-turbo's DCT
     ///   scaling, 1/8 to 1) as long as both sides stay at least this: what will be resized to a
     ///   network's input anyway needs no more, and decodes several times faster. PNG is always whole.
-    public static func decode(_ data: Data, channels: Int, minimumSide: Int? = nil) throws(ImageError) -> Image {
+    /// - Parameter maxPixels: this call's pixel budget instead of the process's `maxPixels`, for a
+    ///   caller with a tighter one (a server's request bodies, the fuzzers).
+    public static func decode(_ data: Data, channels: Int, minimumSide: Int? = nil, maxPixels: Int? = nil) throws(ImageError) -> Image {
         guard channels == 1 || channels == 3 else { throw .unsupportedChannels(channels) }
         guard !data.isEmpty else { throw .empty }
         let head = [UInt8](data.prefix(8))
-        let limit = maxPixels
+        let limit = max(1, maxPixels ?? Self.maxPixels)
         if head.starts(with: [0xFF, 0xD8, 0xFF]) { return try JPEG.decode(data, channels: channels, maxPixels: limit, minimumSide: minimumSide) }
         if head.starts(with: [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]) { return try PNG.decode(data, channels: channels, maxPixels: limit) }
         throw .unknownFormat(firstBytes: head.prefix(4).map { String(format: "%02x", $0) }.joined(separator: " "))
+    }
+
+    /// Width and height as the header declares them, without decoding; nil when the bytes are
+    /// neither JPEG nor PNG or the header is cut short.
+    public static func declaredSize(_ data: Data) -> (width: Int, height: Int)? {
+        let head = [UInt8](data.prefix(24))
+        if head.starts(with: [0xFF, 0xD8, 0xFF]) { return JPEG.declaredSize(data) }
+        // The PNG signature, then IHDR always first: length, "IHDR", width and height big-endian.
+        guard head.count == 24, head.starts(with: [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]),
+              head[12..<16].elementsEqual("IHDR".utf8) else { return nil }
+        func bigEndian(_ at: Int) -> Int { head[at..<at + 4].reduce(0) { $0 << 8 | Int($1) } }
+        return (bigEndian(16), bigEndian(20))
+    }
+
+    /// What to tell about an image between Pillow's warning size and the budget: it decodes, but
+    /// takes that much memory and time (Pillow warns with its `DecompressionBombWarning`); nil below.
+    public static func largeImageWarning(_ data: Data, maxPixels: Int? = nil) -> String? {
+        guard let (width, height) = declaredSize(data) else { return nil }
+        let pixels = width * height, limit = maxPixels ?? Self.maxPixels
+        guard pixels > pillowWarningPixels, pixels <= limit else { return nil }
+        return "it declares \(width)×\(height) = \(pixels) pixels, more than the \(pillowWarningPixels) Pillow warns about: decoding takes up to \(pixels * 3 / 1_000_000) MB; --max-pixels refuses past \(limit)"
     }
 
     public static func decodeFile(_ path: String, channels: Int, minimumSide: Int? = nil) throws(ImageError) -> Image {

@@ -71,14 +71,15 @@ public final class ImageSet: @unchecked Sendable {
     }
 
     /// Decodes every file on all cores. Files that fail are returned in `skipped`, in file order.
-    /// `progress(done, total)` is called from worker threads.
-    /// `centerCrop`: as `Preprocessing.centerCrop`.
+    /// `progress(done, total)` is called from worker threads; `warning(path, message)` from the
+    /// caller's, in file order, for files that decode but past Pillow's warning size
+    /// (`ImageDecoder.largeImageWarning`). `centerCrop`: as `Preprocessing.centerCrop`.
     public static func load(_ files: [(path: String, label: Int)], classNames: [String], imageSize: Int, channels: Int,
-                            centerCrop: Float? = nil,
+                            centerCrop: Float? = nil, warning: (String, String) -> Void = { _, _ in },
                             progress: @Sendable (Int, Int) -> Void = { _, _ in }) -> (images: ImageSet, skipped: [SkippedFile]) {
         let fitting = Preprocessing(imageSize: imageSize, channels: channels, centerCrop: centerCrop)
         let perImage = channels * imageSize * imageSize
-        let results = UnsafeMutableBufferPointer<Result<[UInt8], ImageError>?>.allocate(capacity: files.count)
+        let results = UnsafeMutableBufferPointer<Result<(pixels: [UInt8], warning: String?), ImageError>?>.allocate(capacity: files.count)
         results.initialize(repeating: nil)
         defer {
             results.deinitialize()
@@ -90,8 +91,10 @@ public final class ImageSet: @unchecked Sendable {
         let slots = UncheckedSendable(results)
         ComputeThreads.forEach(chunks) { c in
             for i in (c * chunk)..<min(files.count, (c + 1) * chunk) {
-                slots.value[i] = Result { () throws(ImageError) -> [UInt8] in
-                    try planar(fitting.fitted(ImageDecoder.decodeFile(files[i].path, channels: channels, minimumSide: fitting.decodedSide)))
+                slots.value[i] = Result { () throws(ImageError) -> (pixels: [UInt8], warning: String?) in
+                    let data = try ImageDecoder.readFile(files[i].path)
+                    let image = try ImageDecoder.decode(data, channels: channels, minimumSide: fitting.decodedSide)
+                    return (planar(fitting.fitted(image)), ImageDecoder.largeImageWarning(data))
                 }
             }
             progress(done.add(min(files.count, (c + 1) * chunk) - c * chunk), files.count)
@@ -101,8 +104,9 @@ public final class ImageSet: @unchecked Sendable {
         var labels: [Int32] = [], paths: [String] = [], skipped: [SkippedFile] = []
         for (i, file) in files.enumerated() {
             switch results[i]! {
-            case let .success(values):
-                pixels += values
+            case let .success(decoded):
+                pixels += decoded.pixels
+                if let message = decoded.warning { warning(file.path, message) }
                 labels.append(Int32(file.label))
                 paths.append(file.path)
             case let .failure(error):

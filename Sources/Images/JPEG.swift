@@ -35,6 +35,18 @@ enum JPEG {
         return Image(width: Int(width), height: Int(height), channels: channels, pixels: pixels)
     }
 
+    /// The frame header's width and height; nil when libjpeg-turbo cannot read a header.
+    static func declaredSize(_ data: Data) -> (width: Int, height: Int)? {
+        guard let handle = tjInitDecompress() else { return nil }
+        defer { tjDestroy(handle) }
+        var width: Int32 = 0, height: Int32 = 0, subsampling: Int32 = 0, colorspace: Int32 = 0
+        let header = data.withUnsafeBytes { bytes in
+            tjDecompressHeader3(handle, bytes.baseAddress!.assumingMemoryBound(to: UInt8.self), UInt(bytes.count),
+                                &width, &height, &subsampling, &colorspace)
+        }
+        return header == 0 ? (Int(width), Int(height)) : nil
+    }
+
     /// The smallest size libjpeg-turbo can decode to (its scaling factors of at most 1) whose sides
     /// both stay at least `side`; the full size when none is smaller.
     static func scaled(_ width: Int32, _ height: Int32, keepingAtLeast side: Int) -> (Int32, Int32) {

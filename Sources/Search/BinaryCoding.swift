@@ -49,6 +49,13 @@ public struct BinaryReader {
         return T(littleEndian: bytes.withUnsafeBytes { $0.loadUnaligned(as: T.self) })
     }
 
+    /// A count written as UInt64, refused past `limit`: a file's word never becomes an Int that overflows.
+    public mutating func readCount(limit: Int = .max) throws -> Int {
+        let count = try read(UInt64.self)
+        guard count <= UInt64(limit) else { throw IndexFileError.malformed("a count of \(count) where at most \(limit) can be") }
+        return Int(count)
+    }
+
     public mutating func readFloat() throws -> Float { Float(bitPattern: try read(UInt32.self)) }
 
     public mutating func readString() throws -> String {

@@ -201,6 +201,7 @@ public final class FlatIndex: VectorIndex {
         let ids = try reader.readArray(of: Int64.self).map(Int.init)
         let vectors = try reader.readArray(of: Float.self)
         guard vectors.count == ids.count * dimension, Set(ids).count == ids.count else { throw IndexFileError.truncated }
+        guard ids.allSatisfy({ $0 >= 0 }) else { throw IndexFileError.malformed("a negative item id") }
         index.add(ids: ids, vectors: vectors)
         return index
     }

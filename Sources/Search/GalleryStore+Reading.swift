@@ -7,8 +7,7 @@ extension GalleryStore {
     public var indexSettings: IndexSettings? {
         get throws {
             try database.read { db in
-                try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'index'")
-                    .flatMap { try? JSONDecoder().decode(IndexSettings.self, from: Data($0.utf8)) }
+                try GalleryRecords.indexSettings(try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'index'"), dimension: info.dimension, gallery: path)
             }
         }
     }
@@ -76,9 +75,7 @@ extension GalleryStore {
             let rows = try Row.fetchCursor(db, sql: "SELECT id, vector FROM items ORDER BY id")
             while let row = try rows.next() {
                 let id: Int = try decoded(row, "id"), blob: Data = try decoded(row, "vector")
-                guard blob.count == d * MemoryLayout<Float>.size else {
-                    throw GalleryStoreError.notAGallery(path: path, reason: "item \(id)'s vector has \(blob.count) bytes, not \(d * 4)")
-                }
+                try GalleryRecords.checkVector(blob, id: id, dimension: d, gallery: path)
                 blob.withUnsafeBytes { raw in
                     (vectors.pointer + ids.count * d).update(from: raw.bindMemory(to: Float.self).baseAddress!, count: d)
                 }

@@ -13,11 +13,16 @@ public final class GalleryStore: @unchecked Sendable {
 
     /// Seconds a write waits for another process's write lock before it fails with `GalleryStoreError.locked`.
     public static let busyTimeout: TimeInterval = 10
+    /// The largest dimension a gallery may have (pgvector stops at 16,000): a hand-edited file
+    /// cannot make a read allocate rows of billions of floats.
+    public static let maximumDimension = 65_536
+    /// This store's wait for another process's write lock (`open`'s `lockTimeout`).
+    public let lockTimeout: TimeInterval
 
-    private static func configuration(readOnly: Bool) -> Configuration {
+    private static func configuration(readOnly: Bool, lockTimeout: TimeInterval = busyTimeout) -> Configuration {
         var configuration = Configuration()
         configuration.readonly = readOnly
-        configuration.busyMode = .timeout(busyTimeout)
+        configuration.busyMode = .timeout(lockTimeout)
         configuration.prepareDatabase { db in
             if !db.configuration.readonly {
                 try db.execute(sql: "PRAGMA journal_mode = WAL")
@@ -28,8 +33,9 @@ public final class GalleryStore: @unchecked Sendable {
         return configuration
     }
 
-    private init(path: String, database: DatabaseQueue, info: GalleryInfo) {
+    private init(path: String, database: DatabaseQueue, info: GalleryInfo, lockTimeout: TimeInterval = busyTimeout) {
         self.path = path
+        self.lockTimeout = lockTimeout
         self.database = database
         self.info = info
     }
@@ -37,7 +43,7 @@ public final class GalleryStore: @unchecked Sendable {
     /// Makes a new, empty gallery. Refuses to overwrite an existing file.
     public static func create(at path: String, dimension: Int, modelFingerprint: String?,
                               similarity: GallerySimilarity = .cosine) throws -> GalleryStore {
-        guard dimension > 0 else { throw GalleryStoreError.badDimension(path: path, dimension: dimension) }
+        guard (1...maximumDimension).contains(dimension) else { throw GalleryStoreError.badDimension(path: path, dimension: dimension) }
         guard !FileManager.default.fileExists(atPath: path) else { throw GalleryStoreError.exists(path) }
         let database: DatabaseQueue
         do { database = try DatabaseQueue(path: path, configuration: configuration(readOnly: false)) }
@@ -122,8 +128,9 @@ public final class GalleryStore: @unchecked Sendable {
     }
 
     /// Opens an existing gallery; a file that is not one is refused with the reason. Temporary
-    /// files a killed `akin embed` or conversion left beside it are removed.
-    public static func open(_ path: String, readOnly: Bool = false) throws -> GalleryStore {
+    /// files a killed `akin embed` or conversion left beside it are removed. A write waits up to
+    /// `lockTimeout` seconds for another process's write lock (a server answering requests may want less).
+    public static func open(_ path: String, readOnly: Bool = false, lockTimeout: TimeInterval = busyTimeout) throws -> GalleryStore {
         guard FileManager.default.fileExists(atPath: path) else { throw GalleryStoreError.missing(path) }
         if !readOnly { LeftoverFiles.removeDead(besides: path) }
         if let head = FileHandle(forReadingAtPath: path).map({ handle in defer { try? handle.close() }; return handle.readData(ofLength: 16) }),
@@ -133,7 +140,7 @@ public final class GalleryStore: @unchecked Sendable {
                 : "it is not an SQLite database")
         }
         let database: DatabaseQueue
-        do { database = try DatabaseQueue(path: path, configuration: configuration(readOnly: readOnly)) }
+        do { database = try DatabaseQueue(path: path, configuration: configuration(readOnly: readOnly, lockTimeout: lockTimeout)) }
         catch { throw GalleryStoreError.cannotOpen(path: path, reason: "\(error)") }
         let meta: [String: String]
         do {
@@ -145,15 +152,8 @@ public final class GalleryStore: @unchecked Sendable {
                 }, uniquingKeysWith: { first, _ in first })
             }
         } catch { throw GalleryStoreError.notAGallery(path: path, reason: "\(error)") }
-        guard meta["format"] == format else {
-            throw GalleryStoreError.notAGallery(path: path, reason: "it has no \(format) format mark")
-        }
-        guard let dimension = meta["dimension"].flatMap(Int.init), dimension > 0,
-              let similarity = meta["distance"].flatMap(GallerySimilarity.init(rawValue:)), let uuid = meta["uuid"]
-        else { throw GalleryStoreError.notAGallery(path: path, reason: "its dimension, distance or uuid is missing or unreadable") }
-        let info = GalleryInfo(modelFingerprint: meta["model"], dimension: dimension, similarity: similarity,
-                               threshold: meta["threshold"].flatMap(Float.init), uuid: uuid)
-        return GalleryStore(path: path, database: database, info: info)
+        let info = try GalleryRecords.info(meta: meta, gallery: path)
+        return GalleryStore(path: path, database: database, info: info, lockTimeout: lockTimeout)
     }
 
     /// Refuses a model other than the one that embedded this gallery (and any model for a gallery of
@@ -166,11 +166,11 @@ public final class GalleryStore: @unchecked Sendable {
 
     // MARK: Changes
 
-    /// A write transaction; another process's write lock held past `busyTimeout` is `GalleryStoreError.locked`.
+    /// A write transaction; another process's write lock held past `lockTimeout` is `GalleryStoreError.locked`.
     private func writing<T>(_ body: (Database) throws -> T) throws -> T {
         do { return try database.write(body) }
         catch let error as DatabaseError where error.resultCode == .SQLITE_BUSY {
-            throw GalleryStoreError.locked(path: path, seconds: Self.busyTimeout)
+            throw GalleryStoreError.locked(path: path, seconds: lockTimeout)
         }
     }
 
@@ -258,17 +258,10 @@ public final class GalleryStore: @unchecked Sendable {
 
     // MARK: Helpers
 
-    func item(_ row: Row) throws -> StoredItem {
-        StoredItem(id: try decoded(row, "id"), path: try decoded(row, "path"), label: try decoded(row, "label"),
-                   added: Date(timeIntervalSince1970: try decoded(row, "added")), metadata: try decoded(row, "metadata"))
-    }
+    func item(_ row: Row) throws -> StoredItem { try GalleryRecords.item(row, gallery: path) }
 
-    /// A column of a row, or an error naming the gallery and the column when it holds NULL or
-    /// another type (a hand-edited file): GRDB's subscript would stop the process instead.
     func decoded<Value: DatabaseValueConvertible>(_ row: Row, _ column: String) throws -> Value {
-        do { return try row.decode(Value.self, forColumn: column) } catch {
-            throw GalleryStoreError.notAGallery(path: path, reason: "a row's \(column) cannot be read (\(error)); the file was changed by hand or is damaged")
-        }
+        try GalleryRecords.column(row, column, gallery: path)
     }
 
     static func metaInt(_ db: Database, _ key: String) throws -> Int {

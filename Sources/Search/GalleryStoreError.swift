@@ -18,7 +18,7 @@ public enum GalleryStoreError: Error, CustomStringConvertible {
         case let .exists(path): return "\(path) already exists; remove it first, or add to it with `akin gallery add`."
         case let .cannotOpen(path, reason): return "cannot open the gallery \(path): \(reason). Check the path and its permissions."
         case let .notAGallery(path, reason): return "\(path) is not an akin gallery: \(reason)."
-        case let .badDimension(path, dimension): return "\(path): a gallery's dimension must be positive, got \(dimension)."
+        case let .badDimension(path, dimension): return "\(path): a gallery's dimension must be 1 to \(GalleryStore.maximumDimension), not \(dimension)."
         case let .wrongDimension(path, expected, got, what):
             return "\(path) holds \(expected)-d vectors but \(what) are \(got)-d; use vectors of the gallery's size."
         case let .wrongModel(path, gallery?, model):
@@ -28,7 +28,7 @@ public enum GalleryStoreError: Error, CustomStringConvertible {
         case let .badVector(item, reason): return "vector \(item) cannot be added: \(reason). Nothing was added."
         case let .badMetadata(item, reason): return "item \(item)'s metadata cannot be stored: \(reason). Nothing was added."
         case let .locked(path, seconds):
-            return "\(path) is being written by another process, which held its lock for more than \(Int(seconds)) s; try again when it has finished"
+            return "\(path) is being written by another process, which held its lock for more than \(String(format: "%g", seconds)) s; try again when it has finished"
         case let .empty(path): return "\(path) holds no items; add some with `akin gallery add` or `akin embed`."
         }
     }

@@ -26,6 +26,11 @@ public struct GalleryInfo: Sendable, Equatable {
 public struct GalleryState: Sendable, Equatable {
     public var uuid: String
     public var generation: Int64
+
+    public init(uuid: String, generation: Int64) {
+        self.uuid = uuid
+        self.generation = generation
+    }
 }
 
 /// One item to add: where it came from, its class, and optional JSON metadata.

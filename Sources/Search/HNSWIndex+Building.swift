@@ -9,7 +9,8 @@ extension HNSWIndex {
         let d = dimension
         vectors.reserve(vectors.count + ids.count * d)
         base.reserve(base.count + ids.count * baseStride)
-        let scratch = GraphSearchScratch(nodes: nodeIDs.count + ids.count, ef: parameters.efConstruction, maxLinks: baseCapacity)
+        let scratch = GraphSearchScratch(nodes: nodeIDs.count + ids.count, ef: min(parameters.efConstruction, nodeIDs.count + ids.count),
+                                         maxLinks: baseCapacity)
         for (i, id) in ids.enumerated() {
             precondition(nodeOf[id] == nil, "item \(id) is already in the index")
             let node = Int32(nodeIDs.count)
@@ -58,7 +59,7 @@ extension HNSWIndex {
             }
         }
         for l in stride(from: min(level, topLevel), through: 0, by: -1) {
-            searchLayer(query, entry: current, entrySimilarity: currentSimilarity, ef: parameters.efConstruction,
+            searchLayer(query, entry: current, entrySimilarity: currentSimilarity, ef: min(parameters.efConstruction, nodeIDs.count),
                         level: l, scratch: scratch, returnDeleted: true)
             let found = Self.drainBestFirst(scratch.results)
             let chosen = selectNeighbours(found, limit: parameters.m)

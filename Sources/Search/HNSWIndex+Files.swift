@@ -24,10 +24,11 @@ extension HNSWIndex {
     public static func decode(from reader: inout BinaryReader, dimension: Int) throws -> HNSWIndex {
         let m = Int(try reader.read(UInt32.self)), efConstruction = Int(try reader.read(UInt32.self))
         let efSearch = Int(try reader.read(UInt32.self)), seed = try reader.read(UInt64.self)
-        guard m >= 2, m <= 4096, efConstruction >= 1, efSearch >= 1 else { throw IndexFileError.truncated }
+        guard m >= 2, m <= IndexSettings.maximumM, efConstruction >= 1, efSearch >= 1 else { throw IndexFileError.truncated }
         let index = HNSWIndex(dimension: dimension, parameters: HNSWParameters(m: m, efConstruction: efConstruction, efSearch: efSearch, seed: seed))
         let state = try reader.readArray(of: UInt64.self)
         guard state.count == index.generator.state.count else { throw IndexFileError.truncated }
+        guard state.contains(where: { $0 != 0 }) else { throw IndexFileError.malformed("an all-zero random generator state") }
         index.generator = RandomGenerator(state: state)
         index.entry = try reader.read(Int32.self)
         index.topLevel = Int(try reader.read(Int32.self))
@@ -62,8 +63,13 @@ extension HNSWIndex {
                 guard (0...index.parameters.m).contains(Int(list[first])),
                       list[(first + 1)..<(first + index.upperStride)].allSatisfy({ (0..<Int32(n)).contains($0) })
                 else { throw IndexFileError.truncated }
+                // A link on layer level + 1 must reach a node that has that layer, or the walk reads past its lists.
+                guard list[(first + 1)..<(first + 1 + Int(list[first]))].allSatisfy({ Int(index.levels[Int($0)]) > level }) else {
+                    throw IndexFileError.malformed("a link on layer \(level + 1) to a node below it")
+                }
             }
         }
+        guard index.nodeIDs.allSatisfy({ $0 >= 0 }) else { throw IndexFileError.malformed("a negative item id") }
         for (node, id) in index.nodeIDs.enumerated() {
             guard index.nodeOf.updateValue(Int32(node), forKey: id) == nil else { throw IndexFileError.truncated }
         }

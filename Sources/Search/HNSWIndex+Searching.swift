@@ -9,7 +9,9 @@ extension HNSWIndex {
         precondition(queries.shape.count == 2 && queries.shape[1] == dimension, "queries must be [Q, \(dimension)], got \(queries.shape)")
         let q = queries.shape[0]
         guard liveCount > 0, k > 0 else { return Array(repeating: [], count: q) }
-        let ef = max(parameters.efSearch, k)
+        // Never more candidates than nodes: the answer is the same, and an efSearch or k from a
+        // file or a request cannot size a heap past the index.
+        let ef = min(max(parameters.efSearch, k), nodeIDs.count)
         return QueryBatch.map(q) { rows in
             let scratch = scratchPool.take(nodes: nodeIDs.count, ef: ef, maxLinks: baseCapacity)
             defer { scratchPool.give(scratch) }

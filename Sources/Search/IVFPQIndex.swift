@@ -276,7 +276,7 @@ public final class IVFPQIndex: CompressedIndex {
         index.codewords = codewords
         index.centroids = try reader.readArray(of: Float.self)
         index.codebooks = try reader.readArray(of: Float.self)
-        let cells = Int(try reader.read(UInt64.self))
+        let cells = try reader.readCount(limit: lists)
         // Untrained (an empty gallery): no centroids, no codebooks, no cells.
         let trained = !index.centroids.isEmpty
         guard trained ? (sq >= 1 && lists >= 1 && index.centroids.count == lists * d && index.codebooks.count == codewords * d && cells == lists)
@@ -288,6 +288,7 @@ public final class IVFPQIndex: CompressedIndex {
             let codes = try reader.readArray(of: UInt8.self)
             // A code past the codebook would read outside the lookup table.
             guard codes.count == ids.count * sq, codes.allSatisfy({ Int($0) < codewords }) else { throw IndexFileError.truncated }
+            guard ids.allSatisfy({ $0 >= 0 }) else { throw IndexFileError.malformed("a negative item id") }
             for id in ids { guard seen.insert(id).inserted else { throw IndexFileError.truncated } }
             index.listIDs.append(ids)
             index.listCodes.append(codes)

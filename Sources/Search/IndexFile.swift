@@ -7,6 +7,8 @@ public enum IndexFileError: Error, CustomStringConvertible, Equatable {
     case truncated
     case corrupt(path: String, reason: String)
     case unknownKind(String)
+    /// What a well-formed file of the kind cannot hold, found while decoding it (`corrupt` once the path is known).
+    case malformed(String)
     case stale(path: String, built: Int64, now: Int64)
     case otherGallery(path: String)
 
@@ -14,6 +16,7 @@ public enum IndexFileError: Error, CustomStringConvertible, Equatable {
         switch self {
         case let .missing(path): return "index file \(path) does not exist"
         case .truncated: return "the index file ends too early"
+        case let .malformed(reason): return "the index file is inconsistent: \(reason)"
         case let .corrupt(path, reason): return "index file \(path) is damaged (\(reason))"
         case let .unknownKind(kind): return "index kind \(kind) is not known; use one of \(IndexKind.allCases.map(\.rawValue).joined(separator: ", "))"
         case let .stale(path, built, now): return "index file \(path) was built at gallery change \(built), the gallery is at change \(now)"
@@ -28,6 +31,8 @@ public enum IndexFileError: Error, CustomStringConvertible, Equatable {
 public enum IndexFile {
     static let magic = Array("AKINIDX\0".utf8)
     static let version: UInt32 = 1
+    /// The largest dimension an index file may declare: a gallery's largest.
+    public static let maximumDimension = GalleryStore.maximumDimension
 
     public static func encode(_ index: any VectorIndex, state: GalleryState) -> Data {
         var writer = BinaryWriter()
@@ -38,9 +43,15 @@ public enum IndexFile {
         writer.write(state.uuid)
         writer.write(state.generation)
         index.encode(into: &writer)
-        var data = writer.data
-        let checksum = checksum(of: data)
-        withUnsafeBytes(of: checksum.littleEndian) { data.append(contentsOf: $0) }
+        return sealed(writer.data)
+    }
+
+    /// `body` with its CRC-32 appended, as `decode` expects it. A checksum stops damage, not
+    /// malice: anyone can seal a body, so `decode` checks the structure too (the index fuzzer
+    /// seals what it makes up to get past the checksum).
+    public static func sealed(_ body: Data) -> Data {
+        var data = body
+        withUnsafeBytes(of: checksum(of: body).littleEndian) { data.append(contentsOf: $0) }
         return data
     }
 
@@ -70,12 +81,17 @@ public enum IndexFile {
             let name = try reader.readString()
             guard let type = IndexKind(rawValue: name)?.indexType else { throw IndexFileError.unknownKind(name) }
             let dimension = Int(try reader.read(UInt32.self))
+            guard (1...maximumDimension).contains(dimension) else {
+                throw IndexFileError.corrupt(path: path, reason: "dimension \(dimension) is outside 1…\(maximumDimension)")
+            }
             let state = GalleryState(uuid: try reader.readString(), generation: try reader.read(Int64.self))
             let index = try type.decode(from: &reader, dimension: dimension)
             guard reader.remaining == 0 else { throw IndexFileError.corrupt(path: path, reason: "\(reader.remaining) bytes left over") }
             return (index, state)
         } catch IndexFileError.truncated {
             throw IndexFileError.corrupt(path: path, reason: "it ends too early")
+        } catch let IndexFileError.malformed(reason) {
+            throw IndexFileError.corrupt(path: path, reason: reason)
         }
     }
 

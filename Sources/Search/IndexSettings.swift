@@ -21,6 +21,23 @@ public struct IndexSettings: Codable, Sendable, Equatable {
     /// its quantiser learned from: ranges and codebooks learned from a few items misplace the rest.
     public static let retrainingFactor = 4
 
+    /// The largest `m` an index may have (its file's limit too): links per node beyond it only cost memory.
+    public static let maximumM = 4096
+
+    /// Why no index of `dimension` can be built with these settings (a hand-edited gallery's), nil when one can.
+    public func problem(dimension: Int) -> String? {
+        if let subquantizers, subquantizers >= 1, dimension % subquantizers != 0 {
+            return "subquantizers is \(subquantizers), which does not divide the dimension \(dimension)"
+        }
+        if let m, !(2...Self.maximumM).contains(m) { return "m is \(m), not 2 to \(Self.maximumM)" }
+        for (name, value) in [("efConstruction", efConstruction), ("efSearch", efSearch), ("lists", lists),
+                              ("subquantizers", subquantizers), ("probe", probe), ("rerank", rerank)] {
+            if let value, value < 1 { return "\(name) is \(value), not positive" }
+        }
+        if let trainedOn, trainedOn < 0 { return "trainedOn is \(trainedOn), not a count" }
+        return nil
+    }
+
     /// Whether an index of these settings should be rebuilt for a gallery of `count` items.
     public func needsRetraining(count: Int) -> Bool {
         guard kind == .sq8 || kind == .ivfpq, let trainedOn else { return false }
@@ -80,7 +97,7 @@ public struct IndexSettings: Codable, Sendable, Equatable {
 
     /// Puts the search-time settings (HNSW's efSearch, the compressed indexes' probe and re-rank depth)
     /// on a loaded index, and gives a compressed one the store to re-rank from.
-    func prepare(_ index: any VectorIndex, source: (any ExactVectorSource)?) {
+    public func prepare(_ index: any VectorIndex, source: (any ExactVectorSource)?) {
         if let hnsw = index as? HNSWIndex, let efSearch { hnsw.parameters.efSearch = efSearch }
         if let sq8 = index as? SQ8Index, let rerank { sq8.rerank = rerank }
         if let ivfpq = index as? IVFPQIndex {

@@ -145,6 +145,7 @@ public final class SQ8Index: CompressedIndex {
         guard index.rerank >= 1, trained || (index.minimum.isEmpty && index.step.isEmpty && index.rowIDs.isEmpty),
               index.codes.count == index.rowIDs.count * dimension, Set(index.rowIDs).count == index.rowIDs.count
         else { throw IndexFileError.truncated }
+        guard index.rowIDs.allSatisfy({ $0 >= 0 }) else { throw IndexFileError.malformed("a negative item id") }
         return index
     }
 }

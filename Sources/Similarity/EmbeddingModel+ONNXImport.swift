@@ -15,7 +15,20 @@ extension EmbeddingModel {
     /// none unless given or recorded.
     public static func importONNX(path: String, output: String? = nil, imageSize: Int? = nil,
                                   mean: [Float]? = nil, std: [Float]? = nil, centerCrop: Float? = nil) throws -> EmbeddingModel {
-        let imported = try ONNXImport.read(path: path, output: output, imageSize: imageSize)
+        try model(importing: try ONNXImport.read(path: path, output: output, imageSize: imageSize), path: path,
+                  mean: mean, std: std, centerCrop: centerCrop)
+    }
+
+    /// `importONNX(path:…)` for an ONNX file's bytes; `path` names it in errors and, when the
+    /// graph has no name, in the architecture's.
+    public static func importONNX(_ data: Data, path: String, output: String? = nil, imageSize: Int? = nil,
+                                  mean: [Float]? = nil, std: [Float]? = nil, centerCrop: Float? = nil) throws -> EmbeddingModel {
+        try model(importing: try ONNXImport.read(data, path: path, output: output, imageSize: imageSize), path: path,
+                  mean: mean, std: std, centerCrop: centerCrop)
+    }
+
+    private static func model(importing imported: ImportedNetwork, path: String,
+                              mean: [Float]?, std: [Float]?, centerCrop: Float?) throws -> EmbeddingModel {
         let channels = imported.inputShape[0], size = imported.inputShape[1]
         let architecture = Architecture(name: "onnx " + (imported.name.isEmpty ? URL(fileURLWithPath: path).lastPathComponent : imported.name),
                                         inputChannels: channels, inputSize: size, layers: [.graph(imported.spec)])

@@ -65,6 +65,11 @@ public final class EmbeddingModel {
         try load(file: try SafeTensorsFile.read(from: path), path: path)
     }
 
+    /// A model from a model file's bytes; `path` names it in errors.
+    public static func decode(_ data: Data, path: String) throws -> EmbeddingModel {
+        try load(file: try SafeTensorsFile.decode(data, path: path), path: path)
+    }
+
     static func load(file: SafeTensorsFile, path: String) throws -> EmbeddingModel {
         let architecture = try NetworkFile.architecture(in: file, path: path)
         guard let json = file.metadata[preprocessingKey],

@@ -1,5 +1,6 @@
 import Akin
 import Foundation
+import GRDB
 import TestSupport
 import Testing
 
@@ -97,5 +98,41 @@ struct GalleryTests {
         let items = [NewItem(path: "a", label: "x")], vector = Tensor(shape: [1, 2], values: [1, 0])
         #expect(throws: GalleryError.foreignVectors(path: root + "/m.akin", model: "model-1234")) { try gallery.add(items, vectors: vector) }
         #expect(try gallery.add(items, vectors: vector, allowingVectorsFromElsewhere: true) == [0])
+    }
+
+    /// Another process's write lock: an add waits `lockTimeout`, then stops with a message that
+    /// says which ids are in (the transactions before the lock) and how to finish; run again with
+    /// `skippingExistingPaths`, it adds the rest and nothing twice.
+    @Test func anAddStoppedByAnotherWriterSaysWhatIsCommittedAndResumes() throws {
+        let root = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let path = root + "/g.akin"
+        try Gallery.create(at: path, dimension: 2).close()
+        let gallery = try Gallery.open(path, lockTimeout: 0.3)
+        let items = (0..<6).map { NewItem(path: "item\($0)", label: "x") }
+        let vectors = Tensor(shape: [6, 2], values: (0..<12).map { Float($0 + 1) })
+        // The other writer: a second connection that takes the write lock once the first transaction is in.
+        var configuration = Configuration()
+        configuration.allowsUnsafeTransactions = true  // its lock outlives one access, as another process's would
+        let other = try DatabaseQueue(path: path, configuration: configuration)
+        defer { try? other.close() }
+        let started = Date()
+        #expect {
+            try gallery.add(items, vectors: vectors, transactionSize: 2) { ids in
+                if ids == [0, 1] { try? other.writeWithoutTransaction { try $0.execute(sql: "BEGIN EXCLUSIVE TRANSACTION") } }
+            }
+        } throws: { error in
+            guard case let GalleryError.interrupted(committed, reason) = error else { return false }
+            let message = "\(error)"
+            return committed == [0, 1] && reason.contains("being written by another process") && reason.contains("0.3 s")
+                && message.contains("ids 0…1") && message.contains("--skip-existing")
+        }
+        #expect(Date().timeIntervalSince(started) >= 0.25, "the add waited for the lock before giving up")
+        #expect(try gallery.count == 2)
+
+        try other.writeWithoutTransaction { try $0.execute(sql: "ROLLBACK") }
+        #expect(try gallery.add(items, vectors: vectors, transactionSize: 2, skippingExistingPaths: true) == [2, 3, 4, 5])
+        #expect(try gallery.count == 6)
+        #expect(try gallery.search([1, 2], k: 1).hits.first?.path == "item0")
     }
 }

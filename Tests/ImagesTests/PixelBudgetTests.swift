@@ -64,4 +64,18 @@ struct PixelBudgetTests {
         #expect(meanDifference < 2, "mean absolute difference \(meanDifference) of 255")
         #expect(Preprocessing(imageSize: 224, channels: 3, centerCrop: 0.875).decodedSide == 256)
     }
+
+    /// Between Pillow's warning size and the budget an image decodes, with a warning that says the
+    /// size and what it costs; below, and past the budget (refused anyway), nothing is said.
+    @Test func imagesPastPillowsWarningSizeAreNoted() throws {
+        #expect(ImageDecoder.declaredSize(try jpegClaiming(300))! == (300, 300))
+        #expect(ImageDecoder.declaredSize(try pngClaiming(70000))! == (70000, 70000))
+        #expect(ImageDecoder.declaredSize(Data([0x89, 0x50, 0x4E])) == nil)
+        #expect(ImageDecoder.largeImageWarning(try ImageEncoder.png(gradient(16, 16))) == nil)
+        let tenThousand = try #require(ImageDecoder.largeImageWarning(try pngClaiming(10000)))
+        #expect(tenThousand.contains("10000×10000 = 100000000 pixels") && tenThousand.contains("--max-pixels"), "\(tenThousand)")
+        #expect(ImageDecoder.largeImageWarning(try jpegClaiming(10000)) != nil)
+        #expect(ImageDecoder.largeImageWarning(try pngClaiming(14000)) == nil, "past the default budget: refused, not warned")
+        #expect(ImageDecoder.largeImageWarning(try pngClaiming(10000), maxPixels: 1_000_000) == nil)
+    }
 }
