@@ -74,13 +74,26 @@ paths = open(work + "/paths.txt").read().split()
 open(work + "/first.txt", "w").write("\n".join(paths[:2000]) + "\n")
 open(work + "/rest.txt", "w").write("\n".join(paths[2000:]) + "\n")
 PY
+# Seconds a command takes uninterrupted, so that kills can be drawn within its run.
+seconds_of() {
+  local start
+  start=$(date +%s.%N)
+  "$@" >/dev/null 2>&1
+  python3 -c "import sys; print(float(sys.argv[2]) - float(sys.argv[1]))" "$start" "$(date +%s.%N)"
+}
+# Sleeps a uniformly drawn time between $1 and $2 seconds.
+random_sleep() { sleep "$(python3 -c "import random, sys; print(round(random.uniform(float(sys.argv[1]), float(sys.argv[2])), 3))" "$1" "$2")"; }
+
 "$akin" gallery create --dim 32 --out "$work/g.akin" 2>/dev/null
-add=("$akin" gallery add --gallery "$work/g.akin" --vectors "$work/v.npy" --paths "$work/paths.txt" --transaction 200 --skip-existing)
+add=("$akin" gallery add --gallery "$work/g.akin" --vectors "$work/v.npy" --paths "$work/paths.txt" --transaction 5 --skip-existing)
+"$akin" gallery create --dim 32 --out "$work/timing.akin" 2>/dev/null
+add_seconds=$(seconds_of "$akin" gallery add --gallery "$work/timing.akin" --vectors "$work/v.npy" --paths "$work/paths.txt" --transaction 5)
 adds_killed=0 lost=0
 for ((i = 0; i < kills / 2; i++)); do
   "${add[@]}" > "$work/ack-$i.txt" 2>/dev/null &
   pid=$!
-  sleep "$(python3 -c "import random; print(round(random.uniform(0.01, 0.25), 2))")"
+  # Each run resumes where the last stopped, so each is given a tenth of the whole add, or less.
+  random_sleep 0.02 "$(python3 -c "print(max(0.05, $add_seconds / 10))")"
   if kill -9 "$pid" 2>/dev/null; then adds_killed=$((adds_killed + 1)); fi
   wait "$pid" 2>/dev/null || true
 done
@@ -91,7 +104,6 @@ integrity=$(python3 -c "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).e
 distinct=$(python3 -c "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); print(c.execute('SELECT COUNT(DISTINCT path) FROM items').fetchone()[0])" "$work/g.akin")
 leftovers=$(ls -a "$work" | grep -c "\.tmp-" || true)
 
-random_sleep() { sleep "$(python3 -c "import random; print(round(random.uniform($1, $2), 2))")"; }
 # Searches for queries.npy (items 0–9's own vectors) and counts the queries whose best hit is not
 # their own item at similarity ≈ 1; a failed search counts all ten.
 wrong_answers() {
@@ -99,18 +111,19 @@ wrong_answers() {
   python3 -c "
 import json, sys
 answers = json.load(open(sys.argv[1]))
-print(sum(1 for a in answers if not a['results'] or a['results'][0]['id'] != a['query'] or a['results'][0]['similarity'] < 0.999))" "$work/answer.json"
+print(sum(1 for i, a in enumerate(answers) if not a['results'] or a['results'][0]['id'] != i or a['results'][0]['similarity'] < 0.999))" "$work/answer.json"
 }
 
 # embed, killed mid-way: the gallery is absent or whole, and opens.
 embed=("$akin" embed "$work/data" --model "$work/whole.safetensors" --out "$work/e.akin" --threads 1)
+embed_seconds=$(seconds_of "${embed[@]/e.akin/timing-e.akin}")
 embeds_killed=0 embed_broken=0
 for ((i = 0; i < kills / 2; i++)); do
   extra=()
   [ -f "$work/e.akin" ] && extra=(--overwrite)
   "${embed[@]}" "${extra[@]}" 2>/dev/null &
   pid=$!
-  random_sleep 0.2 4
+  random_sleep 0.1 "$embed_seconds"
   if kill -9 "$pid" 2>/dev/null; then embeds_killed=$((embeds_killed + 1)); fi
   wait "$pid" 2>/dev/null || true
   if [ -f "$work/e.akin" ]; then
@@ -124,11 +137,12 @@ embed_leftovers=$(ls -a "$work" | grep -c '^\.e\.akin.*\.tmp-' || true)
 
 # index build, killed mid-way: a search after each kill answers right (old, rebuilt or new index).
 build=("$akin" index build --gallery "$work/g.akin" --kind hnsw --threads 1)
+build_seconds=$(seconds_of "${build[@]}")
 builds_killed=0 wrong_after_build=0
 for ((i = 0; i < kills / 2; i++)); do
   "${build[@]}" >/dev/null 2>&1 &
   pid=$!
-  random_sleep 0.05 3
+  random_sleep 0.02 "$(python3 -c "print(0.9 * $build_seconds)")"
   if kill -9 "$pid" 2>/dev/null; then builds_killed=$((builds_killed + 1)); fi
   wait "$pid" 2>/dev/null || true
   wrong_after_build=$((wrong_after_build + $(wrong_answers "$work/g.akin")))
@@ -145,7 +159,7 @@ index_leftovers=$(ls -a "$work" | grep -c '^\.g\.akin.*\.tmp-' || true)
 # A reader searching while a writer adds, transaction by transaction.
 "$akin" gallery create --dim 32 --out "$work/r.akin" 2>/dev/null
 "$akin" gallery add --gallery "$work/r.akin" --vectors "$work/first.npy" --paths "$work/first.txt" >/dev/null 2>&1
-"$akin" gallery add --gallery "$work/r.akin" --vectors "$work/rest.npy" --paths "$work/rest.txt" --transaction 100 >/dev/null 2>"$work/writer.log" &
+"$akin" gallery add --gallery "$work/r.akin" --vectors "$work/rest.npy" --paths "$work/rest.txt" --transaction 1 >/dev/null 2>"$work/writer.log" &
 writer=$!
 searches=0 wrong_while_writing=0
 while kill -0 "$writer" 2>/dev/null && [ "$searches" -lt 200 ]; do
@@ -158,8 +172,8 @@ reader_items=$("$akin" gallery stats --gallery "$work/r.akin" | sed -n 's/^items
 
 mkdir -p bench/results
 out=bench/results/faults-$(date +%Y%m%d-%H%M%S).jsonl
-echo "{\"train\": {\"kills\": $killed, \"resumes\": $resumed, \"failures\": $failures, \"final_model_equals_uninterrupted\": $same}, \"gallery_add\": {\"kills\": $adds_killed, \"items\": $items, \"distinct_paths\": $distinct, \"acknowledged_transactions\": $acknowledged, \"integrity\": \"$integrity\", \"leftover_temporaries\": $leftovers}, \"embed\": {\"kills\": $embeds_killed, \"broken_galleries\": $embed_broken, \"items\": $embed_items, \"leftover_temporaries\": $embed_leftovers}, \"index_build\": {\"kills\": $builds_killed, \"wrong_answers_after_kills\": $wrong_after_build, \"torn_index_rebuilt\": $torn_rebuilt, \"wrong_answers_after_tear\": $wrong_after_tear, \"leftover_temporaries\": $index_leftovers}, \"reader_while_writer\": {\"searches\": $searches, \"wrong_answers\": $wrong_while_writing, \"writer_exit\": $writer_status, \"items\": $reader_items}}" | tee -a "$out"
-[ "$same" = true ] && [ "$failures" = 0 ] && [ "$items" = 20000 ] && [ "$distinct" = 20000 ] && [ "$integrity" = ok ] &&
+echo "{\"train\": {\"kills\": $killed, \"resumes\": $resumed, \"failures\": $failures, \"final_model_equals_uninterrupted\": $same}, \"gallery_add\": {\"uninterrupted_seconds\": $add_seconds, \"kills\": $adds_killed, \"items\": $items, \"distinct_paths\": $distinct, \"acknowledged_transactions\": $acknowledged, \"integrity\": \"$integrity\", \"leftover_temporaries\": $leftovers}, \"embed\": {\"uninterrupted_seconds\": $embed_seconds, \"kills\": $embeds_killed, \"broken_galleries\": $embed_broken, \"items\": $embed_items, \"leftover_temporaries\": $embed_leftovers}, \"index_build\": {\"uninterrupted_seconds\": $build_seconds, \"kills\": $builds_killed, \"wrong_answers_after_kills\": $wrong_after_build, \"torn_index_rebuilt\": $torn_rebuilt, \"wrong_answers_after_tear\": $wrong_after_tear, \"leftover_temporaries\": $index_leftovers}, \"reader_while_writer\": {\"searches\": $searches, \"wrong_answers\": $wrong_while_writing, \"writer_exit\": $writer_status, \"items\": $reader_items}}" | tee -a "$out"
+[ "$same" = true ] && [ "$failures" = 0 ] && [ "$items" = 20000 ] && [ "$distinct" = 20000 ] && [ "$acknowledged" -le 4000 ] && [ "$integrity" = ok ] &&
   [ "$embed_broken" = 0 ] && [ "$embed_items" = 10000 ] && [ "$embed_leftovers" = 0 ] &&
   [ "$wrong_after_build" = 0 ] && [ "$torn_rebuilt" = true ] && [ "$wrong_after_tear" = 0 ] && [ "$index_leftovers" = 0 ] &&
   [ "$wrong_while_writing" = 0 ] && [ "$writer_status" = 0 ] && [ "$reader_items" = 20000 ]

@@ -123,6 +123,8 @@ public final class GalleryStore: @unchecked Sendable {
     private static func writeLock(on path: String) throws -> DatabaseQueue {
         var configuration = Configuration()
         configuration.busyMode = .timeout(busyTimeout)
+        // The lock is a transaction left open across accesses (BEGIN, then ROLLBACK in another), which GRDB stops unless allowed.
+        configuration.allowsUnsafeTransactions = true
         do { return try DatabaseQueue(path: path, configuration: configuration) }
         catch { throw GalleryStoreError.cannotOpen(path: path, reason: "\(error)") }
     }

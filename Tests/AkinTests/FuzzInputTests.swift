@@ -21,7 +21,9 @@ import Testing
         let seeds = Self.inputs(of: target, in: "seeds"), regressions = Self.inputs(of: target, in: "regressions")
         #expect(seeds.count >= 2, "fuzz/seeds/\(target.rawValue) should hold a seed corpus (scripts/fuzz.sh seeds)")
         for file in seeds + regressions {
-            target.run(try Data(contentsOf: file))
+            // Foundation leaks its read buffer for an empty file (LeakSanitizer shows it): empty files are read as such.
+            let size = try FileManager.default.attributesOfItem(atPath: file.path)[.size] as? Int ?? 0
+            target.run(size == 0 ? Data() : try Data(contentsOf: file))
         }
     }
 }

@@ -31,4 +31,27 @@ struct LeftoverFilesTests {
         #expect(left.isDisjoint(with: deadNames), "left: \(left)")
         #expect(Set(liveNames).isSubset(of: left), "a running process's temporaries, and another file's, are not touched")
     }
+
+    /// A whole-gallery write over an existing gallery (`akin embed --overwrite`) takes the old one's
+    /// write lock, replaces it and leaves no temporary: bench/faults.sh found the lock stopping the process.
+    @Test func aWholeGalleryReplacesAnExistingOne() throws {
+        let folder = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let path = folder + "/g.akin"
+        for (round, vector) in [[Float(1), 0], [0, 1]].enumerated() {
+            try GalleryStore.createWhole(at: path, overwrite: true, dimension: 2, modelFingerprint: nil) { store in
+                _ = try store.add([NewItem(path: "item\(round)", label: "x")], vectors: vector)
+            }
+            let store = try GalleryStore.open(path)
+            #expect(try store.items().map(\.path) == ["item\(round)"])
+            try store.close()
+        }
+        #expect {
+            try GalleryStore.createWhole(at: path, overwrite: false, dimension: 2, modelFingerprint: nil) { _ in }
+        } throws: { error in
+            if case GalleryStoreError.exists(path) = error { true } else { false }
+        }
+        let left = try FileManager.default.contentsOfDirectory(atPath: folder).filter { $0.contains(".tmp-") }
+        #expect(left.isEmpty, "left: \(left)")
+    }
 }
