@@ -35,16 +35,19 @@ corpus=.build-fuzz/corpus/$target artifacts=.build-fuzz/artifacts/$target
 mkdir -p "$corpus" "$artifacts" "fuzz/regressions/$target"
 log=.build-fuzz/$target.log
 set +e
+started=$(date +%s)
 "$fuzzer" "$target" "$corpus" "fuzz/seeds/$target" "fuzz/regressions/$target" \
     -max_total_time="$seconds" -rss_limit_mb=2048 -malloc_limit_mb=2048 -timeout=20 \
     -artifact_prefix="$artifacts/" -print_final_stats=1 "$@" 2>&1 | tee "$log" | grep -E '^#[0-9]+ *(pulse|DONE|INITED)|ERROR|SUMMARY|Test unit|stat::' >&2
 status=${PIPESTATUS[0]}
+elapsed=$(($(date +%s) - started))
 set -e
 executions=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' || echo 0)
 findings=$(find "$artifacts" -type f | wc -l)
+peak=$(grep -o 'stat::peak_rss_mb: *[0-9]*' "$log" | grep -o '[0-9]*$' || echo 0)
 mkdir -p bench/results
 cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')
-printf '{"target":"%s","seconds":%s,"executions":%s,"exit":%s,"findings":%s,"corpus":%s,"cpu":"%s","date":"%s"}\n' \
-    "$target" "$seconds" "${executions:-0}" "$status" "$findings" "$(find "$corpus" -type f | wc -l)" "$cpu" "$(date -u +%FT%TZ)" \
+printf '{"target":"%s","seconds_limit":%s,"seconds":%s,"executions":%s,"peak_rss_mb":%s,"exit":%s,"findings":%s,"corpus":%s,"cpu":"%s","date":"%s"}\n' \
+    "$target" "$seconds" "$elapsed" "${executions:-0}" "${peak:-0}" "$status" "$findings" "$(find "$corpus" -type f | wc -l)" "$cpu" "$(date -u +%FT%TZ)" \
     | tee -a "bench/results/fuzz-$(date -u +%Y%m%d).jsonl"
 exit "$status"
