@@ -17,7 +17,8 @@ import Foundation
 public final class Gallery {
     /// The gallery's file, for what the front door does not cover.
     public let store: GalleryStore
-    var loaded: (index: any VectorIndex, use: IndexUse)?
+    /// The index searches use, with the gallery state it holds at least and the settings it was opened for.
+    var loaded: (index: any VectorIndex, use: IndexUse, state: GalleryState, settings: IndexSettings?)?
 
     /// The front door over a store already open.
     public init(store: GalleryStore) { self.store = store }
@@ -189,12 +190,26 @@ public final class Gallery {
 
     /// Opens the index searches use: the one `buildIndex` made (loaded, caught up or rebuilt when
     /// stale or damaged), or exact search when there is none or `exact` is set. Searches call it
-    /// themselves; call it first to time it apart, or to know how the index was found.
+    /// themselves; call it first to time it apart, or to know how the index was found. An index
+    /// already open is kept, and caught up with what this or any other process added or removed
+    /// since, so every search sees every committed item.
     @discardableResult
     public func loadIndex(exact: Bool = false, reporter: any WorkReporter = SilentReporter()) throws -> IndexUse {
-        if let loaded, loaded.use.exact == exact { return loaded.use }
+        // Read before the index is opened: the index holds at least this state, so a change made
+        // meanwhile is caught up by the next search rather than missed.
+        let state = try store.state
+        let settings = exact ? nil : try store.indexSettings
+        // No settings means exact search, asked for or for want of an index: the same flat index serves both.
+        if let current = loaded, Self.sameIndex(current.settings, settings) {
+            if current.state == state { return current.use }
+            if let caught = try GalleryIndex.catchUp(current.index, since: current.state, store: store, settings: settings) {
+                loaded?.state = caught
+                return current.use
+            }
+        }
+        loaded = nil
         let index: any VectorIndex, use: IndexUse
-        if !exact, let settings = try store.indexSettings {
+        if let settings {
             let total = max(try store.count, 1)
             let progress = reporter.begin("rebuilding index", total: total, unit: "items")
             let result = try GalleryIndex.open(store, settings: settings, path: indexPath,
@@ -206,8 +221,17 @@ public final class Gallery {
             index = try FlatIndex(exactOf: store)
             use = IndexUse(kind: nil, outcome: .loaded)
         }
-        loaded = (index, use)
+        loaded = (index, use, state, settings)
         return use
+    }
+
+    /// Whether an index opened for `a` serves `b`: the count a quantiser learned from, which a
+    /// retraining records after the index is opened, does not make another index.
+    static func sameIndex(_ a: IndexSettings?, _ b: IndexSettings?) -> Bool {
+        var a = a, b = b
+        a?.trainedOn = nil
+        b?.trainedOn = nil
+        return a == b
     }
 
     /// The `k` nearest items of each query row ([Q, D], already through ``queries(_:from:)``), best

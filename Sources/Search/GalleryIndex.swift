@@ -76,6 +76,19 @@ public enum GalleryIndex {
         return (index, .rebuilt(reason: reason))
     }
 
+    /// Applies to an index held in memory the adds and removes the gallery has seen since `state`,
+    /// and returns the state it now holds at least; the file is left for the next open to catch up.
+    /// nil when it cannot be caught up (an item vanished meanwhile, or a compressed index should be
+    /// retrained): open it afresh.
+    public static func catchUp(_ index: any VectorIndex, since state: GalleryState, store: GalleryStore,
+                               settings: IndexSettings?) throws -> GalleryState? {
+        let (ids, now) = try store.idsAndState()
+        guard now.uuid == state.uuid else { return nil }
+        if now.generation == state.generation { return now }
+        if let settings, settings.needsRetraining(count: ids.count) { return nil }
+        return try catchUp(index, store: store, ids: ids) == nil ? nil : now
+    }
+
     /// Applies the gallery's adds and removes since the index was built; nil if an item vanished meanwhile.
     private static func catchUp(_ index: any VectorIndex, store: GalleryStore, ids: [Int]) throws -> (added: Int, removed: Int)? {
         let indexed = Set(index.ids), current = Set(ids)

@@ -135,4 +135,27 @@ struct GalleryTests {
         #expect(try gallery.count == 6)
         #expect(try gallery.search([1, 2], k: 1).hits.first?.path == "item0")
     }
+
+    /// A gallery kept open (a server's, a long-running program's) searches what is committed now:
+    /// its own adds, and another writer's adds and removes, without reopening; with and without an index.
+    @Test func anOpenGallerySeesEveryCommittedChange() throws {
+        let root = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let gallery = try fourItems(at: root + "/g.akin")
+        for exact in [true, false] {
+            if !exact { try gallery.buildIndex(IndexSettings(kind: .hnsw)) }
+            #expect(try gallery.search([0, -1, 0], k: 1, exact: exact).hits[0].similarity < 0.5, "nothing near (0, -1, 0) yet")
+
+            let own = try gallery.add([NewItem(path: "own\(exact)", label: "z")], vectors: Tensor(shape: [1, 3], values: [0.1, -1, 0]))
+            #expect(try gallery.search([0.1, -1, 0], k: 1, exact: exact).hits[0].id == own[0], "its own add, exact: \(exact)")
+
+            let other = try Gallery.open(root + "/g.akin")
+            let theirs = try other.add([NewItem(path: "theirs\(exact)", label: "z")], vectors: Tensor(shape: [1, 3], values: [-0.1, -1, 0]))
+            #expect(try gallery.search([-0.1, -1, 0], k: 1, exact: exact).hits[0].id == theirs[0], "another writer's add, exact: \(exact)")
+            #expect(try other.remove(ids: own + theirs) == 2)
+            let after = try gallery.search([0, -1, 0], k: 6, exact: exact).hits.map(\.id)
+            #expect(!after.contains(own[0]) && !after.contains(theirs[0]), "removed items are not returned, exact: \(exact)")
+            try other.close()
+        }
+    }
 }
