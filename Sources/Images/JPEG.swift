@@ -12,12 +12,7 @@ enum JPEG {
         guard let handle = tjInitDecompress() else { throw .corruptJPEG("libjpeg-turbo could not start") }
         defer { tjDestroy(handle) }
         func reason() -> String { String(cString: tjGetErrorStr2(handle)) }
-        var width: Int32 = 0, height: Int32 = 0, subsampling: Int32 = 0, colorspace: Int32 = 0
-        let header = data.withUnsafeBytes { bytes in
-            tjDecompressHeader3(handle, bytes.baseAddress!.assumingMemoryBound(to: UInt8.self), UInt(bytes.count),
-                                &width, &height, &subsampling, &colorspace)
-        }
-        guard header == 0 else { throw .corruptJPEG(reason()) }
+        guard var (width, height) = header(data, handle: handle) else { throw .corruptJPEG(reason()) }
         guard width > 0, height > 0 else { throw .tooSmall(width: Int(width), height: Int(height)) }
         guard Int(width) * Int(height) <= maxPixels else { throw .tooManyPixels(width: Int(width), height: Int(height), limit: maxPixels) }
         (width, height) = minimumSide.map { scaled(width, height, keepingAtLeast: $0) } ?? (width, height)
@@ -39,12 +34,17 @@ enum JPEG {
     static func declaredSize(_ data: Data) -> (width: Int, height: Int)? {
         guard let handle = tjInitDecompress() else { return nil }
         defer { tjDestroy(handle) }
+        return header(data, handle: handle).map { (Int($0.width), Int($0.height)) }
+    }
+
+    /// The frame header's width and height read by `handle`; nil (the reason in the handle) when it cannot be read.
+    private static func header(_ data: Data, handle: tjhandle) -> (width: Int32, height: Int32)? {
         var width: Int32 = 0, height: Int32 = 0, subsampling: Int32 = 0, colorspace: Int32 = 0
-        let header = data.withUnsafeBytes { bytes in
+        let status = data.withUnsafeBytes { bytes in
             tjDecompressHeader3(handle, bytes.baseAddress!.assumingMemoryBound(to: UInt8.self), UInt(bytes.count),
                                 &width, &height, &subsampling, &colorspace)
         }
-        return header == 0 ? (Int(width), Int(height)) : nil
+        return status == 0 ? (width, height) : nil
     }
 
     /// The smallest size libjpeg-turbo can decode to (its scaling factors of at most 1) whose sides
