@@ -1,4 +1,4 @@
-// swift-tools-version: 6.0
+// swift-tools-version: 6.1
 import PackageDescription
 
 let package = Package(
@@ -14,6 +14,10 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
         // `swift package generate-documentation` for the DocC catalog (scripts/docs.sh).
         .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.4.0"),
+        // `akin serve`: the HTTP server (no default traits: swift-configuration is not used), its metrics.
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1", traits: []),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         // Debian's C libraries, reached through system-library targets.
@@ -42,9 +46,14 @@ let package = Package(
         .target(name: "Reports", dependencies: ["Images", "Evaluation", "CFreeType", .product(name: "SwiftProtobuf", package: "swift-protobuf")]),
         // The front door: the workflow a Swift program, the CLI and the server share.
         .target(name: "Akin", dependencies: ["Tensors", "Networks", "Images", "Similarity", "Search", "Evaluation", "Projection", "Reports"]),
+        // The HTTP service over the front door: collections, search, items, embedding, metrics, the web page.
+        .target(name: "AkinServer", dependencies: [
+            "Akin", .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "Metrics", package: "swift-metrics"), .product(name: "Prometheus", package: "swift-prometheus"),
+        ]),
         // The command line: argument parsing, progress, printing and exit codes over the front door.
         .executableTarget(name: "akin", dependencies: [
-            "Akin", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            "Akin", "AkinServer", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], path: "Sources/CLI"),
 
         // The README's "Use from Swift" program, built and run by the tests so it cannot rot.

@@ -37,6 +37,7 @@ extension Gallery {
         try IndexFile.save(index, state: state, to: indexPath)
         try store.setIndexSettings(settings)
         loaded = nil
+        loadedExact = nil
         let bytes = (try? FileManager.default.attributesOfItem(atPath: indexPath)[.size] as? Int) ?? 0
         return IndexBuild(settings: settings, items: index.count, seconds: seconds, fileBytes: bytes,
                           residentBytes: (index as? any CompressedIndex)?.residentBytes)
@@ -78,5 +79,15 @@ public enum IndexSettingsError: Error, CustomStringConvertible, Equatable {
         case let .subquantizersNotADivisor(m, d): return "--subquantizers \(m) must divide the gallery's dimension \(d)"
         case let .unusable(problem): return "these index settings cannot be used: \(problem)"
         }
+    }
+}
+
+extension Gallery {
+    /// The index searches use now, without reading or loading anything: its kind and how it was
+    /// found, and whether it already holds every committed add and remove (a search catches it up
+    /// first when not). Nil before the first search or ``loadIndex(exact:reporter:)``.
+    public func indexInMemory() throws -> (use: IndexUse, current: Bool)? {
+        guard let loaded else { return nil }
+        return (loaded.use, loaded.state == (try store.state))
     }
 }

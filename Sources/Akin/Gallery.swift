@@ -17,8 +17,12 @@ import Foundation
 public final class Gallery {
     /// The gallery's file, for what the front door does not cover.
     public let store: GalleryStore
-    /// The index searches use, with the gallery state it holds at least and the settings it was opened for.
-    var loaded: (index: any VectorIndex, use: IndexUse, state: GalleryState, settings: IndexSettings?)?
+    /// An index searches use, with the gallery state it holds at least and the settings it was opened for.
+    typealias LoadedIndex = (index: any VectorIndex, use: IndexUse, state: GalleryState, settings: IndexSettings?)
+    /// The index non-exact searches use (a flat one when the gallery has no index).
+    var loaded: LoadedIndex?
+    /// The flat index of exact searches, when the gallery also has an index of its own.
+    var loadedExact: LoadedIndex?
 
     /// The front door over a store already open.
     public init(store: GalleryStore) { self.store = store }
@@ -195,19 +199,30 @@ public final class Gallery {
     /// since, so every search sees every committed item.
     @discardableResult
     public func loadIndex(exact: Bool = false, reporter: any WorkReporter = SilentReporter()) throws -> IndexUse {
+        try openIndex(exact: exact, reporter: reporter).use
+    }
+
+    /// The index a search uses, opened or caught up as `loadIndex` says.
+    func openIndex(exact: Bool, reporter: any WorkReporter = SilentReporter()) throws -> LoadedIndex {
         // Read before the index is opened: the index holds at least this state, so a change made
         // meanwhile is caught up by the next search rather than missed.
         let state = try store.state
-        let settings = exact ? nil : try store.indexSettings
+        let built = try store.indexSettings
         // No settings means exact search, asked for or for want of an index: the same flat index serves both.
-        if let current = loaded, Self.sameIndex(current.settings, settings) {
-            if current.state == state { return current.use }
+        let settings = exact ? nil : built
+        // An exact search of a gallery with an index keeps its flat index apart, so a caller mixing
+        // exact and indexed searches (a server) reloads neither.
+        let apart = exact && built != nil
+        if let current = apart ? loadedExact : loaded, Self.sameIndex(current.settings, settings) {
+            if current.state == state { return current }
             if let caught = try GalleryIndex.catchUp(current.index, since: current.state, store: store, settings: settings) {
-                loaded?.state = caught
-                return current.use
+                var updated = current
+                updated.state = caught
+                if apart { loadedExact = updated } else { loaded = updated }
+                return updated
             }
         }
-        loaded = nil
+        if apart { loadedExact = nil } else { loaded = nil }
         let index: any VectorIndex, use: IndexUse
         if let settings {
             let total = max(try store.count, 1)
@@ -221,8 +236,9 @@ public final class Gallery {
             index = try FlatIndex(exactOf: store)
             use = IndexUse(kind: nil, outcome: .loaded)
         }
-        loaded = (index, use, state, settings)
-        return use
+        let opened = LoadedIndex(index: index, use: use, state: state, settings: settings)
+        if apart { loadedExact = opened } else { loaded = opened }
+        return opened
     }
 
     /// Whether an index opened for `a` serves `b`: the count a quantiser learned from, which a
@@ -238,8 +254,8 @@ public final class Gallery {
     /// first, by item id: what `search(_:k:threshold:exact:)` ranks before it reads the items.
     public func nearest(_ queries: Tensor, k: Int, exact: Bool = false) throws -> [[SearchHit]] {
         guard k > 0 else { throw GalleryError.badK(k) }
-        try loadIndex(exact: exact)
-        guard let index = loaded?.index, index.count > 0 else { throw GalleryStoreError.empty(path) }
+        let index = try openIndex(exact: exact).index
+        guard index.count > 0 else { throw GalleryStoreError.empty(path) }
         // No query can have more hits than there are items: a huge k allocates nothing for them.
         let hits = index.search(queries, k: min(k, index.count))
         // Approximate similarities must not be judged by a threshold calibrated on exact ones.
@@ -280,7 +296,7 @@ public final class Gallery {
         return hits.map { row in
             SearchResult(match: cut.map { (row.first?.similarity ?? -.infinity) >= $0 } ?? true, threshold: cut,
                          hits: row.compactMap { hit in
-                             items[hit.index].map { GalleryHit(id: hit.index, path: $0.path, label: $0.label, similarity: hit.similarity) }
+                             items[hit.index].map { GalleryHit(id: hit.index, path: $0.path, label: $0.label, similarity: hit.similarity, metadata: $0.metadata) }
                          })
         }
     }
@@ -328,6 +344,8 @@ public struct GalleryHit: Sendable, Equatable, Codable {
     public var label: String
     /// Cosine similarity in [-1, 1] for a cosine gallery, the dot product for an inner-product one.
     public var similarity: Float
+    /// The item's JSON metadata, as it was added.
+    public var metadata: String?
 }
 
 /// What a gallery refuses from a caller.
@@ -338,10 +356,15 @@ public enum GalleryError: Error, CustomStringConvertible, Equatable {
     case badQuery(source: String, row: Int, reason: String)
     case foreignVectors(path: String, model: String)
     case interrupted(committed: [Int], reason: String)
+    case noSuchItem(Int)
+    /// A search or listing option out of range or not applying: its name, and why.
+    case badOption(String, String)
 
     public var description: String {
         switch self {
         case let .badK(k): return "k must be positive, not \(k)"
+        case let .noSuchItem(id): return "the gallery has no item \(id)"
+        case let .badOption(name, reason): return "\(name) \(reason)"
         case let .notAMatrix(source, shape): return "\(source) has shape \(shape); give one vector a row: [Q, D]"
         case let .countMismatch(items, vectors): return "\(items) items but \(vectors) vectors; give one vector per item"
         case let .badQuery(source, row, reason): return "query \(row) of \(source) cannot be searched: \(reason)"

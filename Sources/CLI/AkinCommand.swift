@@ -7,7 +7,7 @@ struct AkinCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "akin",
         abstract: "Learned image similarity: train a triplet network, embed a gallery, search it, evaluate.",
-        subcommands: [ImportIDX.self, Import.self, Train.self, Embed.self, GalleryCommand.self, IndexCommand.self, Search.self, Calibrate.self, Eval.self, Report.self, Export.self])
+        subcommands: [ImportIDX.self, Import.self, Train.self, Embed.self, GalleryCommand.self, IndexCommand.self, Search.self, Calibrate.self, Eval.self, Report.self, Export.self, Serve.self])
 
     /// Runs the command. A usage error (bad flags, or flags that do not fit what the command found)
     /// prints the usage line and exits 64; any other error is printed alone and exits with its

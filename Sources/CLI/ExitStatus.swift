@@ -1,4 +1,5 @@
 import Akin
+import AkinServer
 import Foundation
 
 /// A command's runtime failure that is no usage error: printed without the usage line.
@@ -14,6 +15,7 @@ struct CommandFailure: Error, CustomStringConvertible {
 enum ExitStatus {
     static let dataError: Int32 = 65, noInput: Int32 = 66, software: Int32 = 70, ioError: Int32 = 74, temporaryFailure: Int32 = 75
     static let failure: Int32 = 1
+    static let configError: Int32 = 78
 
     /// The status for one of Akin's errors; nil for any other (the argument parser's own, such as
     /// a help request from a command that has only subcommands, which it reports itself).
@@ -41,6 +43,9 @@ enum ExitStatus {
         case let error as GalleryError:
             if case .interrupted = error { return ioError }
             return dataError
+        case let error as ServerError:
+            if case .badDirectory = error { return noInput }
+            return configError
         case is OneDNNError: return software
         case is ImageError, is EmbeddingError, is NpyError, is SafeTensorsError, is NetworkFileError, is ONNXImportError, is IndexFileError,
              is IDXImportError, is TrainingRunError, is TrainingOptionsError, is PKSamplerError, is AugmentationError:

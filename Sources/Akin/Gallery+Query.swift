@@ -1,0 +1,165 @@
+import Foundation
+
+/// What one search looks for.
+public enum GalleryQuery: Sendable, Equatable {
+    /// A vector of the gallery's dimension (scaled to unit length for a cosine gallery).
+    case vector([Float])
+    /// The item with this id: "more like this one". The item itself is left out of its answer.
+    case item(Int)
+}
+
+/// Which labels a search may return.
+public struct LabelFilter: Sendable, Equatable {
+    /// When set, only these labels.
+    public var only: Set<String>?
+    /// Never these labels.
+    public var excluding: Set<String>
+
+    public init(only: Set<String>? = nil, excluding: Set<String> = []) {
+        self.only = only
+        self.excluding = excluding
+    }
+
+    public func admits(_ label: String) -> Bool { (only?.contains(label) ?? true) && !excluding.contains(label) }
+}
+
+/// How ``Gallery/search(_:options:)`` answers: how many hits, from where, which ones, and how hard to look.
+public struct SearchOptions: Sendable, Equatable {
+    /// Hits per query, 1…``maximumK``.
+    public var k: Int
+    /// Hits skipped before the `k` returned, for paging: 0…``maximumOffset``.
+    public var offset: Int
+    /// Hits less similar than this are left out (fewer than `k` may come back).
+    public var minimumSimilarity: Float?
+    /// Only items whose label this admits.
+    public var labels: LabelFilter?
+    /// The best hit of each label only: "which product is this", not "which photos".
+    public var groupByLabel: Bool
+    /// Search every item exactly, ignoring the gallery's index.
+    public var exact: Bool
+    /// HNSW's candidate list for this search (the index's own `efSearch` when nil); refused for other kinds.
+    public var efSearch: Int?
+    /// IVF-PQ's cells visited for this search (the index's own when nil); refused for other kinds.
+    public var probe: Int?
+    /// "match" is judged by this instead of the gallery's calibrated threshold.
+    public var threshold: Float?
+
+    public static let maximumK = 10_000
+    public static let maximumOffset = 100_000
+    /// The largest `efSearch` or `probe` a search may ask for.
+    public static let maximumKnob = 100_000
+
+    public init(k: Int, offset: Int = 0, minimumSimilarity: Float? = nil, labels: LabelFilter? = nil, groupByLabel: Bool = false,
+                exact: Bool = false, efSearch: Int? = nil, probe: Int? = nil, threshold: Float? = nil) {
+        self.k = k
+        self.offset = offset
+        self.minimumSimilarity = minimumSimilarity
+        self.labels = labels
+        self.groupByLabel = groupByLabel
+        self.exact = exact
+        self.efSearch = efSearch
+        self.probe = probe
+        self.threshold = threshold
+    }
+
+    /// The first option out of range, named as the HTTP API and the CLI name it.
+    func check() throws {
+        guard (1...Self.maximumK).contains(k) else { throw GalleryError.badOption("k", "must be 1…\(Self.maximumK), not \(k)") }
+        guard (0...Self.maximumOffset).contains(offset) else { throw GalleryError.badOption("offset", "must be 0…\(Self.maximumOffset), not \(offset)") }
+        for (name, value) in [("ef", efSearch), ("probe", probe)] {
+            if let value, !(1...Self.maximumKnob).contains(value) { throw GalleryError.badOption(name, "must be 1…\(Self.maximumKnob), not \(value)") }
+        }
+        for (name, value) in [("score_threshold", minimumSimilarity), ("threshold", threshold)] {
+            if let value, !value.isFinite { throw GalleryError.badOption(name, "must be a finite number") }
+        }
+    }
+
+    /// Whether hits past the first `offset + k` may be needed: some are left out after ranking.
+    var leavesOut: Bool { labels != nil || groupByLabel }
+}
+
+extension Gallery {
+    /// Each query's hits under `options`, with "match" judged against the best hit kept (before
+    /// `offset`). Filters, grouping and the similarity floor are applied to the ranked hits; when
+    /// they leave fewer than `offset + k`, the search is widened (to every item at most), so a
+    /// filtered search misses nothing the index can find.
+    public func search(_ queries: [GalleryQuery], options: SearchOptions) throws -> [SearchResult] {
+        try options.check()
+        guard !queries.isEmpty else { return [] }
+        let d = info.dimension
+        let matrix = Tensor(shape: [queries.count, d])
+        var leftOut: [Int?] = []
+        for (row, query) in queries.enumerated() {
+            switch query {
+            case let .vector(vector):
+                guard vector.count == d else {
+                    throw GalleryStoreError.wrongDimension(path: path, expected: d, got: vector.count, what: "query \(row)")
+                }
+                (matrix.pointer + row * d).update(from: vector, count: d)
+                leftOut.append(nil)
+            case let .item(id):
+                guard let stored = try store.vectors(ids: [id]) else { throw GalleryError.noSuchItem(id) }
+                (matrix.pointer + row * d).update(from: stored.pointer, count: d)
+                leftOut.append(id)
+            }
+        }
+        let unit = try self.queries(matrix)
+        let opened = try openIndex(exact: options.exact)
+        let index = opened.index
+        guard index.count > 0 else { throw GalleryStoreError.empty(path) }
+        let cut = try options.threshold ?? store.threshold
+        return try withKnobs(options, on: index, kind: opened.use.kind) {
+            let single = Tensor(shape: [1, d])
+            return try (0..<queries.count).map { row in
+                single.pointer.update(from: unit.pointer + row * d, count: d)
+                return try answer(single, leaving: leftOut[row], index: index, options: options, threshold: cut)
+            }
+        }
+    }
+
+    /// One query's answer, widening the search fourfold each time the kept hits fall short.
+    private func answer(_ query: Tensor, leaving leftOut: Int?, index: any VectorIndex, options: SearchOptions, threshold: Float?) throws -> SearchResult {
+        let wanted = options.offset + options.k
+        var fetch = min(index.count, (options.leavesOut ? 4 * wanted : wanted) + (leftOut == nil ? 0 : 1))
+        while true {
+            let hits = index.search(query, k: fetch)[0]
+            if let failure = (index as? any CompressedIndex)?.rerankFailure { throw failure }
+            let items = try store.items(ids: hits.map(\.index))
+            var kept: [GalleryHit] = [], labelsSeen = Set<String>(), reachedFloor = false
+            for hit in hits where hit.index != leftOut {
+                guard let item = items[hit.index] else { continue }
+                if let floor = options.minimumSimilarity, hit.similarity < floor { reachedFloor = true; break }
+                if let labels = options.labels, !labels.admits(item.label) { continue }
+                if options.groupByLabel, !labelsSeen.insert(item.label).inserted { continue }
+                kept.append(GalleryHit(id: hit.index, path: item.path, label: item.label, similarity: hit.similarity, metadata: item.metadata))
+                if kept.count == wanted { break }
+            }
+            if kept.count >= wanted || reachedFloor || fetch >= index.count {
+                let matched = threshold.map { (kept.first?.similarity ?? -.infinity) >= $0 } ?? true
+                return SearchResult(match: matched, threshold: threshold, hits: Array(kept.dropFirst(options.offset)))
+            }
+            fetch = min(index.count, fetch * 4)
+        }
+    }
+
+    /// Runs `body` with the search-time knobs set on `index`, and puts the index's own back after.
+    private func withKnobs<T>(_ options: SearchOptions, on index: any VectorIndex, kind: IndexKind?, _ body: () throws -> T) throws -> T {
+        let kind = options.exact || kind == nil ? "exact search" : "an index of kind \(kind!.rawValue)"
+        if let ef = options.efSearch {
+            guard let graph = index as? HNSWIndex, !options.exact else { throw GalleryError.badOption("ef", "applies to an HNSW index, and this search uses \(kind)") }
+            let own = graph.parameters.efSearch
+            graph.parameters.efSearch = ef
+            defer { graph.parameters.efSearch = own }
+            if options.probe != nil { throw GalleryError.badOption("probe", "applies to an IVF-PQ index, and this search uses \(kind)") }
+            return try body()
+        }
+        if let probe = options.probe {
+            guard let cells = index as? IVFPQIndex, !options.exact else { throw GalleryError.badOption("probe", "applies to an IVF-PQ index, and this search uses \(kind)") }
+            let own = cells.parameters.probe
+            cells.parameters.probe = probe
+            defer { cells.parameters.probe = own }
+            return try body()
+        }
+        return try body()
+    }
+}

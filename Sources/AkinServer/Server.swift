@@ -1,0 +1,45 @@
+import Akin
+import Foundation
+import Hummingbird
+import Logging
+import ServiceLifecycle
+
+/// `akin serve`: the collections of a folder over HTTP. It opens every collection, starts
+/// listening (``ServerOptions/port`` 0 picks a free port, given to `listening`), loads the indexes
+/// (GET /readyz answers 200 after), and runs until SIGTERM or SIGINT: then it stops accepting,
+/// finishes the requests in flight, closes every gallery and returns.
+public struct SimilarityServer: Sendable {
+    public let options: ServerOptions
+
+    public init(options: ServerOptions) throws {
+        if !ServerOptions.isLoopback(options.host) && !options.apiKeys.required {
+            throw ServerError.exposedWithoutKeys(host: options.host)
+        }
+        self.options = options
+    }
+
+    public func run(listening: @escaping @Sendable (_ host: String, _ port: Int) -> Void = { _, _ in }) async throws {
+        ServerMetrics.install()
+        let shelf = try CollectionShelf(options: options)
+        let router = Router(context: BasicRequestContext.self)
+        router.add(middleware: ErrorMiddleware(directory: options.directory))
+        router.add(middleware: InFlightLimit(maximum: options.maxInFlight))
+        router.add(middleware: MetricsMiddleware())
+        API(shelf: shelf, options: options).install(on: router)
+        var logger = Logger(label: "akin.serve")
+        logger.logLevel = .warning
+        let host = options.host
+        let app = Application(router: router,
+                              configuration: .init(address: .hostname(host, port: options.port), serverName: "akin"),
+                              onServerRunning: { channel in
+                                  listening(host, channel.localAddress?.port ?? 0)
+                                  await shelf.warmUp()
+                              },
+                              logger: logger)
+        do { try await app.runService() } catch {
+            await shelf.close()
+            throw error
+        }
+        await shelf.close()
+    }
+}
