@@ -76,7 +76,7 @@ let package = Package(
         .testTarget(name: "ProjectionTests", dependencies: ["Projection", "Tensors", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "ReportsTests", dependencies: ["Reports", "Images"]),
         .testTarget(name: "AkinTests", dependencies: ["Akin", "TestSupport", "FuzzTargets", .product(name: "GRDB", package: "GRDB.swift")]),
-        .testTarget(name: "AkinCLITests", dependencies: ["akin", "SimilarImages", "Images", "Tensors", "Search", "Similarity", "TestSupport"]),
+        .testTarget(name: "AkinCLITests", dependencies: ["akin", "AkinServer", "SimilarImages", "Images", "Tensors", "Search", "Similarity", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -18,6 +18,12 @@ public struct SimilarityServer: Sendable {
         self.options = options
     }
 
+    /// Every route the server answers: its method, its path as OpenAPI spells it, and the key
+    /// role it needs (nil: open to all, even when keys are required).
+    public static var routes: [(method: String, path: String, role: KeyRole?)] {
+        API.routes.map { ($0.method, $0.path, $0.role) }
+    }
+
     public func run(listening: @escaping @Sendable (_ host: String, _ port: Int) -> Void = { _, _ in }) async throws {
         ServerMetrics.install()
         let shelf = try CollectionShelf(options: options)
