@@ -46,13 +46,22 @@ public struct APIError: Error, HTTPResponseError, CustomStringConvertible {
 /// Turns every error a handler throws into the API's error body: the library's refusals become
 /// 4xx with their own words; anything else is a 500 that says no more than that it happened.
 /// The server's folder is left out of every message: a client knows collections, not paths.
+/// A path the server knows asked with a method it does not take is 405 with `Allow`, not 404.
 struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
     let directory: String
+    let routes: [API.Route]
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         do { return try await next(request, context) }
         catch {
             var answer = APIError.from(error)
+            if answer.status == .notFound, context.endpointPath == nil {
+                let allowed = Self.methods(for: request.uri.path, in: routes)
+                if !allowed.isEmpty {
+                    answer = APIError(.methodNotAllowed, "method_not_allowed", "\(request.uri.path) takes \(allowed.joined(separator: ", ")); see /openapi.yaml",
+                                      headers: [.allow: allowed.joined(separator: ", ")])
+                }
+            }
             let folder = (directory as NSString).standardizingPath + "/"
             answer.detail = answer.detail.replacingOccurrences(of: folder, with: "")
             throw answer
@@ -102,5 +111,16 @@ enum JSONProblem {
         case let .dataCorrupted(c): return "\(at(c.codingPath)): \(c.debugDescription)"
         @unknown default: return "\(error)"
         }
+    }
+}
+
+extension ErrorMiddleware {
+    /// The methods of the routes whose template (`/v1/collections/{collection}`) matches `path`.
+    static func methods(for path: String, in routes: [API.Route]) -> [String] {
+        let parts = path.split(separator: "/", omittingEmptySubsequences: false)
+        return routes.filter { route in
+            let template = route.path.split(separator: "/", omittingEmptySubsequences: false)
+            return template.count == parts.count && zip(template, parts).allSatisfy { $0.hasPrefix("{") || $0 == $1 }
+        }.map(\.method)
     }
 }

@@ -66,7 +66,7 @@ paths:
     post:
       summary: An image's embedding by a named model
       parameters:
-        - {name: model, in: query, required: false, schema: {$ref: "#/components/schemas/Name"}, description: The model (with a raw image body)}
+        - {name: model, in: query, required: true, schema: {$ref: "#/components/schemas/Name"}, description: The model, as GET /v1/models names it}
       requestBody:
         required: true
         content:
@@ -76,9 +76,8 @@ paths:
             schema:
               type: object
               additionalProperties: false
-              required: [model, image_base64]
+              required: [image_base64]
               properties:
-                model: {$ref: "#/components/schemas/Name"}
                 image_base64: {type: string, contentEncoding: base64}
       responses:
         "200":
@@ -129,12 +128,21 @@ paths:
         content:
           application/json:
             schema:
-              type: object
-              additionalProperties: false
-              properties:
-                model: {$ref: "#/components/schemas/Name"}
-                dimension: {type: integer, minimum: 1, maximum: 65536}
-                similarity: {type: string, enum: [cosine, inner-product]}
+              oneOf:
+                - type: object
+                  description: For a loaded model's images
+                  additionalProperties: false
+                  required: [model]
+                  properties:
+                    model: {$ref: "#/components/schemas/Name"}
+                    similarity: {type: string, enum: [cosine, inner-product]}
+                - type: object
+                  description: For vectors of a dimension
+                  additionalProperties: false
+                  required: [dimension]
+                  properties:
+                    dimension: {type: integer, minimum: 1, maximum: 65536}
+                    similarity: {type: string, enum: [cosine, inner-product]}
       responses:
         "201": {description: Created, content: {application/json: {schema: {$ref: "#/components/schemas/Collection"}}}}
         "400": {$ref: "#/components/responses/Error"}

@@ -28,7 +28,7 @@ public struct SimilarityServer: Sendable {
         ServerMetrics.install()
         let shelf = try CollectionShelf(options: options)
         let router = Router(context: BasicRequestContext.self)
-        router.add(middleware: ErrorMiddleware(directory: options.directory))
+        router.add(middleware: ErrorMiddleware(directory: options.directory, routes: API.routes))
         router.add(middleware: InFlightLimit(maximum: options.maxInFlight))
         router.add(middleware: MetricsMiddleware())
         API(shelf: shelf, options: options).install(on: router)

@@ -32,14 +32,14 @@ extension API {
             }])
         }
         add(.post, "/v1/embed", .read) { request, _ in
-            let (modelName, data): (String, Data)
+            guard let modelName = try QueryParameters(request, known: ["model"]).string("model") else {
+                throw APIError.invalid("name the model: POST /v1/embed?model=NAME")
+            }
+            let data: Data
             if RequestReader.isImage(request) {
-                let query = try QueryParameters(request, known: ["model"])
-                guard let name = query.string("model") else { throw APIError.invalid("name the model: POST /v1/embed?model=NAME") }
-                (modelName, data) = (name, try await reader.image(request))
+                data = try await reader.image(request)
             } else {
-                let body = try await reader.json(EmbedBody.self, from: request)
-                (modelName, data) = (body.model, try reader.base64(body.imageBase64, field: "image_base64"))
+                data = try reader.base64(try await reader.json(EmbedBody.self, from: request).imageBase64, field: "image_base64")
             }
             guard let model = shelf.models[modelName] else {
                 throw APIError.notFound("no model \(modelName) is loaded; GET /v1/models lists them")

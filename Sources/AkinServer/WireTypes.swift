@@ -212,15 +212,13 @@ struct DeleteItemsBody: Decodable, Sendable {
     }
 }
 
-/// `POST /v1/embed` as JSON.
+/// `POST /v1/embed?model=NAME` as JSON.
 struct EmbedBody: Decodable, Sendable {
-    var model: String
     var imageBase64: String
 
-    enum CodingKeys: String, CodingKey, CaseIterable { case model, imageBase64 = "image_base64" }
+    enum CodingKeys: String, CodingKey, CaseIterable { case imageBase64 = "image_base64" }
     init(from decoder: any Decoder) throws {
         let c = try decoder.strictContainer(CodingKeys.self)
-        model = try c.decode(String.self, forKey: .model)
         imageBase64 = try c.decode(String.self, forKey: .imageBase64)
     }
 }

@@ -63,7 +63,7 @@ struct ServeImageTests {
         let raw = try HTTP.send("POST", server.base + "/v1/embed?model=m", body: try png(data + "/bar/3.png"), contentType: "image/png")
         let vector = raw.json["vector"] as? [Double] ?? []
         #expect(vector.count == 8 && abs(vector.reduce(0) { $0 + $1 * $1 } - 1) < 1e-4)
-        let viaJSON = try HTTP.json("POST", server.base + "/v1/embed", ["model": "m", "image_base64": try png(data + "/bar/3.png").base64EncodedString()])
+        let viaJSON = try HTTP.json("POST", server.base + "/v1/embed?model=m", ["image_base64": try png(data + "/bar/3.png").base64EncodedString()])
         #expect(viaJSON.json["vector"] as? [Double] == vector)
         #expect(try HTTP.send("POST", server.base + "/v1/embed?model=zz", body: try png(data + "/bar/3.png"), contentType: "image/png").status == 404)
         let truncated = try HTTP.send("POST", server.base + "/v1/collections/shop/search/image", body: try png(data + "/bar/3.png").prefix(40),
@@ -203,4 +203,44 @@ func onThreads(_ count: Int, _ body: @escaping @Sendable (Int) -> Void) {
         }.start()
     }
     group.wait()
+}
+
+/// The page at `/`, driven in headless Chromium through Selenium (scripts/check_search_page.py).
+@Suite("akin serve: the page in Chromium", .serialized)
+struct ServePageTests {
+    static let python = ReferencePython.path(importing: ["selenium"])
+    static let usable = python != nil && FileManager.default.isExecutableFile(atPath: "/usr/bin/chromedriver")
+
+    @Test(.enabled(if: usable || Chromium.required,
+                   "selenium (test virtualenv) or chromium-driver is missing: the page check is skipped"))
+    func uploadingAnImageShowsWhatAkinSearchFinds() throws {
+        #expect(Self.usable, "CI must install chromium-driver and selenium")
+        guard let python = Self.python else { return }
+        let (dir, data) = try ServeImageTests().served()
+        let server = try ServerProcess(dir: dir)
+        defer { server.stop() }
+        try server.waitUntilReady()
+        let image = data + "/column/4.png"
+        // One stored image, so a thumbnail is fetched as well as placeholders shown.
+        _ = try HTTP.send("PUT", server.base + "/v1/collections/shop/items?label=column", body: try Data(contentsOf: URL(fileURLWithPath: image)),
+                          contentType: "image/png")
+        let script = ReferencePython.repositoryFile("scripts/check_search_page.py")
+        for width in [1000, 390] {
+            let run = try ReferencePython.run(python, [script, server.base + "/", "shop", image, "--width", "\(width)"])
+            #expect(run.status == 0, "\(run.errors)")
+            guard run.status == 0 else { return }
+            let page = try JSONSerialization.jsonObject(with: Data(run.output.utf8)) as! [String: Any]
+            let hits = page["hits"] as? [[String: Any]] ?? []
+            let cli = try CLI.run(["search", "--model", dir + "/models/m.safetensors", "--gallery", dir + "/shop.akin", "-k", "12", "--json", image])
+            let expected = try json(cli.output)[0]["results"] as? [[String: Any]] ?? []
+            #expect(hits.map { $0["id"] as? Int } == expected.map { $0["id"] as? Int })
+            #expect(hits.map { $0["label"] as? String } == expected.map { $0["label"] as? String })
+            #expect(zip(hits, expected).allSatisfy { abs(($0["similarity"] as! Double) - ($1["similarity"] as! Double)) < 1e-5 })
+            #expect(hits.first?["thumbnail"] as? Bool == true, "the stored image is shown: \(hits.first ?? [:])")
+            #expect((page["verdict"] as? String)?.hasPrefix("Match") == true, "\(page["verdict"] ?? "")")
+            #expect((page["console"] as? [[String: Any]] ?? []).filter { $0["level"] as? String == "SEVERE" }.isEmpty, "\(page["console"] ?? [])")
+            #expect((page["keyboard_unreachable"] as? [String]) == [], "\(page["keyboard_unreachable"] ?? [])")
+            #expect((page["page_width"] as? Int ?? 9999) <= (page["window_width"] as? Int ?? 0), "no sideways scrolling at \(width) px")
+        }
+    }
 }
