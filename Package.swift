@@ -48,7 +48,7 @@ let package = Package(
         .target(name: "Akin", dependencies: ["Tensors", "Networks", "Images", "Similarity", "Search", "Evaluation", "Projection", "Reports"]),
         // The HTTP service over the front door: collections, search, items, embedding, metrics, the web page.
         .target(name: "AkinServer", dependencies: [
-            "Akin", .product(name: "Hummingbird", package: "hummingbird"),
+            "Akin", .product(name: "Hummingbird", package: "hummingbird"), .product(name: "HummingbirdCore", package: "hummingbird"),
             .product(name: "Metrics", package: "swift-metrics"), .product(name: "Prometheus", package: "swift-prometheus"),
         ]),
         // The command line: argument parsing, progress, printing and exit codes over the front door.

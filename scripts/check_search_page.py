@@ -50,12 +50,13 @@ def main():
         hits = [dict(id=int(h.get_attribute("data-id")), label=h.get_attribute("data-label"),
                      similarity=float(h.get_attribute("data-similarity")), thumbnail=bool(h.find_elements(By.TAG_NAME, "img")),
                      text=h.text) for h in driver.find_elements(By.CSS_SELECTOR, "#hits .hit")]
-        # Keyboard: Tab from the top reaches every control.
-        body = driver.find_element(By.TAG_NAME, "body")
-        body.click()
+        # Keyboard: Tab from the top reaches every control (keys go to the page, not to an element:
+        # typing into the file input would be taken as a file name).
+        from selenium.webdriver.common.action_chains import ActionChains
+        driver.execute_script("document.activeElement && document.activeElement.blur(); window.scrollTo(0, 0)")
         reached = set()
         for _ in range(20):
-            driver.switch_to.active_element.send_keys(Keys.TAB)
+            ActionChains(driver).send_keys(Keys.TAB).perform()
             reached.add(driver.switch_to.active_element.get_attribute("id"))
         controls = ["collection", "k", "labels", "key", "file", "go"]
         result = dict(hits=hits, verdict=driver.find_element(By.ID, "verdict").text, status=driver.find_element(By.ID, "status").text,

@@ -107,7 +107,7 @@ extension Gallery {
         let opened = try openIndex(exact: options.exact)
         let index = opened.index
         guard index.count > 0 else { throw GalleryStoreError.empty(path) }
-        let cut = try options.threshold ?? store.threshold
+        let cut = options.threshold ?? lastThreshold
         return try withKnobs(options, on: index, kind: opened.use.kind) {
             let single = Tensor(shape: [1, d])
             return try (0..<queries.count).map { row in

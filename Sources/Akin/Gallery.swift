@@ -23,6 +23,8 @@ public final class Gallery {
     var loaded: LoadedIndex?
     /// The flat index of exact searches, when the gallery also has an index of its own.
     var loadedExact: LoadedIndex?
+    /// The stored threshold as the last `openIndex` read it (with the index state, in one read).
+    var lastThreshold: Float?
 
     /// The front door over a store already open.
     public init(store: GalleryStore) { self.store = store }
@@ -206,8 +208,8 @@ public final class Gallery {
     func openIndex(exact: Bool, reporter: any WorkReporter = SilentReporter()) throws -> LoadedIndex {
         // Read before the index is opened: the index holds at least this state, so a change made
         // meanwhile is caught up by the next search rather than missed.
-        let state = try store.state
-        let built = try store.indexSettings
+        let (state, built, threshold) = try store.searchState()
+        lastThreshold = threshold
         // No settings means exact search, asked for or for want of an index: the same flat index serves both.
         let settings = exact ? nil : built
         // An exact search of a gallery with an index keeps its flat index apart, so a caller mixing

@@ -56,7 +56,7 @@ extension API {
     func describe(_ collection: ServedCollection) async throws -> CollectionBody {
         let model = await shelf.model(of: collection)
         let info = collection.info
-        let (count, threshold, freshness, labels) = try await collection.run { gallery in
+        let (count, threshold, freshness, labels) = try await collection.read { gallery in
             (try gallery.count, try gallery.threshold, try API.freshness(of: gallery), try gallery.store.labelCounts())
         }
         let index: CollectionBody.IndexBody

@@ -53,8 +53,8 @@ actor CollectionShelf {
         for file in try FileManager.default.contentsOfDirectory(atPath: directory).sorted() where file.hasSuffix(".akin") {
             guard let name = CollectionName(file.dropLast(5)) else { continue }
             let gallery = try Gallery.open((directory as NSString).appendingPathComponent(file), lockTimeout: 2)
-            collections[name] = ServedCollection(name: name, gallery: gallery, directory: directory,
-                                                 embedder: Self.model(for: gallery.info, in: models)?.embedder)
+            collections[name] = try ServedCollection(name: name, gallery: gallery, directory: directory,
+                                                     embedder: Self.model(for: gallery.info, in: models)?.embedder, readers: options.readers)
         }
         self.collections = collections
     }
@@ -79,7 +79,7 @@ actor CollectionShelf {
     /// Loads every collection's index (catching it up or rebuilding it), then marks the server ready.
     func warmUp() async {
         for collection in collections.values {
-            _ = try? await collection.run { try $0.loadIndex() }
+            await collection.eachReader { try $0.loadIndex() }
         }
         ready = true
     }
@@ -124,7 +124,7 @@ actor CollectionShelf {
         default:
             throw APIError.invalid("give either model (to embed images) or dimension (for vectors), not both and not neither")
         }
-        let collection = ServedCollection(name: name, gallery: gallery, directory: directory, embedder: embedder)
+        let collection = try ServedCollection(name: name, gallery: gallery, directory: directory, embedder: embedder, readers: options.readers)
         collections[name] = collection
         return collection
     }

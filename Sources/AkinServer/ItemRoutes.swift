@@ -16,14 +16,14 @@ extension API {
             let limit = try query.int("limit") ?? 100, cursor = try query.int("cursor") ?? -1
             guard (1...Self.maximumPage).contains(limit) else { throw APIError.invalid("limit must be 1…\(Self.maximumPage), not \(limit)") }
             let labels = query.all("label")
-            let items = try await collection.run { try $0.items(after: cursor, limit: limit, labels: labels.isEmpty ? nil : Set(labels)) }
+            let items = try await collection.read { try $0.items(after: cursor, limit: limit, labels: labels.isEmpty ? nil : Set(labels)) }
             return try API.json(ItemPageBody(items: items.map { ItemBody($0) }, nextCursor: items.count == limit ? items.last?.id : nil))
         }
         add(.get, "/v1/collections/{collection}/items/{id}", .read) { request, context in
             let collection = try await collection(context)
             let id = try itemID(context)
             let withVector = try QueryParameters(request, known: ["with_vector"]).bool("with_vector") ?? false
-            let (item, vector) = try await collection.run { gallery -> (StoredItem?, [Float]?) in
+            let (item, vector) = try await collection.read { gallery -> (StoredItem?, [Float]?) in
                 (try gallery.item(id: id), withVector ? try gallery.store.vectors(ids: [id]).map { Array($0.buffer) } : nil)
             }
             guard let item else { throw APIError.notFound("\(collection.name) has no item \(id)") }
@@ -68,7 +68,7 @@ extension API {
         add(.get, "/v1/collections/{collection}/items/{id}/image", .read) { _, context in
             let collection = try await collection(context)
             let id = try itemID(context)
-            guard let item = try await collection.run({ try $0.item(id: id) }) else {
+            guard let item = try await collection.read({ try $0.item(id: id) }) else {
                 throw APIError.notFound("\(collection.name) has no item \(id)")
             }
             guard let file = StoredImages.file(of: item, in: collection),

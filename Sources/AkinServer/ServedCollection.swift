@@ -1,9 +1,13 @@
 import Akin
 import Dispatch
 import Foundation
+import Synchronization
 
-/// One collection being served: its gallery, used from one serial queue (a `Gallery` is used from
-/// one thread at a time), so requests wait for it without holding a thread of the server's pool.
+/// One collection being served. A `Gallery` is used from one thread at a time, so the collection
+/// keeps several: one for changes, and one reader per core that searches and lists, each on its own
+/// serial queue with its own copy of the index, so searches run on all cores while requests wait for
+/// a queue without holding a thread of the server's pool. Readers see every committed change: a
+/// gallery catches its index up before each search.
 final class ServedCollection: @unchecked Sendable {
     let name: CollectionName
     let path: String
@@ -12,25 +16,54 @@ final class ServedCollection: @unchecked Sendable {
     /// The model that embeds this collection's images; nil for a collection of vectors from elsewhere.
     let embedder: EmbeddingBatcher?
     let info: GalleryInfo
-    private let queue: DispatchQueue
-    /// Only touched on `queue`.
-    private var gallery: Gallery?
+    private let writer: Lane
+    private let readers: [Lane]
+    private let nextReader = Atomic<Int>(0)
 
-    init(name: CollectionName, gallery: Gallery, directory: String, embedder: EmbeddingBatcher?) {
+    /// A gallery and the queue it is used from.
+    final class Lane: @unchecked Sendable {
+        let queue: DispatchQueue
+        /// Only touched on `queue`; nil once closed.
+        var gallery: Gallery?
+
+        init(_ gallery: Gallery, label: String) {
+            self.gallery = gallery
+            queue = DispatchQueue(label: label)
+        }
+    }
+
+    init(name: CollectionName, gallery: Gallery, directory: String, embedder: EmbeddingBatcher?, readers: Int) throws {
         self.name = name
         self.path = gallery.path
         self.imagesFolder = (directory as NSString).appendingPathComponent(name.imagesFolder)
         self.embedder = embedder
         self.info = gallery.info
-        self.gallery = gallery
-        queue = DispatchQueue(label: "akin.collection.\(name)")
+        writer = Lane(gallery, label: "akin.collection.\(name).writer")
+        self.readers = try (0..<max(1, readers)).map {
+            Lane(try Gallery.open(gallery.path, readOnly: true, lockTimeout: 2), label: "akin.collection.\(name).reader\($0)")
+        }
     }
 
-    /// Runs `body` with the gallery on the collection's queue.
+    /// Runs `body` with the collection's writing gallery, on its queue: adds, removes, snapshots.
     func run<T: Sendable>(_ body: @escaping @Sendable (Gallery) throws -> T) async throws -> T {
+        try await run(on: writer, body)
+    }
+
+    /// Runs `body` with one of the reading galleries: searches, listings, descriptions.
+    func read<T: Sendable>(_ body: @escaping @Sendable (Gallery) throws -> T) async throws -> T {
+        let lane = readers[nextReader.add(1, ordering: .relaxed).oldValue % readers.count]
+        return try await run(on: lane, body)
+    }
+
+    /// Runs `body` on every reader in turn (loading their indexes).
+    func eachReader(_ body: @escaping @Sendable (Gallery) throws -> Void) async {
+        for lane in readers { _ = try? await run(on: lane, body) }
+    }
+
+    private func run<T: Sendable>(on lane: Lane, _ body: @escaping @Sendable (Gallery) throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { reply in
-            queue.async { [self] in
-                guard let gallery else {
+            lane.queue.async { [name] in
+                guard let gallery = lane.gallery else {
                     return reply.resume(throwing: APIError.notFound("the collection \(name) was dropped"))
                 }
                 reply.resume(with: Result { try body(gallery) })
@@ -38,13 +71,15 @@ final class ServedCollection: @unchecked Sendable {
         }
     }
 
-    /// Closes the gallery once the work queued before has run; later calls answer 404.
+    /// Closes every gallery once the work queued before has run; later calls answer 404.
     func close() async {
-        await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
-            queue.async { [self] in
-                try? gallery?.close()
-                gallery = nil
-                done.resume()
+        for lane in readers + [writer] {
+            await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
+                lane.queue.async {
+                    try? lane.gallery?.close()
+                    lane.gallery = nil
+                    done.resume()
+                }
             }
         }
     }

@@ -1,6 +1,7 @@
 import Akin
 import Foundation
 import Hummingbird
+import HummingbirdCore
 import Logging
 import ServiceLifecycle
 
@@ -35,7 +36,11 @@ public struct SimilarityServer: Sendable {
         var logger = Logger(label: "akin.serve")
         logger.logLevel = .warning
         let host = options.host
-        let app = Application(router: router,
+        // Headers past 16 KB a field or 32 KB in all are refused by the HTTP decoder, before any handler;
+        // a connection idle for a minute is closed, so slow clients cannot hold connections forever.
+        let http1 = HTTP1Channel.Configuration(idleTimeout: .seconds(60),
+                                               httpDecoderConfiguration: .init(maxHeaderFieldSize: 16 << 10, maxHeaderListSize: 32 << 10, maxHeaderFieldCount: 100))
+        let app = Application(router: router, server: .http1(configuration: http1),
                               configuration: .init(address: .hostname(host, port: options.port), serverName: "akin"),
                               onServerRunning: { channel in
                                   listening(host, channel.localAddress?.port ?? 0)

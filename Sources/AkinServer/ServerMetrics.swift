@@ -28,7 +28,7 @@ enum ServerMetrics {
     /// Items and index state of every collection, read as the scrape asks.
     static func refresh(_ shelf: CollectionShelf) async {
         for collection in await shelf.all {
-            guard let (count, freshness) = try? await collection.run({ (try $0.count, try API.freshness(of: $0)) }) else { continue }
+            guard let (count, freshness) = try? await collection.read({ (try $0.count, try API.freshness(of: $0)) }) else { continue }
             Gauge(label: "akin_collection_items", dimensions: [("collection", collection.name.value)]).record(count)
             let (kind, current): (String, Int) = switch freshness {
             case .none: ("exact", 1)

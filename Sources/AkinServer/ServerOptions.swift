@@ -28,6 +28,10 @@ public struct ServerOptions: Sendable {
     public var embeddingBatch: Int = 32
     public var embeddingWait: Duration = .milliseconds(5)
 
+    /// Galleries that search each collection at once, each with its own copy of the index (memory
+    /// grows with it): one per core by default.
+    public var readers: Int = ProcessInfo.processInfo.activeProcessorCount
+
     public init(directory: String) { self.directory = directory }
 
     /// Whether `host` only reaches this machine.

@@ -12,6 +12,7 @@ enum WebPage {
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Akin — image search</title>
+<link rel="icon" href="data:,">
 <style>
   :root { font-family: system-ui, sans-serif; color: #1d1d1f; background: #fafafa; }
   body { margin: 0 auto; max-width: 60rem; padding: 1rem; }
@@ -158,6 +159,8 @@ async function search() {
     caption.append(sim, " ", hit.label || "(no label)");
     item.appendChild(caption);
     list.appendChild(item);
+    // Only images added through the API are kept by the server; other items show their file name.
+    if (!hit.path.startsWith(collection + ".images/")) continue;
     thumbnail(collection, hit).then((url) => {
       if (!url) return;
       const img = document.createElement("img");

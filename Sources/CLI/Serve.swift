@@ -24,6 +24,8 @@ struct Serve: ParsableCommand {
     @Option(help: "Requests answered at once before new ones get 503 with Retry-After.") var maxInFlight = 256
     @Option(help: "The most images embedded in one batch.") var embeddingBatch = 32
     @Option(help: "Milliseconds the first image of a batch waits for others.") var embeddingWait = 5.0
+    @Option(help: "Galleries searching each collection at once, each with its own copy of the index (default: one per core).")
+    var readers: Int?
     @Option(help: "Threads for the network and the indexes (default: every core).") var threads: Int?
 
     func validate() throws {
@@ -33,6 +35,7 @@ struct Serve: ParsableCommand {
                                      ("--embedding-batch", embeddingBatch, 1...1024)] where !range.contains(value) {
             throw ValidationError("\(name) must be \(range.lowerBound)…\(range.upperBound), not \(value)")
         }
+        if let readers, !(1...256).contains(readers) { throw ValidationError("--readers must be 1…256, not \(readers)") }
         guard requestTimeout > 0, requestTimeout <= 3600 else { throw ValidationError("--request-timeout must be in (0, 3600] seconds") }
         guard embeddingWait >= 0, embeddingWait <= 1000 else { throw ValidationError("--embedding-wait must be 0…1000 ms") }
     }
@@ -51,6 +54,7 @@ struct Serve: ParsableCommand {
         options.maxInFlight = maxInFlight
         options.embeddingBatch = embeddingBatch
         options.embeddingWait = .microseconds(Int64(embeddingWait * 1000))
+        if let readers { options.readers = readers }
         let server = try SimilarityServer(options: options)
         // The server runs on Swift's concurrency pool; this thread waits for it to stop.
         let finished = DispatchSemaphore(value: 0)

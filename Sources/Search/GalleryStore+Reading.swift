@@ -12,6 +12,23 @@ extension GalleryStore {
         }
     }
 
+    /// What a search checks before it runs, in one read: the change counter, the index settings
+    /// and the threshold (three reads would each cost a transaction, per query).
+    public func searchState() throws -> (state: GalleryState, indexSettings: IndexSettings?, threshold: Float?) {
+        try database.read { db in
+            var values: [String: String] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT key, value FROM meta WHERE key IN ('generation', 'index', 'threshold')") {
+                if let key = row["key"] as String?, let value = row["value"] as String? { values[key] = value }
+            }
+            guard let generation = values["generation"].flatMap(Int64.init) else {
+                throw GalleryStoreError.notAGallery(path: path, reason: "meta generation is missing")
+            }
+            return (GalleryState(uuid: info.uuid, generation: generation),
+                    try GalleryRecords.indexSettings(values["index"], dimension: info.dimension, gallery: path),
+                    values["threshold"].flatMap(Float.init))
+        }
+    }
+
     /// SQLite's own consistency check of the whole file ("ok" when sound).
     public func integrityCheck() throws -> String {
         try database.read { try String.fetchAll($0, sql: "PRAGMA integrity_check").joined(separator: "; ") }
@@ -54,7 +71,7 @@ extension GalleryStore {
     /// The items with these ids (missing ids are left out), keyed by id.
     public func items(ids: [Int]) throws -> [Int: StoredItem] {
         try database.read { db in
-            let select = try db.makeStatement(sql: "SELECT id, path, label, added, metadata FROM items WHERE id = ?")
+            let select = try db.cachedStatement(sql: "SELECT id, path, label, added, metadata FROM items WHERE id = ?")
             var found: [Int: StoredItem] = [:]
             for id in Set(ids) {
                 if let row = try Row.fetchOne(select, arguments: [id]) { found[id] = try item(row) }

@@ -48,9 +48,11 @@ struct GalleryQueryTests {
         // A label with few items: the search widens until it has them all.
         try gallery.add([NewItem(path: "rare", label: "rare")], vectors: Tensor(shape: [1, 12], values: vectors[299].map { -$0 }))
         #expect(try ids(SearchOptions(k: 3, labels: LabelFilter(only: ["rare"]))) == [300])
-        var seen = Set<Int>()
-        let grouped = ranked(vectors, query).filter { seen.insert($0 % 10).inserted }
-        #expect(try ids(SearchOptions(k: 10, labels: never, groupByLabel: true)) == grouped.filter { $0 % 10 > 2 })
+        // Grouping: the best item of each label admitted (item 300 is the one "rare" item).
+        var seen = Set<String>()
+        let label = { (i: Int) in i == 300 ? "rare" : "l\(i % 10)" }
+        let grouped = ranked(vectors + [vectors[299].map { -$0 }], query).filter { !never.excluding.contains(label($0)) && seen.insert(label($0)).inserted }
+        #expect(try ids(SearchOptions(k: 10, labels: never, groupByLabel: true)) == grouped)
         #expect(try ids(SearchOptions(k: 4), .item(5)) == Array(ranked(vectors, vectors[5]).filter { $0 != 5 }.prefix(4)))
 
         let floor = try gallery.search([.vector(query)], options: SearchOptions(k: 300, minimumSimilarity: 0.3))[0].hits
