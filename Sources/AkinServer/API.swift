@@ -54,9 +54,10 @@ struct API: Sendable {
 
     // MARK: Helpers for the handlers
 
+    /// Keys in the order the types declare them (answers read alike every time), slashes unescaped.
     static func json(_ value: some Encodable, status: HTTPResponse.Status = .ok) throws -> Response {
         let encoder = JSONEncoder()
-        encoder.outputFormatting = [.withoutEscapingSlashes, .sortedKeys]
+        encoder.outputFormatting = [.withoutEscapingSlashes]
         return Response(status: status, headers: [.contentType: "application/json"],
                         body: ResponseBody(byteBuffer: ByteBuffer(bytes: try encoder.encode(value))))
     }

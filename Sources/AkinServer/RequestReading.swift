@@ -28,7 +28,7 @@ struct RequestReader: Sendable {
     /// A JSON body decoded as `T`: 415 for another content type, 400 for JSON that does not fit.
     func json<T: Decodable>(_ type: T.Type, from request: Request) async throws -> T {
         let contentType = request.headers[.contentType] ?? ""
-        guard contentType.isEmpty || contentType.lowercased().hasPrefix("application/json") else {
+        guard contentType.isEmpty || RequestReader.mediaType(contentType, is: "application/json") else {
             throw APIError.unsupportedMedia("send this as application/json, not \(contentType)")
         }
         let data = try await body(request)
@@ -37,16 +37,25 @@ struct RequestReader: Sendable {
         catch let error as DecodingError { throw APIError.badRequest("the JSON body does not fit: \(JSONProblem.describe(error))") }
     }
 
+    /// Whether `contentType` starts with `prefix`, ignoring ASCII case (no lowercased copy per request).
+    static func mediaType(_ contentType: String, is prefix: String) -> Bool {
+        var given = contentType.utf8.makeIterator()
+        for expected in prefix.utf8 {
+            guard let byte = given.next(), byte | 0x20 == expected | 0x20 else { return false }
+        }
+        return true
+    }
+
     /// Whether the body is an image (JPEG or PNG) rather than JSON.
     static func isImage(_ request: Request) -> Bool {
-        let type = (request.headers[.contentType] ?? "").lowercased()
-        return type.hasPrefix("image/") || type.hasPrefix("application/octet-stream")
+        let type = request.headers[.contentType] ?? ""
+        return mediaType(type, is: "image/") || mediaType(type, is: "application/octet-stream")
     }
 
     /// An image body: `image/jpeg`, `image/png` or `application/octet-stream`; 415 for anything else.
     func image(_ request: Request) async throws -> Data {
-        let type = (request.headers[.contentType] ?? "").lowercased()
-        guard type.hasPrefix("image/jpeg") || type.hasPrefix("image/png") || type.hasPrefix("application/octet-stream") else {
+        let type = request.headers[.contentType] ?? ""
+        guard Self.mediaType(type, is: "image/jpeg") || Self.mediaType(type, is: "image/png") || Self.mediaType(type, is: "application/octet-stream") else {
             throw APIError.unsupportedMedia("send the image as the raw body with Content-Type image/jpeg or image/png, not \(type.isEmpty ? "none" : type)")
         }
         let data = try await body(request)

@@ -20,10 +20,11 @@ final class ServedCollection: @unchecked Sendable {
     private let readers: [Lane]
     private let nextReader = Atomic<Int>(0)
 
-    /// A gallery and the queue it is used from.
+    /// A gallery, the lock that gives it to one thread at a time, and the queue that waits for it.
     final class Lane: @unchecked Sendable {
         let queue: DispatchQueue
-        /// Only touched on `queue`; nil once closed.
+        let lock = NSLock()
+        /// Only touched with `lock` held; nil once closed.
         var gallery: Gallery?
 
         init(_ gallery: Gallery, label: String) {
@@ -49,10 +50,25 @@ final class ServedCollection: @unchecked Sendable {
         try await run(on: writer, body)
     }
 
-    /// Runs `body` with one of the reading galleries: searches, listings, descriptions.
+    /// Runs `body` with one of the reading galleries: searches, listings, descriptions. A free reader
+    /// runs it at once on the calling thread (reads are short; two thread hops would cost more than
+    /// the search); when every reader is busy the request waits on one's queue.
     func read<T: Sendable>(_ body: @escaping @Sendable (Gallery) throws -> T) async throws -> T {
-        let lane = readers[nextReader.add(1, ordering: .relaxed).oldValue % readers.count]
-        return try await run(on: lane, body)
+        let start = nextReader.add(1, ordering: .relaxed).oldValue
+        if let answer = try readOnAFreeReader(from: start, body) { return answer }
+        return try await run(on: readers[start % readers.count], body)
+    }
+
+    /// `body`'s answer from the first reader not in use, nil when all are.
+    private func readOnAFreeReader<T>(from start: Int, _ body: (Gallery) throws -> T) throws -> T? {
+        for offset in 0..<readers.count {
+            let lane = readers[(start + offset) % readers.count]
+            guard lane.lock.try() else { continue }
+            defer { lane.lock.unlock() }
+            guard let gallery = lane.gallery else { throw APIError.notFound("the collection \(name) was dropped") }
+            return .some(try body(gallery))
+        }
+        return nil
     }
 
     /// Runs `body` on every reader in turn (loading their indexes).
@@ -63,6 +79,8 @@ final class ServedCollection: @unchecked Sendable {
     private func run<T: Sendable>(on lane: Lane, _ body: @escaping @Sendable (Gallery) throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { reply in
             lane.queue.async { [name] in
+                lane.lock.lock()
+                defer { lane.lock.unlock() }
                 guard let gallery = lane.gallery else {
                     return reply.resume(throwing: APIError.notFound("the collection \(name) was dropped"))
                 }
@@ -76,8 +94,10 @@ final class ServedCollection: @unchecked Sendable {
         for lane in readers + [writer] {
             await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
                 lane.queue.async {
+                    lane.lock.lock()
                     try? lane.gallery?.close()
                     lane.gallery = nil
+                    lane.lock.unlock()
                     done.resume()
                 }
             }

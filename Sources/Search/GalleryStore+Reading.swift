@@ -17,7 +17,8 @@ extension GalleryStore {
     public func searchState() throws -> (state: GalleryState, indexSettings: IndexSettings?, threshold: Float?) {
         try database.read { db in
             var values: [String: String] = [:]
-            for row in try Row.fetchAll(db, sql: "SELECT key, value FROM meta WHERE key IN ('generation', 'index', 'threshold')") {
+            let select = try db.cachedStatement(sql: "SELECT key, value FROM meta WHERE key IN ('generation', 'index', 'threshold')")
+            for row in try Row.fetchAll(select) {
                 if let key = row["key"] as String?, let value = row["value"] as String? { values[key] = value }
             }
             guard let generation = values["generation"].flatMap(Int64.init) else {
