@@ -146,15 +146,15 @@ extension Gallery {
     private func withKnobs<T>(_ options: SearchOptions, on index: any VectorIndex, kind: IndexKind?, _ body: () throws -> T) throws -> T {
         let kind = options.exact || kind == nil ? "exact search" : "an index of kind \(kind!.rawValue)"
         if let ef = options.efSearch {
-            guard let graph = index as? HNSWIndex, !options.exact else { throw GalleryError.badOption("ef", "applies to an HNSW index, and this search uses \(kind)") }
+            guard let graph = index as? HNSWIndex, !options.exact else { throw GalleryError.optionDoesNotApply("ef", "applies to an HNSW index, and this search uses \(kind)") }
             let own = graph.parameters.efSearch
             graph.parameters.efSearch = ef
             defer { graph.parameters.efSearch = own }
-            if options.probe != nil { throw GalleryError.badOption("probe", "applies to an IVF-PQ index, and this search uses \(kind)") }
+            if options.probe != nil { throw GalleryError.optionDoesNotApply("probe", "applies to an IVF-PQ index, and this search uses \(kind)") }
             return try body()
         }
         if let probe = options.probe {
-            guard let cells = index as? IVFPQIndex, !options.exact else { throw GalleryError.badOption("probe", "applies to an IVF-PQ index, and this search uses \(kind)") }
+            guard let cells = index as? IVFPQIndex, !options.exact else { throw GalleryError.optionDoesNotApply("probe", "applies to an IVF-PQ index, and this search uses \(kind)") }
             let own = cells.parameters.probe
             cells.parameters.probe = probe
             defer { cells.parameters.probe = own }

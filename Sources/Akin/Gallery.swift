@@ -359,14 +359,16 @@ public enum GalleryError: Error, CustomStringConvertible, Equatable {
     case foreignVectors(path: String, model: String)
     case interrupted(committed: [Int], reason: String)
     case noSuchItem(Int)
-    /// A search or listing option out of range or not applying: its name, and why.
+    /// A search or listing option out of range: its name, and why.
     case badOption(String, String)
+    /// A search option this gallery's index does not have (`ef` without HNSW, `probe` without IVF-PQ).
+    case optionDoesNotApply(String, String)
 
     public var description: String {
         switch self {
         case let .badK(k): return "k must be positive, not \(k)"
         case let .noSuchItem(id): return "the gallery has no item \(id)"
-        case let .badOption(name, reason): return "\(name) \(reason)"
+        case let .badOption(name, reason), let .optionDoesNotApply(name, reason): return "\(name) \(reason)"
         case let .notAMatrix(source, shape): return "\(source) has shape \(shape); give one vector a row: [Q, D]"
         case let .countMismatch(items, vectors): return "\(items) items but \(vectors) vectors; give one vector per item"
         case let .badQuery(source, row, reason): return "query \(row) of \(source) cannot be searched: \(reason)"

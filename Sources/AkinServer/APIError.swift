@@ -55,7 +55,8 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         do { return try await next(request, context) }
         catch {
             var answer = APIError.from(error)
-            if answer.status == .notFound, context.endpointPath == nil {
+            // The router's own 404 (not a handler's): is the path known under other methods?
+            if (error as? HTTPError)?.status == .notFound {
                 let allowed = Self.methods(for: request.uri.path, in: routes)
                 if !allowed.isEmpty {
                     answer = APIError(.methodNotAllowed, "method_not_allowed", "\(request.uri.path) takes \(allowed.joined(separator: ", ")); see /openapi.yaml",
@@ -84,6 +85,8 @@ extension APIError {
             }
         case let error as GalleryError:
             if case .noSuchItem = error { return .notFound(error.description) }
+            // A knob the collection's index does not have: the same request suits another collection.
+            if case .optionDoesNotApply = error { return .conflict(error.description) }
             return .invalid(error.description)
         case let error as GalleryStoreError:
             if case .locked = error { return APIError(.serviceUnavailable, "locked", error.description, headers: [.retryAfter: "1"]) }
@@ -116,11 +119,15 @@ enum JSONProblem {
 
 extension ErrorMiddleware {
     /// The methods of the routes whose template (`/v1/collections/{collection}`) matches `path`.
+    /// A literal segment outranks a parameter, as in routing: `/items/delete` is not item "delete".
     static func methods(for path: String, in routes: [API.Route]) -> [String] {
         let parts = path.split(separator: "/", omittingEmptySubsequences: false)
-        return routes.filter { route in
+        let matching = routes.compactMap { route -> (method: String, literals: Int)? in
             let template = route.path.split(separator: "/", omittingEmptySubsequences: false)
-            return template.count == parts.count && zip(template, parts).allSatisfy { $0.hasPrefix("{") || $0 == $1 }
-        }.map(\.method)
+            guard template.count == parts.count, zip(template, parts).allSatisfy({ $0.hasPrefix("{") || $0 == $1 }) else { return nil }
+            return (route.method, template.filter { !$0.hasPrefix("{") }.count)
+        }
+        let best = matching.map(\.literals).max()
+        return matching.filter { $0.literals == best }.map(\.method)
     }
 }

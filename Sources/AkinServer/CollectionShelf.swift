@@ -111,7 +111,7 @@ actor CollectionShelf {
         switch (modelName, dimension) {
         case let (modelName?, nil):
             guard let model = models[modelName] else {
-                throw APIError.invalid("no model \(modelName) is loaded; loaded: \(models.keys.sorted().joined(separator: ", "))")
+                throw APIError.notFound("no model \(modelName) is loaded; GET /v1/models lists them (loaded: \(models.keys.sorted().joined(separator: ", ")))")
             }
             gallery = try Gallery.create(at: path, for: model.embedder.model, similarity: similarity)
             embedder = model.embedder

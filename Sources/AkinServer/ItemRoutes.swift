@@ -15,6 +15,7 @@ extension API {
             let query = try QueryParameters(request, known: ["label", "limit", "cursor"])
             let limit = try query.int("limit") ?? 100, cursor = try query.int("cursor") ?? -1
             guard (1...Self.maximumPage).contains(limit) else { throw APIError.invalid("limit must be 1…\(Self.maximumPage), not \(limit)") }
+            guard cursor >= -1 else { throw APIError.invalid("cursor is -1 (the start) or a next_cursor, not \(cursor)") }
             let labels = query.all("label")
             let items = try await collection.read { try $0.items(after: cursor, limit: limit, labels: labels.isEmpty ? nil : Set(labels)) }
             return try API.json(ItemPageBody(items: items.map { ItemBody($0) }, nextCursor: items.count == limit ? items.last?.id : nil))
@@ -109,7 +110,8 @@ extension API {
             }
             for (i, item) in body.items.enumerated() {
                 switch (item.vector, item.imageBase64) {
-                case let (vector?, nil): entries.append((item.label ?? "", item.payload?.text, vector, nil))
+                case let (vector?, nil):
+                    entries.append((item.label ?? "", item.payload?.text, try Float32Values.convert(vector, field: "items[\(i)].vector"), nil))
                 case let (nil, image?): entries.append((item.label ?? "", item.payload?.text, nil, try reader.base64(image, field: "items[\(i)].image_base64")))
                 default: throw APIError.invalid("items[\(i)]: give either vector or image_base64")
                 }

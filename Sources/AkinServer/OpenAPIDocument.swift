@@ -7,7 +7,7 @@ info:
   title: Akin
   version: "1"
   description: >
-    Learned image similarity as a service. Each collection is a gallery of items (a vector, a
+    Learned image similarity as a service. Optional fields are left out, never sent as null. Each collection is a gallery of items (a vector, a
     label, an optional JSON payload, and for items added as images the image itself); a
     collection made for a model embeds images with it. Errors are
     `{"error": code, "detail": text}`. With an API-keys file, requests carry
@@ -78,7 +78,7 @@ paths:
               additionalProperties: false
               required: [image_base64]
               properties:
-                image_base64: {type: string, contentEncoding: base64}
+                image_base64: {type: string, contentEncoding: base64, minLength: 1}
       responses:
         "200":
           description: The unit-length embedding
@@ -148,6 +148,7 @@ paths:
         "400": {$ref: "#/components/responses/Error"}
         "401": {$ref: "#/components/responses/Error"}
         "403": {$ref: "#/components/responses/Error"}
+        "404": {$ref: "#/components/responses/Error"}
         "409": {$ref: "#/components/responses/Error"}
         "415": {$ref: "#/components/responses/Error"}
         "422": {$ref: "#/components/responses/Error"}
@@ -195,7 +196,7 @@ paths:
               additionalProperties: false
               properties:
                 vector: {$ref: "#/components/schemas/Vector"}
-                id: {type: integer, minimum: 0, description: Search with a stored item's vector; the item itself is left out}
+                id: {type: integer, minimum: 0, maximum: 9223372036854775807, description: Search with a stored item's vector; the item itself is left out}
                 queries:
                   type: array
                   minItems: 1
@@ -204,16 +205,23 @@ paths:
                     additionalProperties: false
                     properties:
                       vector: {$ref: "#/components/schemas/Vector"}
-                      id: {type: integer, minimum: 0}
+                      id: {type: integer, minimum: 0, maximum: 9223372036854775807}
+                    oneOf:
+                      - required: [vector]
+                      - required: [id]
                 k: {type: integer, minimum: 1, maximum: 10000, default: 10}
                 offset: {type: integer, minimum: 0, maximum: 100000, default: 0}
-                score_threshold: {type: number, description: Hits less similar than this are left out}
+                score_threshold: {type: number, minimum: -3.4028234663852886e+38, maximum: 3.4028234663852886e+38, description: Hits less similar than this are left out}
                 filter: {$ref: "#/components/schemas/Filter"}
                 group_by_label: {type: boolean, description: The best hit of each label only}
                 exact: {type: boolean, description: Search every item exactly, ignoring the index}
                 ef: {type: integer, minimum: 1, maximum: 100000, description: HNSW candidates for this search}
                 probe: {type: integer, minimum: 1, maximum: 100000, description: IVF-PQ cells visited for this search}
-                threshold: {type: number, description: Judge match by this instead of the calibrated threshold}
+                threshold: {type: number, minimum: -3.4028234663852886e+38, maximum: 3.4028234663852886e+38, description: Judge match by this instead of the calibrated threshold}
+              oneOf:
+                - required: [vector]
+                - required: [id]
+                - required: [queries]
       responses:
         "200":
           description: One result, or `results` for `queries`
@@ -242,14 +250,14 @@ paths:
       parameters:
         - {name: k, in: query, schema: {type: integer, minimum: 1, maximum: 10000}}
         - {name: offset, in: query, schema: {type: integer, minimum: 0, maximum: 100000}}
-        - {name: score_threshold, in: query, schema: {type: number}}
+        - {name: score_threshold, in: query, schema: {type: number, minimum: -3.4028234663852886e+38, maximum: 3.4028234663852886e+38}}
         - {name: label, in: query, schema: {type: string}, description: Only these labels (comma-separated or repeated)}
         - {name: not_label, in: query, schema: {type: string}, description: Never these labels}
         - {name: group_by_label, in: query, schema: {type: boolean}}
         - {name: exact, in: query, schema: {type: boolean}}
         - {name: ef, in: query, schema: {type: integer, minimum: 1, maximum: 100000}}
         - {name: probe, in: query, schema: {type: integer, minimum: 1, maximum: 100000}}
-        - {name: threshold, in: query, schema: {type: number}}
+        - {name: threshold, in: query, schema: {type: number, minimum: -3.4028234663852886e+38, maximum: 3.4028234663852886e+38}}
       requestBody:
         required: true
         content:
@@ -272,7 +280,7 @@ paths:
       parameters:
         - {name: label, in: query, schema: {type: string}, description: Only these labels (comma-separated or repeated)}
         - {name: limit, in: query, schema: {type: integer, minimum: 1, maximum: 1000, default: 100}}
-        - {name: cursor, in: query, schema: {type: integer, minimum: -1}, description: The next_cursor of the page before}
+        - {name: cursor, in: query, schema: {type: integer, minimum: -1, maximum: 9223372036854775807}, description: The next_cursor of the page before}
       responses:
         "200":
           description: A page
@@ -291,7 +299,7 @@ paths:
       summary: Add items (vectors, or images embedded by the collection's model); answered once the commit is durable
       parameters:
         - {name: label, in: query, schema: {type: string}, description: The label of a raw image}
-        - {name: payload, in: query, schema: {type: string}, description: The JSON payload of a raw image}
+        - {name: payload, in: query, content: {application/json: {schema: {}}}, description: The JSON payload of a raw image}
       requestBody:
         required: true
         content:
@@ -311,7 +319,7 @@ paths:
                     additionalProperties: false
                     properties:
                       vector: {$ref: "#/components/schemas/Vector"}
-                      image_base64: {type: string, contentEncoding: base64}
+                      image_base64: {type: string, contentEncoding: base64, minLength: 1}
                       label: {type: string}
                       payload: {}
       responses:
@@ -341,8 +349,11 @@ paths:
               type: object
               additionalProperties: false
               properties:
-                ids: {type: array, items: {type: integer}}
+                ids: {type: array, items: {type: integer, minimum: -9223372036854775808, maximum: 9223372036854775807}}
                 filter: {$ref: "#/components/schemas/Filter"}
+              oneOf:
+                - required: [ids]
+                - required: [filter]
       responses:
         "200": {$ref: "#/components/responses/Removed"}
         "400": {$ref: "#/components/responses/Error"}
@@ -392,9 +403,9 @@ components:
     bearer: {type: http, scheme: bearer}
   parameters:
     Collection:
-      {name: collection, in: path, required: true, schema: {$ref: "#/components/schemas/Name"}}
+      {name: collection, in: path, required: true, schema: {$ref: "#/components/schemas/Name"}, example: catalogue}
     Item:
-      {name: id, in: path, required: true, schema: {type: integer, minimum: 0}}
+      {name: id, in: path, required: true, schema: {type: integer, minimum: 0, maximum: 9223372036854775807}, example: 0}
   responses:
     Error:
       description: An error
@@ -404,7 +415,11 @@ components:
       content: {application/json: {schema: {type: object, required: [removed], properties: {removed: {type: integer}}}}}
   schemas:
     Name: {type: string, pattern: "^[A-Za-z0-9_-]{1,64}$"}
-    Vector: {type: array, minItems: 1, items: {type: number}}
+    Vector:
+      type: array
+      minItems: 1
+      description: float32 values
+      items: {type: number, minimum: -3.4028234663852886e+38, maximum: 3.4028234663852886e+38}
     Status:
       type: object
       required: [status]
@@ -418,10 +433,12 @@ components:
     Filter:
       type: object
       additionalProperties: false
+      required: [label]
       properties:
         label:
           type: object
           additionalProperties: false
+          minProperties: 1
           properties:
             in: {type: array, items: {type: string}}
             not_in: {type: array, items: {type: string}}

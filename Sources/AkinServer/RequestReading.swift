@@ -97,9 +97,9 @@ struct QueryParameters {
         return value
     }
 
-    func float(_ name: String) throws -> Float? {
+    func double(_ name: String) throws -> Double? {
         guard let text = string(name) else { return nil }
-        guard let value = Float(text), value.isFinite else { throw APIError.invalid("\(name) must be a finite number, not \(text)") }
+        guard let value = Double(text), value.isFinite else { throw APIError.invalid("\(name) must be a finite number, not \(text)") }
         return value
     }
 
@@ -118,8 +118,8 @@ struct QueryParameters {
     func searchKnobs() throws -> SearchKnobs {
         let only = all("label"), excluding = all("not_label")
         let labels = only.isEmpty && excluding.isEmpty ? nil : LabelFilter(only: only.isEmpty ? nil : Set(only), excluding: Set(excluding))
-        return SearchKnobs(k: try int("k"), offset: try int("offset"), scoreThreshold: try float("score_threshold"), labels: labels,
+        return SearchKnobs(k: try int("k"), offset: try int("offset"), scoreThreshold: try double("score_threshold"), labels: labels,
                            groupByLabel: try bool("group_by_label"), exact: try bool("exact"), ef: try int("ef"), probe: try int("probe"),
-                           threshold: try float("threshold"))
+                           threshold: try double("threshold"))
     }
 }

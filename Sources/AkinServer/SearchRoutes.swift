@@ -9,7 +9,7 @@ extension API {
             let collection = try await collection(context)
             let body = try await reader.json(SearchBody.self, from: request)
             let (queries, many) = try body.asked(maxBatch: options.maxBatch)
-            let searchOptions = body.options.options
+            let searchOptions = try body.options.options
             let results = try await collection.read { try $0.search(queries, options: searchOptions) }
             return many ? try API.json(ManyResultsBody(results: results.map(ResultBody.init))) : try API.json(ResultBody(results[0]))
         }

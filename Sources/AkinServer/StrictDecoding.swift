@@ -19,6 +19,12 @@ extension Decoder {
             throw DecodingError.dataCorrupted(.init(codingPath: codingPath + [unknown],
                                                     debugDescription: "is not a field here (known: \(known.sorted().joined(separator: ", ")))"))
         }
+        // A null would read as "left out"; say so rather than guess (a payload may be null: it is any JSON).
+        for key in all.allKeys where key.stringValue != "payload" {
+            if try all.decodeNil(forKey: key) {
+                throw DecodingError.dataCorrupted(.init(codingPath: codingPath + [key], debugDescription: "is null; leave it out instead"))
+            }
+        }
         return try container(keyedBy: Keys.self)
     }
 }

@@ -31,21 +31,37 @@ struct FilterBody: Decodable, Sendable {
     }
 }
 
+/// JSON numbers as float32, refusing those past its range (a JSON number may be any size; 422, not 400).
+enum Float32Values {
+    static func convert(_ values: [Double], field: String) throws -> [Float] {
+        try values.enumerated().map { i, value in
+            guard value.isFinite, abs(value) <= Double(Float.greatestFiniteMagnitude) else {
+                throw APIError.invalid("\(field)[\(i)] is \(value), outside float32's range")
+            }
+            return Float(value)
+        }
+    }
+
+    static func convert(_ value: Double?, field: String) throws -> Float? {
+        try value.map { try convert([$0], field: field)[0] }
+    }
+}
+
 /// One query: a vector, or the id of a stored item.
 struct QueryBody: Decodable, Sendable {
-    var vector: [Float]?
+    var vector: [Double]?
     var id: Int?
 
     enum CodingKeys: String, CodingKey, CaseIterable { case vector, id }
     init(from decoder: any Decoder) throws {
         let c = try decoder.strictContainer(CodingKeys.self)
-        vector = try c.decodeIfPresent([Float].self, forKey: .vector)
+        vector = try c.decodeIfPresent([Double].self, forKey: .vector)
         id = try c.decodeIfPresent(Int.self, forKey: .id)
     }
 
     func query(at place: String) throws -> GalleryQuery {
         switch (vector, id) {
-        case let (vector?, nil): return .vector(vector)
+        case let (vector?, nil): return .vector(try Float32Values.convert(vector, field: "\(place).vector"))
         case let (nil, id?): return .item(id)
         default: throw APIError.invalid("\(place): give either vector or id")
         }
@@ -54,7 +70,7 @@ struct QueryBody: Decodable, Sendable {
 
 /// `POST /v1/collections/{c}/search`.
 struct SearchBody: Decodable, Sendable {
-    var vector: [Float]?
+    var vector: [Double]?
     var id: Int?
     var queries: [QueryBody]?
     var options: SearchKnobs
@@ -66,15 +82,15 @@ struct SearchBody: Decodable, Sendable {
 
     init(from decoder: any Decoder) throws {
         let c = try decoder.strictContainer(CodingKeys.self)
-        vector = try c.decodeIfPresent([Float].self, forKey: .vector)
+        vector = try c.decodeIfPresent([Double].self, forKey: .vector)
         id = try c.decodeIfPresent(Int.self, forKey: .id)
         queries = try c.decodeIfPresent([QueryBody].self, forKey: .queries)
         options = SearchKnobs(k: try c.decodeIfPresent(Int.self, forKey: .k), offset: try c.decodeIfPresent(Int.self, forKey: .offset),
-                              scoreThreshold: try c.decodeIfPresent(Float.self, forKey: .scoreThreshold),
+                              scoreThreshold: try c.decodeIfPresent(Double.self, forKey: .scoreThreshold),
                               labels: try c.decodeIfPresent(FilterBody.self, forKey: .filter)?.labels,
                               groupByLabel: try c.decodeIfPresent(Bool.self, forKey: .groupByLabel),
                               exact: try c.decodeIfPresent(Bool.self, forKey: .exact), ef: try c.decodeIfPresent(Int.self, forKey: .ef),
-                              probe: try c.decodeIfPresent(Int.self, forKey: .probe), threshold: try c.decodeIfPresent(Float.self, forKey: .threshold))
+                              probe: try c.decodeIfPresent(Int.self, forKey: .probe), threshold: try c.decodeIfPresent(Double.self, forKey: .threshold))
     }
 
     /// The queries asked, and whether they came as `queries: [...]` (answered as a list).
@@ -82,7 +98,7 @@ struct SearchBody: Decodable, Sendable {
         let single: GalleryQuery?
         switch (vector, id) {
         case (nil, nil): single = nil
-        case let (vector?, nil): single = .vector(vector)
+        case let (vector?, nil): single = .vector(try Float32Values.convert(vector, field: "vector"))
         case let (nil, id?): single = .item(id)
         default: throw APIError.invalid("give either vector or id, not both")
         }
@@ -100,19 +116,23 @@ struct SearchBody: Decodable, Sendable {
 struct SearchKnobs: Sendable {
     var k: Int?
     var offset: Int?
-    var scoreThreshold: Float?
+    var scoreThreshold: Double?
     var labels: LabelFilter?
     var groupByLabel: Bool?
     var exact: Bool?
     var ef: Int?
     var probe: Int?
-    var threshold: Float?
+    var threshold: Double?
 
     static let defaultK = 10
 
     var options: SearchOptions {
-        SearchOptions(k: k ?? Self.defaultK, offset: offset ?? 0, minimumSimilarity: scoreThreshold, labels: labels,
-                      groupByLabel: groupByLabel ?? false, exact: exact ?? false, efSearch: ef, probe: probe, threshold: threshold)
+        get throws {
+            SearchOptions(k: k ?? Self.defaultK, offset: offset ?? 0,
+                          minimumSimilarity: try Float32Values.convert(scoreThreshold, field: "score_threshold"), labels: labels,
+                          groupByLabel: groupByLabel ?? false, exact: exact ?? false, efSearch: ef, probe: probe,
+                          threshold: try Float32Values.convert(threshold, field: "threshold"))
+        }
     }
 }
 
@@ -174,7 +194,7 @@ struct CreateCollectionBody: Decodable, Sendable {
 
 /// One item of `PUT /v1/collections/{c}/items`: a vector or an image (base64), with label and payload.
 struct NewItemBody: Decodable, Sendable {
-    var vector: [Float]?
+    var vector: [Double]?
     var imageBase64: String?
     var label: String?
     var payload: JSONValue?
@@ -182,7 +202,7 @@ struct NewItemBody: Decodable, Sendable {
     enum CodingKeys: String, CodingKey, CaseIterable { case vector, imageBase64 = "image_base64", label, payload }
     init(from decoder: any Decoder) throws {
         let c = try decoder.strictContainer(CodingKeys.self)
-        vector = try c.decodeIfPresent([Float].self, forKey: .vector)
+        vector = try c.decodeIfPresent([Double].self, forKey: .vector)
         imageBase64 = try c.decodeIfPresent(String.self, forKey: .imageBase64)
         label = try c.decodeIfPresent(String.self, forKey: .label)
         payload = try c.decodeIfPresent(JSONValue.self, forKey: .payload)

@@ -96,7 +96,7 @@ struct ServeVectorTests {
         #expect((info["index"] as? [String: Any])?["kind"] as? String == "hnsw")
         #expect(info["items"] as? Int == 241)
         let probeOnHNSW = try HTTP.json("POST", search, ["vector": query, "probe": 4])
-        #expect(probeOnHNSW.status == 422 && probeOnHNSW.text.contains("IVF-PQ"))
+        #expect(probeOnHNSW.status == 409 && probeOnHNSW.text.contains("IVF-PQ"))
         let exact = try HTTP.json("POST", search, ["vector": query, "k": 10, "exact": true])
         #expect(ids(exact) == [240] + Array(exactOrder(vectors, query).prefix(9)))
     }
@@ -170,7 +170,11 @@ struct ServeVectorTests {
         expectError(try HTTP.json("POST", search, ["vector": v, "k": 0]), 422, "invalid", "k must be")
         expectError(try HTTP.json("POST", search, ["vector": v, "k": 1_000_000]), 422, "invalid", "k must be")
         expectError(try HTTP.json("POST", search, ["vector": [Float](repeating: 0, count: 16)]), 422, "invalid", "all zeros")
-        expectError(try HTTP.json("POST", search, ["vector": v, "ef": 10]), 422, "invalid", "HNSW")
+        expectError(try HTTP.json("POST", search, ["vector": v, "ef": 10]), 409, "conflict", "HNSW")
+        expectError(try HTTP.send("POST", search, body: Data(("{\"vector\": [1e39" + String(repeating: ", 1", count: 15) + "]}").utf8), contentType: Self.json),
+                    422, "invalid", "float32")
+        expectError(try HTTP.send("PATCH", search, body: Data("{}".utf8), contentType: Self.json), 405, "method_not_allowed", "takes POST")
+        expectError(try HTTP.get(server.base + "/v1/collections/v/items?cursor=-5"), 422, "invalid", "cursor")
         expectError(try HTTP.json("POST", search, ["vector": v, "id": 3]), 422, "invalid", "not both")
         expectError(try HTTP.json("POST", search, ["id": 100_000]), 404, "not_found", "no item")
         expectError(try HTTP.json("POST", search, ["queries": Array(repeating: ["vector": v], count: 9)]), 422, "invalid", "1…8")
