@@ -19,7 +19,7 @@ extension Gallery {
     }
 
     /// Adds items whose vectors the model with this fingerprint embedded (it must be the gallery's
-    /// model; ``EmbeddingModel/fingerprint`` hashes every weight, so a caller keeps it), as
+    /// model; `EmbeddingModel.fingerprint` hashes every weight, so a caller keeps it), as
     /// `add(_:vectors:…)` does otherwise: checked whole first, durable when it returns.
     @discardableResult
     public func add(_ items: [NewItem], vectors: Tensor, embeddedByModel fingerprint: String) throws -> [Int] {
