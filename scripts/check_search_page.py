@@ -7,6 +7,7 @@ control can be reached with Tab, and the browser's console messages.
 """
 import argparse
 import json
+import os
 import sys
 
 from selenium import webdriver
@@ -42,7 +43,7 @@ def main():
             field.send_keys(Keys.TAB)
         wait.until(lambda d: any(o.get_attribute("value") == args.collection for o in d.find_elements(By.CSS_SELECTOR, "#collection option")))
         Select(driver.find_element(By.ID, "collection")).select_by_value(args.collection)
-        driver.find_element(By.ID, "file").send_keys(args.image)
+        driver.find_element(By.ID, "file").send_keys(os.path.abspath(args.image))
         wait.until(lambda d: "results from" in d.find_element(By.ID, "status").text or "failed" in d.find_element(By.ID, "status").text)
         # Thumbnails arrive after the grid: wait for each hit to have settled on an image or its placeholder.
         wait.until(lambda d: all(h.find_elements(By.TAG_NAME, "img") or h.find_elements(By.CLASS_NAME, "noimage")

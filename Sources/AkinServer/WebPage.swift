@@ -19,13 +19,15 @@ enum WebPage {
   h1 { font-size: 1.4rem; margin: 0 0 .8rem; }
   form, .panel { display: grid; gap: .6rem; grid-template-columns: repeat(auto-fit, minmax(11rem, 1fr)); align-items: end; }
   label { display: grid; gap: .2rem; font-size: .9rem; }
-  input, select, button { font: inherit; padding: .45rem; border: 1px solid #999; border-radius: .3rem; background: #fff; }
+  input, select, button { font: inherit; padding: .45rem; border: 1px solid #999; border-radius: .3rem; background: #fff;
+                          box-sizing: border-box; width: 100%; min-width: 0; }
+  input[type=file] { width: auto; max-width: 100%; }
   button { background: #0a5bd3; color: #fff; border-color: #0a5bd3; cursor: pointer; }
   button:disabled { background: #999; border-color: #999; }
   :focus-visible { outline: 3px solid #f5a623; outline-offset: 2px; }
   #drop { border: 2px dashed #888; border-radius: .5rem; padding: 1rem; text-align: center; margin: .8rem 0; }
   #drop.over { background: #e8f0fe; }
-  #query { max-height: 8rem; max-width: 100%; display: none; margin: .5rem auto 0; }
+  #query { height: 7rem; max-width: 100%; object-fit: contain; display: none; margin: .5rem auto 0; image-rendering: pixelated; }
   #status { min-height: 1.4rem; margin: .6rem 0; }
   #status.error { color: #b00020; }
   #verdict.nomatch { color: #b00020; font-weight: 600; }
