@@ -99,6 +99,7 @@ def main():
     p.add_argument("--warmup", type=int, default=60,
                    help="seconds of the same load before the soak: the indexes' scratch space and the allocator's arenas fill up first")
     p.add_argument("--images", type=int, default=2000, help="test images for the image side")
+    p.add_argument("--repeats", type=int, default=3, help="runs of each measurement, the best kept")
     args = p.parse_args()
     akin = os.path.abspath(args.akin)
     work = os.path.abspath(args.work)
@@ -119,7 +120,8 @@ def main():
     base, queries = make_data(data)
     np.save(os.path.join(work, "base.npy"), base)
     np.save(os.path.join(work, "queries.npy"), queries)
-    truth = np.argsort(-(queries @ base.T), axis=1)[:, :10]
+    # The exact top 10 in blocks of queries (a whole 10,000 × 60,000 similarity matrix would take gigabytes).
+    truth = np.concatenate([np.argsort(-(queries[i:i + 500] @ base.T), axis=1)[:, :10] for i in range(0, len(queries), 500)])
     gallery = os.path.join(served, "fm.akin")
     run([akin, "gallery", "create", "--dim", "64", "--out", gallery])
     run([akin, "gallery", "add", "--gallery", gallery, "--vectors", os.path.join(work, "base.npy")])
@@ -131,8 +133,15 @@ def main():
         r10 = recall(found, truth)
         if r10 >= 0.99:
             break
-    in_process = float(re.search(r"([\d.]+) queries/s \(CPU", done.stderr).group(1))
-    record(kind="in-process vector search, one at a time", index=f"HNSW M16 efSearch {ef}", recall10=r10, queries_per_s=in_process)
+    # Timings on a shared 2-core machine wander: every rate is the best of --repeats runs, on both sides.
+    rates = [float(re.search(r"([\d.]+) queries/s \(CPU", done.stderr).group(1))]
+    for _ in range(args.repeats - 1):
+        again = run([akin, "search", "--gallery", gallery, "--vectors", os.path.join(work, "queries.npy"), "-k", "10", "--json",
+                     "--one-by-one", "--stats"])
+        rates.append(float(re.search(r"([\d.]+) queries/s \(CPU", again.stderr).group(1)))
+    in_process = max(rates)
+    record(kind="in-process vector search, one at a time", index=f"HNSW M16 efSearch {ef}", recall10=r10, queries_per_s=in_process,
+           runs=rates)
 
     bodies = os.path.join(work, "vector-bodies.jsonl")
     with open(bodies, "w") as f:
@@ -162,10 +171,13 @@ def main():
     model = os.path.join(served, "models", "m.safetensors")
     run([akin, "train", images, "--steps", "100", "--out", model])
     embedded = os.path.join(work, "embedded.akin")
-    started = time.time()
-    run([akin, "embed", "--model", model, "--out", embedded, "--overwrite", subset])
-    embed_rate = len(files) / (time.time() - started)
-    record(kind="in-process akin embed", images=len(files), images_per_s=embed_rate)
+    embed_rates = []
+    for _ in range(args.repeats):
+        started = time.time()
+        run([akin, "embed", "--model", model, "--out", embedded, "--overwrite", subset])
+        embed_rates.append(len(files) / (time.time() - started))
+    embed_rate = max(embed_rates)
+    record(kind="in-process akin embed", images=len(files), images_per_s=embed_rate, runs=embed_rates)
     shutil.copy(embedded, os.path.join(served, "fmimg.akin"))
     image_list = os.path.join(work, "image-files.txt")
     with open(image_list, "w") as f:
@@ -173,10 +185,12 @@ def main():
 
     server = Server(akin, served)
     try:
+        def best(*arguments):
+            return max((wrk(*arguments) for _ in range(args.repeats)), key=lambda r: r["requests_per_s"])
         for c in [1, 16, 64]:
-            result = wrk(server.url, "/v1/collections/fm/search", bodies, script, c, args.duration, threads=2)
+            result = best(server.url, "/v1/collections/fm/search", bodies, script, c, args.duration, 2)
             record(kind="HTTP vector search", concurrency=c, ratio_to_in_process=result["requests_per_s"] / in_process, **result)
-        result = wrk(server.url, "/v1/collections/fmimg/search/image?k=10", image_list, image_script, 32, args.duration, threads=2)
+        result = best(server.url, "/v1/collections/fmimg/search/image?k=10", image_list, image_script, 32, args.duration, 2)
         record(kind="HTTP image search", concurrency=32, ratio_to_akin_embed=result["requests_per_s"] / embed_rate, **result)
         warm = rss_kb(server.process.pid)
         wrk(server.url, "/v1/collections/fm/search", bodies, script, 16, args.warmup, threads=2)

@@ -45,6 +45,8 @@ public struct SearchOptions: Sendable, Equatable {
     public var threshold: Float?
 
     public static let maximumK = 10_000
+    /// Hits one call may rank in all, queries × (offset + k).
+    public static let maximumHitsPerSearch = 200_000
     public static let maximumOffset = 100_000
     /// The largest `efSearch` or `probe` a search may ask for.
     public static let maximumKnob = 100_000
@@ -86,6 +88,9 @@ extension Gallery {
     public func search(_ queries: [GalleryQuery], options: SearchOptions) throws -> [SearchResult] {
         try options.check()
         guard !queries.isEmpty else { return [] }
+        guard queries.count * (options.offset + options.k) <= SearchOptions.maximumHitsPerSearch else {
+            throw GalleryError.badOption("k", "with offset, over \(queries.count) queries, asks for more than \(SearchOptions.maximumHitsPerSearch) hits at once; ask for fewer or page")
+        }
         let d = info.dimension
         let matrix = Tensor(shape: [queries.count, d])
         var leftOut: [Int?] = []
@@ -117,14 +122,18 @@ extension Gallery {
         }
     }
 
-    /// One query's answer, widening the search fourfold each time the kept hits fall short.
+    /// One query's answer, widening the search fourfold each time the kept hits fall short, until
+    /// every item the filter admits (or every admitted label, when grouping) is kept, or every item
+    /// has been ranked. Items already read are not read again.
     private func answer(_ query: Tensor, leaving leftOut: Int?, index: any VectorIndex, options: SearchOptions, threshold: Float?) throws -> SearchResult {
         let wanted = options.offset + options.k
         var fetch = min(index.count, (options.leavesOut ? 4 * wanted : wanted) + (leftOut == nil ? 0 : 1))
+        var items: [Int: StoredItem] = [:], reachable: Int?
         while true {
             let hits = index.search(query, k: fetch)[0]
             if let failure = (index as? any CompressedIndex)?.rerankFailure { throw failure }
-            let items = try store.items(ids: hits.map(\.index))
+            let unread = hits.map(\.index).filter { items[$0] == nil }
+            items.merge(try store.items(ids: unread)) { old, _ in old }
             var kept: [GalleryHit] = [], labelsSeen = Set<String>(), reachedFloor = false
             for hit in hits where hit.index != leftOut {
                 guard let item = items[hit.index] else { continue }
@@ -134,12 +143,24 @@ extension Gallery {
                 kept.append(GalleryHit(id: hit.index, path: item.path, label: item.label, similarity: hit.similarity, metadata: item.metadata))
                 if kept.count == wanted { break }
             }
-            if kept.count >= wanted || reachedFloor || fetch >= index.count {
+            if kept.count < wanted, !reachedFloor, fetch < index.count, reachable == nil, options.leavesOut {
+                reachable = try admittedCount(options, leaving: leftOut)
+            }
+            if kept.count >= wanted || reachedFloor || fetch >= index.count || kept.count >= (reachable ?? .max) {
                 let matched = threshold.map { (kept.first?.similarity ?? -.infinity) >= $0 } ?? true
                 return SearchResult(match: matched, threshold: threshold, hits: Array(kept.dropFirst(options.offset)))
             }
             fetch = min(index.count, fetch * 4)
         }
+    }
+
+    /// How many hits a filtered or grouped search can keep at most: the items its labels admit, or
+    /// the labels themselves when grouping (from one count by label, read only when a search widens).
+    private func admittedCount(_ options: SearchOptions, leaving leftOut: Int?) throws -> Int {
+        let admitted = try store.labelCounts().filter { options.labels?.admits($0.label) ?? true }
+        if options.groupByLabel { return admitted.count }
+        // The item searched with is never kept: it may be one of those counted.
+        return admitted.reduce(0) { $0 + $1.count } - (leftOut == nil ? 0 : 1)
     }
 
     /// Runs `body` with the search-time knobs set on `index`, and puts the index's own back after.

@@ -208,8 +208,15 @@ public final class Gallery {
     func openIndex(exact: Bool, reporter: any WorkReporter = SilentReporter()) throws -> LoadedIndex {
         // Read before the index is opened: the index holds at least this state, so a change made
         // meanwhile is caught up by the next search rather than missed.
-        let (state, built, threshold) = try store.searchState()
-        lastThreshold = threshold
+        let state: GalleryState, built: IndexSettings?
+        do { (state, built, lastThreshold) = try store.searchState() }
+        catch let error as GalleryStoreError where exact {
+            // Exact search needs no index settings: damaged ones do not stop it (their index is kept apart).
+            guard case .notAGallery = error else { throw error }
+            state = try store.state
+            built = IndexSettings(kind: .flat)
+            lastThreshold = try store.threshold
+        }
         // No settings means exact search, asked for or for want of an index: the same flat index serves both.
         let settings = exact ? nil : built
         // An exact search of a gallery with an index keeps its flat index apart, so a caller mixing

@@ -89,9 +89,14 @@ extension APIError {
             if case .optionDoesNotApply = error { return .conflict(error.description) }
             return .invalid(error.description)
         case let error as GalleryStoreError:
-            if case .locked = error { return APIError(.serviceUnavailable, "locked", error.description, headers: [.retryAfter: "1"]) }
-            if case .empty = error { return APIError(.conflict, "empty", error.description) }
-            return .invalid(error.description)
+            switch error {
+            case .locked: return APIError(.serviceUnavailable, "locked", error.description, headers: [.retryAfter: "1"])
+            case .empty: return APIError(.conflict, "empty", "the collection holds no items yet; add some first")
+            case .exists: return .conflict("a collection of that name exists, or is still being dropped")
+            // The server's own files failing is the server's fault, not the request's.
+            case .missing, .cannotOpen, .notAGallery: return APIError(.internalServerError, "storage", error.description)
+            default: return .invalid(error.description)
+            }
         case let error as ImageError: return .invalid(error.description)
         case let error as IndexSettingsError: return .invalid(error.description)
         case let error as EmbeddingError: return .invalid(error.description)

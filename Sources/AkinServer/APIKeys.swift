@@ -28,8 +28,9 @@ public struct APIKeys: Sendable {
             throw ServerError.badAPIKeys(path: path, reason: "it cannot be read as UTF-8 text")
         }
         var keys: [(role: KeyRole, key: [UInt8])] = []
-        for (number, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            let trimmed = line.trimmingCharacters(in: .whitespaces)
+        // Lines end in LF or CRLF (a CRLF is one Character in Swift, so split on newlines, not on "\n").
+        for (number, line) in text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).enumerated() {
+            let trimmed = line.trimmingCharacters(in: .whitespacesAndNewlines)
             if trimmed.isEmpty || trimmed.hasPrefix("#") { continue }
             let parts = trimmed.split(separator: " ", omittingEmptySubsequences: true)
             guard parts.count == 2, let role = KeyRole(rawValue: String(parts[0])) else {

@@ -113,7 +113,8 @@ actor CollectionShelf {
             guard let model = models[modelName] else {
                 throw APIError.notFound("no model \(modelName) is loaded; GET /v1/models lists them (loaded: \(models.keys.sorted().joined(separator: ", ")))")
             }
-            gallery = try Gallery.create(at: path, for: model.embedder.model, similarity: similarity)
+            // From the fingerprint kept at load: computing it hashes every weight, and the model's thread may be using them.
+            gallery = Gallery(store: try GalleryStore.create(at: path, dimension: model.dimension, modelFingerprint: model.fingerprint, similarity: similarity))
             embedder = model.embedder
         case let (nil, dimension?):
             guard (1...GalleryStore.maximumDimension).contains(dimension) else {

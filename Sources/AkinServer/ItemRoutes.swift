@@ -46,7 +46,7 @@ extension API {
             let collection = try await collection(context)
             let body = try await reader.json(DeleteItemsBody.self, from: request)
             let removed: [StoredItem]
-            switch (body.ids, body.filter?.labels) {
+            switch (body.ids, try body.filter.map { try $0.labels }) {
             case let (ids?, nil):
                 guard ids.count <= options.maxBatch else { throw APIError.invalid("ids holds \(ids.count) ids; at most \(options.maxBatch) a request") }
                 removed = try await collection.run { gallery in
@@ -130,28 +130,36 @@ extension API {
         if hasImages {
             let embedder = try embedder(of: collection)
             let maxPixels = options.maxPixels
+            // At most `window` images of a request decoded at once: each may be up to --max-pixels.
+            let window = 4
             try await withThrowingTaskGroup(of: (Int, [Float]).self) { group in
+                var running = 0
                 for (i, entry) in entries.enumerated() {
                     guard let image = entry.image else { continue }
+                    if running == window, let (done, vector) = try await group.next() {
+                        vectors[done] = vector
+                        running -= 1
+                    }
                     group.addTask {
                         do { return (i, try await embedder.embed(imageData: image, maxPixels: maxPixels)) }
                         catch let error as ImageError { throw APIError.invalid("items[\(i)]: \(error)") }
                     }
+                    running += 1
                 }
                 for try await (i, vector) in group { vectors[i] = vector }
             }
         }
         let matrix = Tensor(shape: [entries.count, d])
         for (i, vector) in vectors.enumerated() { (matrix.pointer + i * d).update(from: vector!, count: d) }
-        // Keep the images on disk before the items that name them are committed.
-        var files: [String?] = []
-        for entry in entries { files.append(try entry.image.map { try StoredImages.save($0, in: collection) }) }
-        let items = zip(entries, files).map { entry, file in
-            NewItem(path: file.map { StoredImages.itemPath(of: $0, in: collection) } ?? "", label: entry.label, metadata: entry.payload)
-        }
         let fingerprint = collection.info.modelFingerprint
         let matrixBox = Unchecked(value: matrix)
+        var files: [String?] = []
         do {
+            // Keep the images on disk before the items that name them are committed.
+            for entry in entries { files.append(try entry.image.map { try StoredImages.save($0, in: collection) }) }
+            let items = zip(entries, files).map { entry, file in
+                NewItem(path: file.map { StoredImages.itemPath(of: $0, in: collection) } ?? "", label: entry.label, metadata: entry.payload)
+            }
             return try await collection.run { gallery in
                 if hasImages, let fingerprint {
                     return try gallery.add(items, vectors: matrixBox.value, embeddedByModel: fingerprint)

@@ -27,9 +27,11 @@ struct RequestReader: Sendable {
 
     /// A JSON body decoded as `T`: 415 for another content type, 400 for JSON that does not fit.
     func json<T: Decodable>(_ type: T.Type, from request: Request) async throws -> T {
+        // Required, not assumed: a web page can send a body without a content type and without asking
+        // first (no CORS preflight), and must not reach a keyless server that way.
         let contentType = request.headers[.contentType] ?? ""
-        guard contentType.isEmpty || RequestReader.mediaType(contentType, is: "application/json") else {
-            throw APIError.unsupportedMedia("send this as application/json, not \(contentType)")
+        guard RequestReader.mediaType(contentType, is: "application/json") else {
+            throw APIError.unsupportedMedia("send this as application/json, not \(contentType.isEmpty ? "no content type" : contentType)")
         }
         let data = try await body(request)
         guard !data.isEmpty else { throw APIError.badRequest("the request has no body; send a JSON object") }

@@ -19,6 +19,10 @@ final class ServedCollection: @unchecked Sendable {
     private let writer: Lane
     private let readers: [Lane]
     private let nextReader = Atomic<Int>(0)
+    /// Reads running on callers' threads now, and how many may: fewer than the threads of Swift's
+    /// pool, so a slow read (an index catching up, a widened search) never holds them all.
+    private let inlineReads = Atomic<Int>(0)
+    private let maximumInlineReads = max(1, ProcessInfo.processInfo.activeProcessorCount - 1)
 
     /// A gallery, the lock that gives it to one thread at a time, and the queue that waits for it.
     final class Lane: @unchecked Sendable {
@@ -61,6 +65,11 @@ final class ServedCollection: @unchecked Sendable {
 
     /// `body`'s answer from the first reader not in use, nil when all are.
     private func readOnAFreeReader<T>(from start: Int, _ body: (Gallery) throws -> T) throws -> T? {
+        guard inlineReads.add(1, ordering: .relaxed).newValue <= maximumInlineReads else {
+            inlineReads.subtract(1, ordering: .relaxed)
+            return nil
+        }
+        defer { inlineReads.subtract(1, ordering: .relaxed) }
         for offset in 0..<readers.count {
             let lane = readers[(start + offset) % readers.count]
             guard lane.lock.try() else { continue }

@@ -29,9 +29,12 @@ public struct SimilarityServer: Sendable {
         ServerMetrics.install()
         let shelf = try CollectionShelf(options: options)
         let router = Router(context: BasicRequestContext.self)
+        // Outermost first: metrics see every answer's final status (503s included), then errors become
+        // the API's error bodies.
+        router.add(middleware: MetricsMiddleware())
         router.add(middleware: ErrorMiddleware(directory: options.directory, routes: API.routes))
         router.add(middleware: InFlightLimit(maximum: options.maxInFlight))
-        router.add(middleware: MetricsMiddleware())
+        if !options.apiKeys.required { router.add(middleware: LoopbackGuard()) }
         API(shelf: shelf, options: options).install(on: router)
         var logger = Logger(label: "akin.serve")
         logger.logLevel = .warning
@@ -44,7 +47,8 @@ public struct SimilarityServer: Sendable {
                               configuration: .init(address: .hostname(host, port: options.port), serverName: "akin"),
                               onServerRunning: { channel in
                                   listening(host, channel.localAddress?.port ?? 0)
-                                  await shelf.warmUp()
+                                  // Not awaited: the server accepts only once this returns, and /healthz must answer during warm-up.
+                                  Task { await shelf.warmUp() }
                               },
                               logger: logger)
         do { try await app.runService() } catch {

@@ -25,9 +25,13 @@ struct FilterBody: Decodable, Sendable {
         }
     }
 
-    var labels: LabelFilter? {
-        guard let label else { return nil }
-        return LabelFilter(only: label.only.map(Set.init), excluding: Set(label.excluding ?? []))
+    /// The filter; a `label` naming neither `in` nor `not_in` is refused (it would admit everything).
+    var labels: LabelFilter {
+        get throws {
+            guard let label else { throw APIError.invalid("filter needs label: {in: [...]} or {not_in: [...]}") }
+            guard label.only != nil || label.excluding != nil else { throw APIError.invalid("filter.label needs in or not_in") }
+            return LabelFilter(only: label.only.map(Set.init), excluding: Set(label.excluding ?? []))
+        }
     }
 }
 
@@ -87,7 +91,7 @@ struct SearchBody: Decodable, Sendable {
         queries = try c.decodeIfPresent([QueryBody].self, forKey: .queries)
         options = SearchKnobs(k: try c.decodeIfPresent(Int.self, forKey: .k), offset: try c.decodeIfPresent(Int.self, forKey: .offset),
                               scoreThreshold: try c.decodeIfPresent(Double.self, forKey: .scoreThreshold),
-                              labels: try c.decodeIfPresent(FilterBody.self, forKey: .filter)?.labels,
+                              labels: try c.decodeIfPresent(FilterBody.self, forKey: .filter).map { try $0.labels },
                               groupByLabel: try c.decodeIfPresent(Bool.self, forKey: .groupByLabel),
                               exact: try c.decodeIfPresent(Bool.self, forKey: .exact), ef: try c.decodeIfPresent(Int.self, forKey: .ef),
                               probe: try c.decodeIfPresent(Int.self, forKey: .probe), threshold: try c.decodeIfPresent(Double.self, forKey: .threshold))

@@ -54,6 +54,10 @@ struct GalleryQueryTests {
         let grouped = ranked(vectors + [vectors[299].map { -$0 }], query).filter { !never.excluding.contains(label($0)) && seen.insert(label($0)).inserted }
         #expect(try ids(SearchOptions(k: 10, labels: never, groupByLabel: true)) == grouped)
         #expect(try ids(SearchOptions(k: 4), .item(5)) == Array(ranked(vectors, vectors[5]).filter { $0 != 5 }.prefix(4)))
+        // More asked than can be kept: every admitted label once, then the search stops widening.
+        #expect(try ids(SearchOptions(k: 50, groupByLabel: true)).count == 11)
+        #expect(try ids(SearchOptions(k: 50, labels: LabelFilter(only: ["rare"])), .item(300)) == [])
+        #expect(throws: GalleryError.self) { try gallery.search(Array(repeating: .vector(query), count: 30), options: SearchOptions(k: 10_000)) }
 
         let floor = try gallery.search([.vector(query)], options: SearchOptions(k: 300, minimumSimilarity: 0.3))[0].hits
         #expect(!floor.isEmpty && floor.allSatisfy { $0.similarity >= 0.3 } && floor.map(\.id) == Array(order.prefix(floor.count)))
