@@ -127,8 +127,11 @@ struct ServeMalformedTests {
         #expect(answers.count == 1000)
         #expect(try HTTP.get(base + "/healthz").status == 200)
         #expect(try HTTP.json("POST", base + "/v1/collections/v/search", ["vector": [Float](repeating: 1, count: 16), "k": 1]).status == 200)
-        let rssAtEnd = Self.rss(server.process.processIdentifier)
-        #expect(Double(rssAtEnd) < Double(rssAfterWarmUp) * 1.05 + 8192, "RSS \(rssAfterWarmUp) kB after 100 requests, \(rssAtEnd) kB after 1,000")
+        // Under AddressSanitizer freed memory waits in its quarantine (256 MB), so RSS says nothing there.
+        if !CLI.binary.path.contains("/.build-asan/") {
+            let rssAtEnd = Self.rss(server.process.processIdentifier)
+            #expect(Double(rssAtEnd) < Double(rssAfterWarmUp) * 1.05 + 8192, "RSS \(rssAfterWarmUp) kB after 100 requests, \(rssAtEnd) kB after 1,000")
+        }
     }
 }
 

@@ -88,13 +88,14 @@ struct HTTPAnswer {
 
 /// Blocking HTTP calls through URLSession, for tests.
 enum HTTP {
-    /// A session per request: one shared session queues concurrent requests to a host behind
-    /// each other (FoundationNetworking on libcurl), which hides what the server does under load.
-    static func session() -> URLSession {
+    /// One session for every request (FoundationNetworking keeps some of each session's libcurl state to
+    /// the end of the process), with connections enough for the tests' threads.
+    static let shared: URLSession = {
         let configuration = URLSessionConfiguration.ephemeral
         configuration.timeoutIntervalForRequest = 120
+        configuration.httpMaximumConnectionsPerHost = 64
         return URLSession(configuration: configuration)
-    }
+    }()
 
     final class Box: @unchecked Sendable {
         var answer: HTTPAnswer?
@@ -109,9 +110,8 @@ enum HTTP {
         request.httpBody = body
         if let contentType { request.setValue(contentType, forHTTPHeaderField: "Content-Type") }
         for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
-        let done = DispatchSemaphore(value: 0), box = Box(), session = session()
-        defer { session.finishTasksAndInvalidate() }
-        session.dataTask(with: request) { data, response, error in
+        let done = DispatchSemaphore(value: 0), box = Box()
+        shared.dataTask(with: request) { data, response, error in
             if let response = response as? HTTPURLResponse {
                 var fields: [String: String] = [:]
                 for (name, value) in response.allHeaderFields { fields[String(describing: name).lowercased()] = String(describing: value) }
