@@ -14,8 +14,16 @@ extension Gallery {
     /// Removes every item whose label `filter` admits, in one transaction; returns how many.
     @discardableResult
     public func remove(labels filter: LabelFilter) throws -> Int {
-        let ids = try store.ids(whereLabel: filter.admits)
-        return ids.isEmpty ? 0 : try store.remove(ids: ids)
+        try removeItems(ids: try store.ids(whereLabel: filter.admits)).count
+    }
+
+    /// Removes the items with these ids (unknown ids are ignored) in one transaction and returns
+    /// what they were, so a caller can clean up what it keeps beside them (a server's stored images).
+    @discardableResult
+    public func removeItems(ids: [Int]) throws -> [StoredItem] {
+        let items = try store.items(ids: ids)
+        if !items.isEmpty { try store.remove(ids: Array(items.keys)) }
+        return items.keys.sorted().map { items[$0]! }
     }
 
     /// Adds items whose vectors the model with this fingerprint embedded (it must be the gallery's

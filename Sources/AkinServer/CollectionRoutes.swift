@@ -56,9 +56,11 @@ extension API {
     func describe(_ collection: ServedCollection) async throws -> CollectionBody {
         let model = await shelf.model(of: collection)
         let info = collection.info
-        let (count, threshold, freshness, labels) = try await collection.read { gallery in
-            (try gallery.count, try gallery.threshold, try API.freshness(of: gallery), try gallery.store.labelCounts())
+        let (threshold, freshness, labels) = try await collection.read { gallery in
+            (try gallery.threshold, try API.freshness(of: gallery), try gallery.store.labelCounts())
         }
+        // Every item has one label, so the counts by label add up to the items: no second count.
+        let count = labels.reduce(0) { $0 + $1.count }
         let index: CollectionBody.IndexBody
         switch freshness {
         case .none: index = .init(kind: "exact", freshness: "none", reason: nil)

@@ -33,12 +33,9 @@ extension API {
         add(.delete, "/v1/collections/{collection}/items/{id}", .admin) { _, context in
             let collection = try await collection(context)
             let id = try itemID(context)
-            let item = try await collection.run { gallery -> StoredItem? in
-                let item = try gallery.item(id: id)
-                if item != nil { try gallery.remove(ids: [id]) }
-                return item
+            guard let item = try await collection.run({ try $0.removeItems(ids: [id]).first }) else {
+                throw APIError.notFound("\(collection.name) has no item \(id)")
             }
-            guard let item else { throw APIError.notFound("\(collection.name) has no item \(id)") }
             removeStoredImage(of: item, in: collection)
             return try API.json(["removed": 1])
         }
@@ -49,18 +46,9 @@ extension API {
             switch (body.ids, try body.filter.map { try $0.labels }) {
             case let (ids?, nil):
                 guard ids.count <= options.maxBatch else { throw APIError.invalid("ids holds \(ids.count) ids; at most \(options.maxBatch) a request") }
-                removed = try await collection.run { gallery in
-                    let items = try gallery.store.items(ids: ids)
-                    try gallery.remove(ids: Array(items.keys))
-                    return Array(items.values)
-                }
+                removed = try await collection.run { try $0.removeItems(ids: ids) }
             case let (nil, labels?):
-                removed = try await collection.run { gallery in
-                    let ids = try gallery.store.ids(whereLabel: labels.admits)
-                    let items = try gallery.store.items(ids: ids)
-                    try gallery.remove(ids: ids)
-                    return Array(items.values)
-                }
+                removed = try await collection.run { try $0.removeItems(ids: try $0.store.ids(whereLabel: labels.admits)) }
             default: throw APIError.invalid("give either ids or filter: {label: {in: [...]}}")
             }
             for item in removed { removeStoredImage(of: item, in: collection) }

@@ -124,7 +124,7 @@ struct ServeMalformedTests {
                 #expect(status.map { (400..<500).contains($0) } == true, "\(kind): \(status.map(String.init) ?? "no answer")")
             }
         }
-        #expect(answers.count == 1000)
+        #expect(Set(answers.map(\.kind)).count == 8, "every kind of malformed request was sent")
         #expect(try HTTP.get(base + "/healthz").status == 200)
         #expect(try HTTP.json("POST", base + "/v1/collections/v/search", ["vector": [Float](repeating: 1, count: 16), "k": 1]).status == 200)
         // Under AddressSanitizer freed memory waits in its quarantine (256 MB), so RSS says nothing there.

@@ -26,11 +26,7 @@ struct ServeVectorTests {
 
     /// Every id by cosine similarity to `query`, best first, with `keep` deciding which count.
     func exactOrder(_ vectors: [[Float]], _ query: [Float], keep: (Int) -> Bool = { _ in true }) -> [Int] {
-        func cosine(_ a: [Float], _ b: [Float]) -> Float {
-            let dot = zip(a, b).reduce(Float(0)) { $0 + $1.0 * $1.1 }
-            return dot / (a.reduce(0) { $0 + $1 * $1 }.squareRoot() * b.reduce(0) { $0 + $1 * $1 }.squareRoot())
-        }
-        return vectors.indices.filter(keep).sorted { cosine(vectors[$0], query) > cosine(vectors[$1], query) }
+        cosineRanking(vectors, query).filter(keep)
     }
 
     func ids(_ answer: HTTPAnswer) -> [Int] { ((answer.json["hits"] as? [[String: Any]]) ?? []).compactMap { $0["id"] as? Int } }

@@ -19,12 +19,7 @@ struct GalleryQueryTests {
     }
 
     /// Every id by cosine similarity to `query`, best first: the definition.
-    func ranked(_ vectors: [[Float]], _ query: [Float]) -> [Int] {
-        func cosine(_ a: [Float], _ b: [Float]) -> Float {
-            zip(a, b).reduce(0) { $0 + $1.0 * $1.1 } / (a.reduce(0) { $0 + $1 * $1 }.squareRoot() * b.reduce(0) { $0 + $1 * $1 }.squareRoot())
-        }
-        return vectors.indices.sorted { cosine(vectors[$0], query) > cosine(vectors[$1], query) }
-    }
+    func ranked(_ vectors: [[Float]], _ query: [Float]) -> [Int] { cosineRanking(vectors, query) }
 
     @Test(arguments: [false, true]) func optionsKeepWhatTheDefinitionKeeps(indexed: Bool) throws {
         let root = try temporaryFolder()
