@@ -18,6 +18,10 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1", traits: []),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        // Galleries in PostgreSQL + pgvector.
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
         // Debian's C libraries, reached through system-library targets.
@@ -40,7 +44,11 @@ let package = Package(
         .target(name: "Networks", dependencies: ["Tensors", .product(name: "SwiftProtobuf", package: "swift-protobuf")]),
         .target(name: "Images", dependencies: ["Tensors", "CTurboJPEG", "CPNGShim", "CZlib"]),
         .target(name: "Similarity", dependencies: ["Tensors", "Networks", "Images"]),
-        .target(name: "Search", dependencies: ["Tensors", "COpenBLAS", "CPrefetch", "CVectorKernels", "CZlib", .product(name: "GRDB", package: "GRDB.swift")]),
+        .target(name: "Search", dependencies: [
+            "Tensors", "COpenBLAS", "CPrefetch", "CVectorKernels", "CZlib", .product(name: "GRDB", package: "GRDB.swift"),
+            .product(name: "PostgresNIO", package: "postgres-nio"), .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"), .product(name: "Logging", package: "swift-log"),
+        ]),
         .target(name: "Evaluation", dependencies: ["Tensors", "Search"]),
         .target(name: "Projection", dependencies: ["Tensors", "Search", "COpenBLAS", "CLAPACK"]),
         .target(name: "Reports", dependencies: ["Images", "Evaluation", "CFreeType", .product(name: "SwiftProtobuf", package: "swift-protobuf")]),

@@ -6,7 +6,7 @@ public struct IndexBuild {
     public var settings: IndexSettings
     public var items: Int
     public var seconds: Double
-    /// Size of the index file.
+    /// Size of the index file (0 for a PostgreSQL gallery, whose index is in the database).
     public var fileBytes: Int
     /// Resident memory of a compressed index (SQ8, IVF-PQ), whose exact vectors stay in the gallery; nil for the others.
     public var residentBytes: Int?
@@ -31,6 +31,14 @@ extension Gallery {
         if let memoryBudget { settings = try MemoryBudget.fit(settings, budget: memoryBudget, count: total, dimension: dimension) }
         let progress = reporter.begin("indexing", total: max(total, 1), unit: "items")
         let started = Date()
+        if let database = store as? PostgresGalleryStore {
+            // pgvector builds its index in the database; it reports no progress of its own.
+            try database.buildIndex(settings)
+            progress(max(total, 1))
+            loaded = nil
+            loadedExact = nil
+            return IndexBuild(settings: settings, items: total, seconds: Date().timeIntervalSince(started), fileBytes: 0, residentBytes: nil)
+        }
         if settings.kind == .sq8 || settings.kind == .ivfpq { settings.trainedOn = total }
         let (index, state) = try GalleryIndex.build(store, settings: settings) { done, _ in progress(min(done, max(total, 1))) }
         let seconds = Date().timeIntervalSince(started)
@@ -59,6 +67,11 @@ extension Gallery {
     /// Reads the index file's header and checks it against the gallery, changing nothing.
     public func indexFreshness() throws -> IndexFreshness {
         guard let settings = try store.indexSettings else { return .none }
+        if let database = store as? PostgresGalleryStore {
+            // pgvector keeps its index up to date inside every transaction.
+            guard settings.kind == .hnsw else { return .none }
+            return try database.hasDatabaseIndex ? .upToDate(.hnsw) : .unusable(.hnsw, reason: "pgvector's index is missing from the database; build it again with `akin index build`")
+        }
         do {
             let (_, built) = try IndexFile.load(from: indexPath)
             return built == (try store.state) ? .upToDate(settings.kind) : .stale(settings.kind)

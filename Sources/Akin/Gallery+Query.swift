@@ -111,7 +111,7 @@ extension Gallery {
         let unit = try self.queries(matrix)
         let opened = try openIndex(exact: options.exact)
         let index = opened.index
-        guard index.count > 0 else { throw GalleryStoreError.empty(path) }
+        guard index.count > 0 else { try Self.throwIfFailed(index); throw GalleryStoreError.empty(path) }
         let cut = options.threshold ?? lastThreshold
         return try withKnobs(options, on: index, kind: opened.use.kind) {
             let single = Tensor(shape: [1, d])
@@ -127,11 +127,13 @@ extension Gallery {
     /// has been ranked. Items already read are not read again.
     private func answer(_ query: Tensor, leaving leftOut: Int?, index: any VectorIndex, options: SearchOptions, threshold: Float?) throws -> SearchResult {
         let wanted = options.offset + options.k
-        var fetch = min(index.count, (options.leavesOut ? 4 * wanted : wanted) + (leftOut == nil ? 0 : 1))
+        // Read once: a database-backed index counts its items with a query.
+        let total = index.count
+        var fetch = min(total, (options.leavesOut ? 4 * wanted : wanted) + (leftOut == nil ? 0 : 1))
         var items: [Int: StoredItem] = [:], reachable: Int?
         while true {
             let hits = index.search(query, k: fetch)[0]
-            if let failure = (index as? any CompressedIndex)?.rerankFailure { throw failure }
+            try Self.throwIfFailed(index)
             let unread = hits.map(\.index).filter { items[$0] == nil }
             items.merge(try store.items(ids: unread)) { old, _ in old }
             var kept: [GalleryHit] = [], labelsSeen = Set<String>(), reachedFloor = false
@@ -143,14 +145,14 @@ extension Gallery {
                 kept.append(GalleryHit(id: hit.index, path: item.path, label: item.label, similarity: hit.similarity, metadata: item.metadata))
                 if kept.count == wanted { break }
             }
-            if kept.count < wanted, !reachedFloor, fetch < index.count, reachable == nil, options.leavesOut {
+            if kept.count < wanted, !reachedFloor, fetch < total, reachable == nil, options.leavesOut {
                 reachable = try admittedCount(options, leaving: leftOut)
             }
-            if kept.count >= wanted || reachedFloor || fetch >= index.count || kept.count >= (reachable ?? .max) {
+            if kept.count >= wanted || reachedFloor || fetch >= total || kept.count >= (reachable ?? .max) {
                 let matched = threshold.map { (kept.first?.similarity ?? -.infinity) >= $0 } ?? true
                 return SearchResult(match: matched, threshold: threshold, hits: Array(kept.dropFirst(options.offset)))
             }
-            fetch = min(index.count, fetch * 4)
+            fetch = min(total, fetch * 4)
         }
     }
 
@@ -166,6 +168,19 @@ extension Gallery {
     /// Runs `body` with the search-time knobs set on `index`, and puts the index's own back after.
     private func withKnobs<T>(_ options: SearchOptions, on index: any VectorIndex, kind: IndexKind?, _ body: () throws -> T) throws -> T {
         let kind = options.exact || kind == nil ? "exact search" : "an index of kind \(kind!.rawValue)"
+        if let database = index as? PgvectorIndex {
+            // The database filters by label inside its scan; the search loop's own check then keeps every hit.
+            database.labels = options.labels?.only
+            database.excludingLabels = options.labels?.excluding ?? []
+            defer { database.labels = nil; database.excludingLabels = [] }
+            if options.probe != nil { throw GalleryError.optionDoesNotApply("probe", "applies to an IVF-PQ index, and this search uses \(kind)") }
+            guard let ef = options.efSearch else { return try body() }
+            guard !database.exact else { throw GalleryError.optionDoesNotApply("ef", "applies to an HNSW index, and this search uses \(kind)") }
+            let own = database.efSearch
+            database.efSearch = ef
+            defer { database.efSearch = own }
+            return try body()
+        }
         if let ef = options.efSearch {
             guard let graph = index as? HNSWIndex, !options.exact else { throw GalleryError.optionDoesNotApply("ef", "applies to an HNSW index, and this search uses \(kind)") }
             let own = graph.parameters.efSearch

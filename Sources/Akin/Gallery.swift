@@ -15,8 +15,8 @@ import Foundation
 ///
 /// A `Gallery` is used from one thread at a time.
 public final class Gallery {
-    /// The gallery's file, for what the front door does not cover.
-    public let store: GalleryStore
+    /// The gallery's store (an SQLite file or a PostgreSQL collection), for what the front door does not cover.
+    public let store: any GalleryStore
     /// An index searches use, with the gallery state it holds at least and the settings it was opened for.
     typealias LoadedIndex = (index: any VectorIndex, use: IndexUse, state: GalleryState, settings: IndexSettings?)
     /// The index non-exact searches use (a flat one when the gallery has no index).
@@ -27,21 +27,21 @@ public final class Gallery {
     var lastThreshold: Float?
 
     /// The front door over a store already open.
-    public init(store: GalleryStore) { self.store = store }
+    public init(store: any GalleryStore) { self.store = store }
 
-    /// Makes an empty gallery for vectors brought from elsewhere. Refuses an existing file.
+    /// Makes an empty gallery for vectors brought from elsewhere. Refuses an existing one.
     /// - Parameters:
-    ///   - path: the gallery file to make.
+    ///   - path: the gallery to make: a file, or a ``GalleryAddress`` `postgres://…?collection=NAME`.
     ///   - dimension: the length of every vector it will hold (positive).
     ///   - similarity: `.cosine` stores vectors at unit length and scores by cosine similarity
     ///     (in [-1, 1]); `.innerProduct` stores them as given and scores by their dot product.
     public static func create(at path: String, dimension: Int, similarity: GallerySimilarity = .cosine) throws -> Gallery {
-        Gallery(store: try GalleryStore.create(at: path, dimension: dimension, modelFingerprint: nil, similarity: similarity))
+        Gallery(store: try GalleryAddress(path).create(dimension: dimension, modelFingerprint: nil, similarity: similarity))
     }
 
     /// Makes an empty gallery for `model`'s embeddings: it takes their size and refuses any other model's.
     public static func create(at path: String, for model: EmbeddingModel, similarity: GallerySimilarity = .cosine) throws -> Gallery {
-        Gallery(store: try GalleryStore.create(at: path, dimension: model.embeddingDimension, modelFingerprint: model.fingerprint, similarity: similarity))
+        Gallery(store: try GalleryAddress(path).create(dimension: model.embeddingDimension, modelFingerprint: model.fingerprint, similarity: similarity))
     }
 
     /// Makes a whole gallery of `embedded` images at once: written under a temporary name and moved
@@ -49,18 +49,18 @@ public final class Gallery {
     /// already at `path` (and its index) is replaced.
     public static func create(at path: String, holding embedded: EmbeddedImages, by model: EmbeddingModel, overwrite: Bool = false) throws {
         let items = zip(embedded.paths, embedded.labels).map { NewItem(path: $0, label: $1) }
-        try GalleryStore.createWhole(at: path, overwrite: overwrite, dimension: embedded.vectors.shape[1], modelFingerprint: model.fingerprint) {
+        try GalleryAddress(path).createWhole(overwrite: overwrite, dimension: embedded.vectors.shape[1], modelFingerprint: model.fingerprint) {
             try $0.add(items, vectors: embedded.vectors.pointer)
         }
     }
 
     /// Opens an existing gallery; a file that is not one is refused with the reason. A change waits
     /// up to `lockTimeout` seconds while another process writes, then fails with `GalleryStoreError.locked`.
-    public static func open(_ path: String, readOnly: Bool = false, lockTimeout: TimeInterval = GalleryStore.busyTimeout) throws -> Gallery {
-        Gallery(store: try GalleryStore.open(path, readOnly: readOnly, lockTimeout: lockTimeout))
+    public static func open(_ path: String, readOnly: Bool = false, lockTimeout: TimeInterval = SQLiteGalleryStore.busyTimeout) throws -> Gallery {
+        Gallery(store: try GalleryAddress(path).open(readOnly: readOnly, lockTimeout: lockTimeout))
     }
 
-    /// Closes the file; the gallery is unusable afterwards.
+    /// Closes the file or connection; the gallery is unusable afterwards.
     public func close() throws { try store.close() }
 
     public var path: String { store.path }
@@ -223,7 +223,7 @@ public final class Gallery {
         // exact and indexed searches (a server) reloads neither.
         let apart = exact && built != nil
         if let current = apart ? loadedExact : loaded, Self.sameIndex(current.settings, settings) {
-            if current.state == state { return current }
+            if current.state == state || current.index is PgvectorIndex { return current }
             if let caught = try GalleryIndex.catchUp(current.index, since: current.state, store: store, settings: settings) {
                 var updated = current
                 updated.state = caught
@@ -233,7 +233,12 @@ public final class Gallery {
         }
         if apart { loadedExact = nil } else { loaded = nil }
         let index: any VectorIndex, use: IndexUse
-        if let settings {
+        if let database = store as? PostgresGalleryStore {
+            // pgvector searches in the database: an HNSW index when one was built, every vector otherwise.
+            let indexed = settings?.kind == .hnsw
+            index = PgvectorIndex(store: database, exact: !indexed, efSearch: indexed ? settings?.efSearch : nil)
+            use = IndexUse(kind: indexed ? .hnsw : nil, outcome: .loaded)
+        } else if let settings {
             let total = max(try store.count, 1)
             let progress = reporter.begin("rebuilding index", total: total, unit: "items")
             let result = try GalleryIndex.open(store, settings: settings, path: indexPath,
@@ -264,12 +269,18 @@ public final class Gallery {
     public func nearest(_ queries: Tensor, k: Int, exact: Bool = false) throws -> [[SearchHit]] {
         guard k > 0 else { throw GalleryError.badK(k) }
         let index = try openIndex(exact: exact).index
-        guard index.count > 0 else { throw GalleryStoreError.empty(path) }
+        guard index.count > 0 else { try Self.throwIfFailed(index); throw GalleryStoreError.empty(path) }
         // No query can have more hits than there are items: a huge k allocates nothing for them.
         let hits = index.search(queries, k: min(k, index.count))
-        // Approximate similarities must not be judged by a threshold calibrated on exact ones.
-        if let failure = (index as? any CompressedIndex)?.rerankFailure { throw failure }
+        try Self.throwIfFailed(index)
         return hits
+    }
+
+    /// Throws why the last search of `index` cannot be trusted: approximate similarities must not be
+    /// judged by a threshold calibrated on exact ones, and a database that failed gave no hits.
+    static func throwIfFailed(_ index: any VectorIndex) throws {
+        if let failure = (index as? any CompressedIndex)?.rerankFailure { throw failure }
+        if let failure = (index as? PgvectorIndex)?.failure { throw failure }
     }
 
     /// Each query's top-`k` items and whether it matches: a query matches when its best similarity

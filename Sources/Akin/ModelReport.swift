@@ -113,7 +113,7 @@ public struct ModelReport {
     }
 
     func galleryVectors(_ path: String) throws -> Embedded {
-        let store = try GalleryStore.open(path, readOnly: true)
+        let store = try GalleryAddress(path).open(readOnly: true)
         defer { try? store.close() }
         try store.requireModel(model.fingerprint)
         let (ids, vectors, _) = try store.allVectors()

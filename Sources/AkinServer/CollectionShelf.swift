@@ -114,11 +114,11 @@ actor CollectionShelf {
                 throw APIError.notFound("no model \(modelName) is loaded; GET /v1/models lists them (loaded: \(models.keys.sorted().joined(separator: ", ")))")
             }
             // From the fingerprint kept at load: computing it hashes every weight, and the model's thread may be using them.
-            gallery = Gallery(store: try GalleryStore.create(at: path, dimension: model.dimension, modelFingerprint: model.fingerprint, similarity: similarity))
+            gallery = Gallery(store: try SQLiteGalleryStore.create(at: path, dimension: model.dimension, modelFingerprint: model.fingerprint, similarity: similarity))
             embedder = model.embedder
         case let (nil, dimension?):
-            guard (1...GalleryStore.maximumDimension).contains(dimension) else {
-                throw APIError.invalid("dimension must be 1…\(GalleryStore.maximumDimension), not \(dimension)")
+            guard (1...GalleryInfo.maximumDimension).contains(dimension) else {
+                throw APIError.invalid("dimension must be 1…\(GalleryInfo.maximumDimension), not \(dimension)")
             }
             gallery = try Gallery.create(at: path, dimension: dimension, similarity: similarity)
             embedder = nil

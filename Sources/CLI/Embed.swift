@@ -4,10 +4,10 @@ import Foundation
 
 struct Embed: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Embed images into a new gallery (SQLite): each item's path, label (its folder's name) and unit-length vector.")
+        abstract: "Embed images into a new gallery (an SQLite file or a PostgreSQL collection): each item's path, label (its folder's name) and unit-length vector.")
 
     @Option(help: "Model file from `akin train`.") var model: String
-    @Option(help: "Gallery file to write (e.g. gallery.akin). Add to an existing one with `akin gallery add`.") var out: String
+    @Option(help: "Gallery to write: a file (e.g. gallery.akin) or postgres://USER@HOST:PORT/DATABASE?collection=NAME. Add to an existing one with `akin gallery add`.") var out: String
     @Flag(help: "Replace an existing gallery at --out.") var overwrite = false
     @Option(help: "Images per batch.") var batchSize = 256
     @Option(help: "Compute threads (default: all cores).") var threads: Int?
@@ -21,11 +21,12 @@ struct Embed: ParsableCommand {
     func run() throws {
         try AkinCommand.configureThreads(threads)
         decoding.apply()
-        guard overwrite || !FileManager.default.fileExists(atPath: out) else { throw GalleryStoreError.exists(out) }
+        let address = try GalleryAddress(out)
+        guard try overwrite || !address.exists() else { throw GalleryStoreError.exists(address.description) }
         let embedding = try EmbeddingModel.load(from: model)
         let images = try embedding.loadImages(paths: inputs, reporter: ConsoleReporter())
         let embedded = try embedding.embedded(images, batchSize: batchSize, reporter: ConsoleReporter())
         try Akin.Gallery.create(at: out, holding: embedded, by: embedding, overwrite: overwrite)
-        Console.note("gallery of \(embedded.count) vectors (\(embedded.vectors.shape[1])-d) written to \(out)")
+        Console.note("gallery of \(embedded.count) vectors (\(embedded.vectors.shape[1])-d) written to \(address)")
     }
 }

@@ -5,12 +5,12 @@ import Foundation
 struct GalleryCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "gallery",
-        abstract: "Make, change and inspect a gallery: an SQLite file of items (id, path, label, vector, time added, metadata).",
-        subcommands: [Create.self, Add.self, Remove.self, List.self, Stats.self, Convert.self])
+        abstract: "Make, change and inspect a gallery of items (id, path, label, vector, time added, metadata): an SQLite file, or a collection in PostgreSQL with pgvector.",
+        subcommands: [Create.self, Add.self, Remove.self, List.self, Stats.self, Convert.self, Copy.self])
 
     struct Create: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Make an empty gallery, for a model's vectors or for D-dimensional vectors from elsewhere.")
-        @Option(help: "Gallery file to make.") var out: String
+        @Option(help: "Gallery to make: a file, or postgres://USER@HOST:PORT/DATABASE?collection=NAME.") var out: String
         @Option(help: "Size of the vectors it will hold (for vectors brought from elsewhere).") var dim: Int?
         @Option(help: "Model file from `akin train`: the gallery takes its embedding size and accepts only its vectors.") var model: String?
         @Option(help: "cosine (vectors stored at unit length) or inner-product (stored as given).") var distance = "cosine"
@@ -28,14 +28,14 @@ struct GalleryCommand: ParsableCommand {
             let gallery = try model.map { try Akin.Gallery.create(at: out, for: EmbeddingModel.load(from: $0), similarity: similarity) }
                 ?? Akin.Gallery.create(at: out, dimension: dim!, similarity: similarity)
             try gallery.close()
-            Console.note("empty \(gallery.info.dimension)-d \(distance) gallery written to \(out)")
+            Console.note("empty \(gallery.info.dimension)-d \(distance) gallery made at \(gallery.path)")
         }
     }
 
     struct Add: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Add vectors from a .npy file, or images embedded by the gallery's model, in one transaction.")
-        @Option(help: "Gallery file.") var gallery: String
+        @Option(help: "Gallery: a file, or postgres://USER@HOST:PORT/DATABASE?collection=NAME.") var gallery: String
         @Option(help: "float32 .npy of shape [N, D]: one vector a row.") var vectors: String?
         @Option(help: "Text file with one label a line, a line per row of --vectors.") var labels: String?
         @Option(help: "Text file with one path or URI a line, a line per row of --vectors.") var paths: String?
@@ -101,7 +101,7 @@ struct GalleryCommand: ParsableCommand {
 
     struct Remove: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Remove items by id, in one transaction.")
-        @Option(help: "Gallery file.") var gallery: String
+        @Option(help: "Gallery: a file, or postgres://USER@HOST:PORT/DATABASE?collection=NAME.") var gallery: String
         @Argument(help: "Item ids (as `akin gallery list` shows them).") var ids: [Int]
 
         func run() throws {
@@ -113,12 +113,12 @@ struct GalleryCommand: ParsableCommand {
 
     struct List: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List items: id, label, path, time added.")
-        @Option(help: "Gallery file.") var gallery: String
+        @Option(help: "Gallery: a file, or postgres://USER@HOST:PORT/DATABASE?collection=NAME.") var gallery: String
         @Option(help: "Items at most.") var limit: Int?
         @Flag(help: "A JSON array of {id, label, path, added, metadata}.") var json = false
 
         func run() throws {
-            let store = try GalleryStore.open(gallery, readOnly: true)
+            let store = try GalleryAddress(gallery).open(readOnly: true)
             let items = try store.items(limit: limit ?? .max)
             if json {
                 let rows = items.map { ListedItem(id: $0.id, label: $0.label, path: $0.path, added: ISO8601DateFormatter().string(from: $0.added), metadata: $0.metadata) }
@@ -131,24 +131,28 @@ struct GalleryCommand: ParsableCommand {
 
     struct Stats: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "What a gallery holds: size, model, distance, threshold, index, labels.")
-        @Option(help: "Gallery file.") var gallery: String
+        @Option(help: "Gallery: a file, or postgres://USER@HOST:PORT/DATABASE?collection=NAME.") var gallery: String
 
         func run() throws {
-            let store = try GalleryStore.open(gallery, readOnly: true)
+            let address = try GalleryAddress(gallery)
+            let store = try address.open(readOnly: true)
             let info = store.info
-            let size = (try? FileManager.default.attributesOfItem(atPath: gallery)[.size] as? Int) ?? 0
             print("items: \(try store.count)")
             print("dimension: \(info.dimension)")
             print("distance: \(info.similarity.rawValue)")
             print("model: \(info.modelFingerprint ?? "none (vectors brought from elsewhere)")")
             print("threshold: \(try store.threshold.map { String($0) } ?? "none")")
             print("generation: \(try store.state.generation)")
-            print("file bytes: \(size)")
+            // A PostgreSQL gallery's index is pgvector's, in the database: no file to name.
+            let location = address.indexFilePath.map { ", \($0)" } ?? ", pgvector's, in the database"
+            if case let .file(path) = address {
+                print("file bytes: \((try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0)")
+            }
             switch try Akin.Gallery(store: store).indexFreshness() {
             case .none: print("index: none (exact search); build one with `akin index build`")
-            case let .upToDate(kind): print("index: \(kind), \(GalleryIndex.defaultPath(for: gallery)): up to date")
-            case let .stale(kind): print("index: \(kind), \(GalleryIndex.defaultPath(for: gallery)): stale (search catches it up or rebuilds it)")
-            case let .unusable(kind, reason): print("index: \(kind), \(GalleryIndex.defaultPath(for: gallery)): \(reason) (search rebuilds it)")
+            case let .upToDate(kind): print("index: \(kind)\(location): up to date")
+            case let .stale(kind): print("index: \(kind)\(location): stale (search catches it up or rebuilds it)")
+            case let .unusable(kind, reason): print("index: \(kind)\(location): \(reason) (search rebuilds it)")
             }
             let counts = try store.labelCounts()
             print("labels: \(counts.count)")
@@ -167,6 +171,21 @@ struct GalleryCommand: ParsableCommand {
             let old = try SafeTensorsGallery.load(from: input)
             try old.convert(to: out, overwrite: overwrite)
             Console.note("converted \(old.count) items (\(old.dimension)-d) into \(out)")
+        }
+    }
+}
+
+extension GalleryCommand {
+    struct Copy: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Copy a gallery between stores (an SQLite file, a PostgreSQL collection): items, vectors, model and threshold; build the copy's index afterwards.")
+        @Argument(help: "The gallery to copy: a file, or postgres://USER@HOST:PORT/DATABASE?collection=NAME.") var source: String
+        @Argument(help: "Where to make the copy: a file, or postgres://USER@HOST:PORT/DATABASE?collection=NAME.") var destination: String
+        @Flag(help: "Replace a gallery already at the destination.") var overwrite = false
+
+        func run() throws {
+            let copied = try Akin.Gallery.copy(from: source, to: destination, overwrite: overwrite, reporter: ConsoleReporter())
+            Console.note("copied \(copied) items to \(try GalleryAddress(destination)); build its index with `akin index build` if it should have one")
         }
     }
 }

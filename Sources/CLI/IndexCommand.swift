@@ -11,7 +11,7 @@ struct IndexCommand: ParsableCommand {
     struct Build: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Build an index of every item and save it beside the gallery (GALLERY.index); `akin search` then uses it.")
-        @Option(help: "Gallery file.") var gallery: String
+        @Option(help: "Gallery: a file, or postgres://USER@HOST:PORT/DATABASE?collection=NAME.") var gallery: String
         @Option(help: "flat (exact), hnsw (graph), sq8 (one byte a value) or ivfpq (a few bytes an item); the last two re-rank with the gallery's exact vectors.") var kind = IndexKind.hnsw
         @Option(help: "HNSW: links per node.") var m: Int?
         @Option(help: "HNSW: candidates kept while linking.") var efConstruction: Int?
@@ -49,6 +49,11 @@ struct IndexCommand: ParsableCommand {
             let settings = IndexSettings(kind: kind, m: m, efConstruction: efConstruction, efSearch: efSearch, seed: seed,
                                          lists: lists, subquantizers: subquantizers, probe: probe, rerank: rerank)
             let build = try gallery.buildIndex(settings, memoryBudget: memory.flatMap(MemoryBudget.parse), reporter: ConsoleReporter())
+            if gallery.store is PostgresGalleryStore {
+                Console.note(String(format: "%@ index of %d items built by pgvector in the database in %.2f s (%.0f items/s)",
+                                    kind.rawValue, build.items, build.seconds, Double(build.items) / max(build.seconds, 1e-9)))
+                return
+            }
             Console.note(String(format: "%@ index of %d items built in %.2f s (%.0f items/s), %d bytes (%.1f per item) written to %@",
                                 kind.rawValue, build.items, build.seconds, Double(build.items) / max(build.seconds, 1e-9), build.fileBytes,
                                 Double(build.fileBytes) / Double(max(build.items, 1)), gallery.indexPath))

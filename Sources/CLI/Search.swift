@@ -8,7 +8,7 @@ struct Search: ParsableCommand {
         discussion: "Uses the index `akin index build` made (checked against the gallery, caught up or rebuilt when it is stale or damaged), or exact search with --exact or when there is none.")
 
     @Option(help: "Model file from `akin train` (for image queries).") var model: String?
-    @Option(help: "Gallery file.") var gallery: String
+    @Option(help: "Gallery: a file, or postgres://USER@HOST:PORT/DATABASE?collection=NAME.") var gallery: String
     @Option(help: "Query vectors instead of images: float32 .npy of shape [Q, D].") var vectors: String?
     @Option(name: .short, help: "Results per query.") var k = 10
     @Option(help: "A query whose best similarity is below this is reported as no match (default: the gallery's stored threshold).") var threshold: Float?

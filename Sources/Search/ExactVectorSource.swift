@@ -8,10 +8,6 @@ public protocol ExactVectorSource: AnyObject {
     func exactVectors(ids: [Int]) throws -> Tensor?
 }
 
-extension GalleryStore: ExactVectorSource {
-    public func exactVectors(ids: [Int]) throws -> Tensor? { try vectors(ids: ids) }
-}
-
 extension FlatIndex: ExactVectorSource {
     public func exactVectors(ids: [Int]) throws -> Tensor? {
         let d = dimension

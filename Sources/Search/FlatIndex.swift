@@ -209,7 +209,7 @@ public final class FlatIndex: VectorIndex {
 
 extension FlatIndex {
     /// Every vector of the gallery in an exact index: `akin search --exact` and `akin calibrate`.
-    public convenience init(exactOf store: GalleryStore) throws {
+    public convenience init(exactOf store: any GalleryStore) throws {
         let (ids, vectors, _) = try store.allVectors()
         self.init(dimension: store.info.dimension)
         add(ids: ids, vectors: vectors.pointer)

@@ -18,7 +18,7 @@ public enum GalleryIndex {
     public static func defaultPath(for galleryPath: String) -> String { galleryPath + ".index" }
 
     /// Builds a new index of every item of the gallery; `progress(done, total)` as items go in.
-    public static func build(_ store: GalleryStore, settings: IndexSettings,
+    public static func build(_ store: any GalleryStore, settings: IndexSettings,
                              progress: ((Int, Int) -> Void)? = nil) throws -> (index: any VectorIndex, state: GalleryState) {
         let (ids, vectors, state) = try store.allVectors()
         let index = try settings.makeIndex(dimension: store.info.dimension)
@@ -39,7 +39,7 @@ public enum GalleryIndex {
 
     /// Opens the gallery's index at `path`, catching it up or rebuilding it (and saving the result)
     /// when it does not match the gallery. A file that cannot be saved is reported through `note`, and the index still used.
-    public static func open(_ store: GalleryStore, settings: IndexSettings, path: String,
+    public static func open(_ store: any GalleryStore, settings: IndexSettings, path: String,
                             progress: ((Int, Int) -> Void)? = nil, note: (String) -> Void = { _ in }) throws -> (index: any VectorIndex, outcome: IndexOutcome) {
         var reason: String
         do {
@@ -80,7 +80,7 @@ public enum GalleryIndex {
     /// and returns the state it now holds at least; the file is left for the next open to catch up.
     /// nil when it cannot be caught up (an item vanished meanwhile, or a compressed index should be
     /// retrained): open it afresh.
-    public static func catchUp(_ index: any VectorIndex, since state: GalleryState, store: GalleryStore,
+    public static func catchUp(_ index: any VectorIndex, since state: GalleryState, store: any GalleryStore,
                                settings: IndexSettings?) throws -> GalleryState? {
         let (ids, now) = try store.idsAndState()
         guard now.uuid == state.uuid else { return nil }
@@ -90,7 +90,7 @@ public enum GalleryIndex {
     }
 
     /// Applies the gallery's adds and removes since the index was built; nil if an item vanished meanwhile.
-    private static func catchUp(_ index: any VectorIndex, store: GalleryStore, ids: [Int]) throws -> (added: Int, removed: Int)? {
+    private static func catchUp(_ index: any VectorIndex, store: any GalleryStore, ids: [Int]) throws -> (added: Int, removed: Int)? {
         let indexed = Set(index.ids), current = Set(ids)
         let added = ids.filter { !indexed.contains($0) }
         let removed = indexed.filter { !current.contains($0) }

@@ -4,7 +4,7 @@ import GRDB
 /// How a gallery's stored rows and settings become values. SQLite keeps any value in any column,
 /// so a hand-edited or damaged file can hold NULL, text or a blob of any length anywhere: every
 /// column is checked here, and a bad one is an error naming the gallery and the column, never a
-/// trap. `GalleryStore` reads through these, and the `galleryRows` fuzzer drives them directly.
+/// trap. `SQLiteGalleryStore` reads through these, and the `galleryRows` fuzzer drives them directly.
 public enum GalleryRecords {
     /// A column of a row as `Value`, or `notAGallery` naming the column when it holds NULL or
     /// another type (GRDB's subscript would stop the process instead).
@@ -31,10 +31,10 @@ public enum GalleryRecords {
 
     /// The gallery's description from its `meta` table.
     public static func info(meta: [String: String], gallery: String) throws -> GalleryInfo {
-        guard meta["format"] == GalleryStore.format else {
-            throw GalleryStoreError.notAGallery(path: gallery, reason: "it has no \(GalleryStore.format) format mark")
+        guard meta["format"] == SQLiteGalleryStore.format else {
+            throw GalleryStoreError.notAGallery(path: gallery, reason: "it has no \(SQLiteGalleryStore.format) format mark")
         }
-        guard let dimension = meta["dimension"].flatMap(Int.init), (1...GalleryStore.maximumDimension).contains(dimension),
+        guard let dimension = meta["dimension"].flatMap(Int.init), (1...GalleryInfo.maximumDimension).contains(dimension),
               let similarity = meta["distance"].flatMap(GallerySimilarity.init(rawValue:)), let uuid = meta["uuid"]
         else { throw GalleryStoreError.notAGallery(path: gallery, reason: "its dimension, distance or uuid is missing or unreadable") }
         return GalleryInfo(modelFingerprint: meta["model"], dimension: dimension, similarity: similarity,

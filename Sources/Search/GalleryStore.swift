@@ -1,178 +1,75 @@
 import Foundation
-import GRDB
 import Tensors
 
-/// The gallery: an SQLite database (through GRDB) that is the source of truth for items and their
-/// vectors. WAL journal with full sync, and every add or remove one transaction, so a crash loses
-/// nothing that was acknowledged and leaves nothing half-added. Indexes are derived from it.
-public final class GalleryStore: @unchecked Sendable {
-    public static let format = "akin-gallery-sqlite-1"
-    public let path: String
-    public let info: GalleryInfo
-    let database: DatabaseQueue
+/// Where a gallery keeps its items and vectors: the source of truth that indexes are derived from.
+/// Two stores implement it, an SQLite file (``SQLiteGalleryStore``) and a collection in a
+/// PostgreSQL database with pgvector (``PostgresGalleryStore``); ``GalleryAddress`` picks one from
+/// the address a user gives. Every add or remove is one transaction, so what returned is durable
+/// and nothing is left half-added; every read sees one committed state.
+public protocol GalleryStore: AnyObject, Sendable, ExactVectorSource {
+    /// The address the store was opened with, as messages show it (a password left out).
+    var path: String { get }
+    var info: GalleryInfo { get }
+    /// Ends the store's connection or file; it is unusable afterwards.
+    func close() throws
 
-    /// Seconds a write waits for another process's write lock before it fails with `GalleryStoreError.locked`.
-    public static let busyTimeout: TimeInterval = 10
-    /// The largest dimension a gallery may have (pgvector stops at 16,000): a hand-edited file
-    /// cannot make a read allocate rows of billions of floats.
-    public static let maximumDimension = 65_536
-    /// This store's wait for another process's write lock (`open`'s `lockTimeout`).
-    public let lockTimeout: TimeInterval
+    /// Adds items with their vectors ([count, dimension]) in one transaction; returns their ids.
+    /// Cosine galleries store the vectors scaled to unit length.
+    @discardableResult
+    func add(_ items: [NewItem], vectors: UnsafePointer<Float>) throws -> [Int]
+    /// Removes items in one transaction; returns how many existed.
+    @discardableResult
+    func remove(ids: [Int]) throws -> Int
+    /// Stores the "no match" threshold for `search` (nil clears it).
+    func setThreshold(_ threshold: Float?) throws
+    /// Records which index `search` should use (nil: exact search).
+    func setIndexSettings(_ settings: IndexSettings?) throws
 
-    private static func configuration(readOnly: Bool, lockTimeout: TimeInterval = busyTimeout) -> Configuration {
-        var configuration = Configuration()
-        configuration.readonly = readOnly
-        configuration.busyMode = .timeout(lockTimeout)
-        configuration.prepareDatabase { db in
-            if !db.configuration.readonly {
-                try db.execute(sql: "PRAGMA journal_mode = WAL")
-            }
-            // Full sync: a transaction that returned is on disk, even through a power cut.
-            try db.execute(sql: "PRAGMA synchronous = FULL")
-        }
-        return configuration
+    /// The stored index settings, nil when searches are exact.
+    var indexSettings: IndexSettings? { get throws }
+    /// What a search checks before it runs, in one read: the change counter, the index settings and the threshold.
+    func searchState() throws -> (state: GalleryState, indexSettings: IndexSettings?, threshold: Float?)
+    /// Every item id with the state they were read at (one read).
+    func idsAndState() throws -> (ids: [Int], state: GalleryState)
+    /// The stored threshold as it is now (another process may have calibrated since opening).
+    var threshold: Float? { get throws }
+    var count: Int { get throws }
+    var state: GalleryState { get throws }
+    /// Items in id order, `limit` at most, after `afterID`, only those whose label is in `labels` when given.
+    func items(afterID: Int, limit: Int, labels: Set<String>?) throws -> [StoredItem]
+    /// The items with these ids (missing ids are left out), keyed by id.
+    func items(ids: [Int]) throws -> [Int: StoredItem]
+    /// Every vector in id order, and the state they were read at (one read, so the two agree).
+    func allVectors(progress: ((Int, Int) -> Void)?) throws -> (ids: [Int], vectors: Tensor, state: GalleryState)
+    /// The vectors of these ids ([ids.count, D]); nil for an id not in the gallery.
+    func vectors(ids: [Int]) throws -> Tensor?
+    /// Which of `paths` some item already has.
+    func existingPaths(_ paths: [String]) throws -> Set<String>
+    /// Item count per label, largest first.
+    func labelCounts() throws -> [(label: String, count: Int)]
+    /// The ids of the items whose label `keeps` admits, in id order.
+    func ids(whereLabel keeps: (String) -> Bool) throws -> [Int]
+    /// Writes a consistent copy of the gallery to the SQLite file `destination` while it stays in
+    /// use; refuses an existing destination.
+    func snapshot(to destination: String) throws
+}
+
+extension GalleryStore {
+    /// Items in id order, `limit` at most, starting after `afterID`.
+    public func items(afterID: Int = -1, limit: Int = .max) throws -> [StoredItem] {
+        try items(afterID: afterID, limit: limit, labels: nil)
     }
 
-    private init(path: String, database: DatabaseQueue, info: GalleryInfo, lockTimeout: TimeInterval = busyTimeout) {
-        self.path = path
-        self.lockTimeout = lockTimeout
-        self.database = database
-        self.info = info
-    }
+    /// Every vector in id order, and the state they were read at.
+    public func allVectors() throws -> (ids: [Int], vectors: Tensor, state: GalleryState) { try allVectors(progress: nil) }
 
-    /// Makes a new, empty gallery. Refuses to overwrite an existing file.
-    public static func create(at path: String, dimension: Int, modelFingerprint: String?,
-                              similarity: GallerySimilarity = .cosine) throws -> GalleryStore {
-        guard (1...maximumDimension).contains(dimension) else { throw GalleryStoreError.badDimension(path: path, dimension: dimension) }
-        guard !FileManager.default.fileExists(atPath: path) else { throw GalleryStoreError.exists(path) }
-        let database: DatabaseQueue
-        do { database = try DatabaseQueue(path: path, configuration: configuration(readOnly: false)) }
-        catch { throw GalleryStoreError.cannotOpen(path: path, reason: "\(error)") }
-        let info = GalleryInfo(modelFingerprint: modelFingerprint, dimension: dimension, similarity: similarity,
-                               threshold: nil, uuid: UUID().uuidString)
-        try database.write { db in
-            try db.execute(sql: """
-                CREATE TABLE meta (key TEXT PRIMARY KEY NOT NULL, value TEXT NOT NULL);
-                CREATE TABLE items (
-                    id INTEGER PRIMARY KEY NOT NULL,
-                    path TEXT NOT NULL,
-                    label TEXT NOT NULL,
-                    vector BLOB NOT NULL,
-                    added REAL NOT NULL,
-                    metadata TEXT);
-                CREATE INDEX items_label ON items(label);
-                """)
-            let meta: [(String, String)] = [
-                ("format", format), ("dimension", String(dimension)), ("distance", similarity.rawValue),
-                ("uuid", info.uuid), ("generation", "0"), ("next_id", "0"),
-            ] + (modelFingerprint.map { [("model", $0)] } ?? [])
-            for (key, value) in meta {
-                try db.execute(sql: "INSERT INTO meta (key, value) VALUES (?, ?)", arguments: [key, value])
-            }
-        }
-        return GalleryStore(path: path, database: database, info: info)
-    }
-
-    /// Makes a whole gallery at once (`akin embed`, conversions): it is filled under a temporary
-    /// name and renamed into place only when complete, so `path` never holds half a gallery. With
-    /// `overwrite`, a gallery already at `path` is replaced, and its index file removed.
-    public static func createWhole(at path: String, overwrite: Bool, dimension: Int, modelFingerprint: String?,
-                                   similarity: GallerySimilarity = .cosine, fill: (GalleryStore) throws -> Void) throws {
-        let manager = FileManager.default
-        guard overwrite || !manager.fileExists(atPath: path) else { throw GalleryStoreError.exists(path) }
-        LeftoverFiles.removeDead(besides: path)
-        let url = URL(fileURLWithPath: path)
-        let temporary = url.deletingLastPathComponent().appendingPathComponent(LeftoverFiles.prefix(of: path) + "\(getpid())").path
-        let leftovers = { for suffix in ["", "-wal", "-shm", "-journal"] { try? manager.removeItem(atPath: temporary + suffix) } }
-        leftovers()
-        do {
-            let store = try create(at: temporary, dimension: dimension, modelFingerprint: modelFingerprint, similarity: similarity)
-            try fill(store)
-            try store.close()
-        } catch {
-            leftovers()
-            throw error
-        }
-        // The gallery being replaced may be in use: take its write lock first (waiting as long as
-        // any write would), so no other process is writing it while it is replaced.
-        let lock = try manager.fileExists(atPath: path) ? writeLock(on: path) : nil
-        defer {
-            try? lock?.writeWithoutTransaction { try $0.execute(sql: "ROLLBACK") }
-            try? lock?.close()
-        }
-        if let lock {
-            do { try lock.writeWithoutTransaction { try $0.execute(sql: "BEGIN EXCLUSIVE TRANSACTION") } }
-            catch let error as DatabaseError where error.resultCode == .SQLITE_BUSY {
-                leftovers()
-                throw GalleryStoreError.locked(path: path, seconds: busyTimeout)
-            }
-        }
-        for suffix in ["-wal", "-shm", ".index"] { try? manager.removeItem(atPath: path + suffix) }
-        guard rename(temporary, path) == 0 else {
-            let reason = String(cString: strerror(errno))
-            leftovers()
-            throw GalleryStoreError.cannotOpen(path: path, reason: "cannot move the finished gallery into place: \(reason)")
-        }
-    }
-
-    /// Closes the database (a checkpoint folds the WAL back into the file); the store is unusable afterwards.
-    public func close() throws { try database.close() }
-
-    /// A connection to the gallery at `path` that takes nothing yet, for `createWhole`'s lock;
-    /// a lock held elsewhere past the busy timeout is `GalleryStoreError.locked`.
-    private static func writeLock(on path: String) throws -> DatabaseQueue {
-        var configuration = Configuration()
-        configuration.busyMode = .timeout(busyTimeout)
-        // The lock is a transaction left open across accesses (BEGIN, then ROLLBACK in another), which GRDB stops unless allowed.
-        configuration.allowsUnsafeTransactions = true
-        do { return try DatabaseQueue(path: path, configuration: configuration) }
-        catch { throw GalleryStoreError.cannotOpen(path: path, reason: "\(error)") }
-    }
-
-    /// Opens an existing gallery; a file that is not one is refused with the reason. Temporary
-    /// files a killed `akin embed` or conversion left beside it are removed. A write waits up to
-    /// `lockTimeout` seconds for another process's write lock (a server answering requests may want less).
-    public static func open(_ path: String, readOnly: Bool = false, lockTimeout: TimeInterval = busyTimeout) throws -> GalleryStore {
-        guard FileManager.default.fileExists(atPath: path) else { throw GalleryStoreError.missing(path) }
-        if !readOnly { LeftoverFiles.removeDead(besides: path) }
-        if let head = FileHandle(forReadingAtPath: path).map({ handle in defer { try? handle.close() }; return handle.readData(ofLength: 16) }),
-           !head.starts(with: Data("SQLite format 3".utf8)) {
-            throw GalleryStoreError.notAGallery(path: path, reason: head.count >= 8 && SafeTensorsGallery.looksLike(head)
-                ? "it is an older safetensors gallery; convert it with `akin gallery convert \(path) --out NEW.akin`"
-                : "it is not an SQLite database")
-        }
-        let database: DatabaseQueue
-        do { database = try DatabaseQueue(path: path, configuration: configuration(readOnly: readOnly, lockTimeout: lockTimeout)) }
-        catch { throw GalleryStoreError.cannotOpen(path: path, reason: "\(error)") }
-        let meta: [String: String]
-        do {
-            meta = try database.read { db in
-                guard try db.tableExists("meta") && db.tableExists("items") else { return [:] }
-                // Throwing decodes and the first of repeated keys: a hand-edited table must not stop the process.
-                return Dictionary(try Row.fetchAll(db, sql: "SELECT key, value FROM meta").map {
-                    (try $0.decode(String.self, forColumn: "key"), try $0.decode(String.self, forColumn: "value"))
-                }, uniquingKeysWith: { first, _ in first })
-            }
-        } catch { throw GalleryStoreError.notAGallery(path: path, reason: "\(error)") }
-        let info = try GalleryRecords.info(meta: meta, gallery: path)
-        return GalleryStore(path: path, database: database, info: info, lockTimeout: lockTimeout)
-    }
+    public func exactVectors(ids: [Int]) throws -> Tensor? { try vectors(ids: ids) }
 
     /// Refuses a model other than the one that embedded this gallery (and any model for a gallery of
     /// vectors brought from elsewhere, whose space no Akin model shares).
     public func requireModel(_ fingerprint: String) throws {
         guard info.modelFingerprint == fingerprint else {
             throw GalleryStoreError.wrongModel(path: path, galleryModel: info.modelFingerprint, model: fingerprint)
-        }
-    }
-
-    // MARK: Changes
-
-    /// A write transaction; another process's write lock held past `lockTimeout` is `GalleryStoreError.locked`.
-    private func writing<T>(_ body: (Database) throws -> T) throws -> T {
-        do { return try database.write(body) }
-        catch let error as DatabaseError where error.resultCode == .SQLITE_BUSY {
-            throw GalleryStoreError.locked(path: path, seconds: lockTimeout)
         }
     }
 
@@ -195,89 +92,46 @@ public final class GalleryStore: @unchecked Sendable {
         }
     }
 
-    /// Adds items with their vectors ([count, dimension]) in one transaction; returns their ids.
-    /// Cosine galleries store the vectors scaled to unit length.
+    /// Copies every item, vector and the threshold of this gallery into `destination`,
+    /// an empty gallery of the same dimension and similarity, in transactions of `batch` items;
+    /// returns how many were copied (`akin gallery copy`, `snapshot` of a PostgreSQL gallery).
+    /// Ids are the destination's own: a copy is a new gallery.
     @discardableResult
-    public func add(_ items: [NewItem], vectors: UnsafePointer<Float>) throws -> [Int] {
+    public func copy(into destination: any GalleryStore, batch: Int = 4096, progress: ((Int, Int) -> Void)? = nil) throws -> Int {
+        let (ids, vectors, _) = try allVectors()
         let d = info.dimension
-        try validate(items, vectors: vectors)
-        let now = Date().timeIntervalSince1970
-        return try writing { db in
-            var next = try Self.metaInt(db, "next_id")
-            var ids: [Int] = []
-            ids.reserveCapacity(items.count)
-            let insert = try db.makeStatement(sql: "INSERT INTO items (id, path, label, vector, added, metadata) VALUES (?, ?, ?, ?, ?, ?)")
-            var row = [Float](repeating: 0, count: d)
-            for (i, item) in items.enumerated() {
-                row.withUnsafeMutableBufferPointer { buffer in
-                    buffer.baseAddress!.update(from: vectors + i * d, count: d)
-                    if info.similarity == .cosine { VectorMath.normalize(buffer.baseAddress!, count: d) }
-                }
-                let blob = row.withUnsafeBytes { Data($0) }
-                try insert.execute(arguments: [next, item.path, item.label, blob, now, item.metadata])
-                ids.append(next)
-                next += 1
+        var start = 0
+        progress?(0, ids.count)
+        while start < ids.count {
+            let end = min(start + batch, ids.count)
+            let found = try items(ids: Array(ids[start..<end]))
+            // An item removed since `allVectors` read it is left out, with its vector.
+            var kept: [NewItem] = [], rows: [Float] = []
+            for (row, id) in ids[start..<end].enumerated() {
+                guard let item = found[id] else { continue }
+                kept.append(NewItem(path: item.path, label: item.label, metadata: item.metadata))
+                rows.append(contentsOf: UnsafeBufferPointer(start: vectors.pointer + (start + row) * d, count: d))
             }
-            try Self.setMeta(db, "next_id", String(next))
-            try Self.bumpGeneration(db)
-            return ids
+            if !kept.isEmpty { try destination.add(kept, vectors: rows) }
+            start = end
+            progress?(start, ids.count)
         }
+        // The index is not copied: each store indexes in its own way (`akin index build` on the copy).
+        try destination.setThreshold(try threshold)
+        return ids.count
     }
+}
 
-    /// Removes items in one transaction; returns how many existed.
+extension GalleryStore {
+    /// `add` from a flat array of rows.
     @discardableResult
-    public func remove(ids: [Int]) throws -> Int {
-        try writing { db in
-            var removed = 0
-            let delete = try db.makeStatement(sql: "DELETE FROM items WHERE id = ?")
-            for id in ids {
-                try delete.execute(arguments: [id])
-                removed += db.changesCount
-            }
-            if removed > 0 { try Self.bumpGeneration(db) }
-            return removed
-        }
+    func add(_ items: [NewItem], vectors: [Float]) throws -> [Int] {
+        try vectors.withUnsafeBufferPointer { try add(items, vectors: $0.baseAddress!) }
     }
+}
 
-    /// Stores the "no match" threshold for `search` (nil clears it).
-    public func setThreshold(_ threshold: Float?) throws {
-        try writing { db in
-            if let threshold { try Self.setMeta(db, "threshold", String(threshold)) }
-            else { try db.execute(sql: "DELETE FROM meta WHERE key = 'threshold'") }
-        }
-    }
-
-    /// Records which index `search` should use (nil: exact search).
-    public func setIndexSettings(_ settings: IndexSettings?) throws {
-        try writing { db in
-            if let settings {
-                try Self.setMeta(db, "index", String(decoding: try JSONEncoder().encode(settings), as: UTF8.self))
-            } else {
-                try db.execute(sql: "DELETE FROM meta WHERE key = 'index'")
-            }
-        }
-    }
-
-    // MARK: Helpers
-
-    func item(_ row: Row) throws -> StoredItem { try GalleryRecords.item(row, gallery: path) }
-
-    func decoded<Value: DatabaseValueConvertible>(_ row: Row, _ column: String) throws -> Value {
-        try GalleryRecords.column(row, column, gallery: path)
-    }
-
-    static func metaInt(_ db: Database, _ key: String) throws -> Int {
-        guard let text = try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = ?", arguments: [key]),
-              let value = Int(text) else { throw GalleryStoreError.notAGallery(path: db.description, reason: "meta \(key) is missing") }
-        return value
-    }
-
-    private static func setMeta(_ db: Database, _ key: String, _ value: String) throws {
-        try db.execute(sql: "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-                       arguments: [key, value])
-    }
-
-    private static func bumpGeneration(_ db: Database) throws {
-        try setMeta(db, "generation", String(try metaInt(db, "generation") + 1))
-    }
+extension GalleryInfo {
+    /// The largest dimension a gallery may have (pgvector's `vector` stops at 16,000 for an
+    /// index, 16,000 stored): a hand-edited file cannot make a read allocate rows of billions of floats.
+    public static let maximumDimension = 65_536
 }

@@ -11,6 +11,12 @@ public enum GalleryStoreError: Error, CustomStringConvertible {
     case badMetadata(item: Int, reason: String)
     case empty(String)
     case locked(path: String, seconds: Double)
+    /// A gallery address that cannot be read.
+    case badAddress(String, reason: String)
+    /// The database refused or failed a request (PostgreSQL's own message in `reason`).
+    case database(path: String, reason: String)
+    /// What this store cannot do, and what to do instead.
+    case notSupported(path: String, reason: String)
 
     public var description: String {
         switch self {
@@ -18,7 +24,7 @@ public enum GalleryStoreError: Error, CustomStringConvertible {
         case let .exists(path): return "\(path) already exists; remove it first, or add to it with `akin gallery add`."
         case let .cannotOpen(path, reason): return "cannot open the gallery \(path): \(reason). Check the path and its permissions."
         case let .notAGallery(path, reason): return "\(path) is not an akin gallery: \(reason)."
-        case let .badDimension(path, dimension): return "\(path): a gallery's dimension must be 1 to \(GalleryStore.maximumDimension), not \(dimension)."
+        case let .badDimension(path, dimension): return "\(path): a gallery's dimension must be 1 to \(GalleryInfo.maximumDimension), not \(dimension)."
         case let .wrongDimension(path, expected, got, what):
             return "\(path) holds \(expected)-d vectors but \(what) are \(got)-d; use vectors of the gallery's size."
         case let .wrongModel(path, gallery?, model):
@@ -29,6 +35,9 @@ public enum GalleryStoreError: Error, CustomStringConvertible {
         case let .badMetadata(item, reason): return "item \(item)'s metadata cannot be stored: \(reason). Nothing was added."
         case let .locked(path, seconds):
             return "\(path) is being written by another process, which held its lock for more than \(String(format: "%g", seconds)) s; try again when it has finished"
+        case let .badAddress(address, reason): return "the gallery address \(address) cannot be used: \(reason)."
+        case let .database(path, reason): return "the database of \(path) answered: \(reason)"
+        case let .notSupported(path, reason): return "\(path): \(reason)"
         case let .empty(path): return "\(path) holds no items; add some with `akin gallery add` or `akin embed`."
         }
     }

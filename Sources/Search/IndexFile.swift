@@ -32,7 +32,7 @@ public enum IndexFile {
     static let magic = Array("AKINIDX\0".utf8)
     static let version: UInt32 = 1
     /// The largest dimension an index file may declare: a gallery's largest.
-    public static let maximumDimension = GalleryStore.maximumDimension
+    public static let maximumDimension = GalleryInfo.maximumDimension
 
     public static func encode(_ index: any VectorIndex, state: GalleryState) -> Data {
         var writer = BinaryWriter()

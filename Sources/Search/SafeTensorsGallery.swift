@@ -51,7 +51,7 @@ public struct SafeTensorsGallery {
 
     /// Writes this gallery's items, in order, into a new SQLite gallery at `path`.
     public func convert(to path: String, overwrite: Bool = false) throws {
-        try GalleryStore.createWhole(at: path, overwrite: overwrite, dimension: dimension, modelFingerprint: modelFingerprint) { store in
+        try SQLiteGalleryStore.createWhole(at: path, overwrite: overwrite, dimension: dimension, modelFingerprint: modelFingerprint) { store in
             try store.add(zip(paths, labels).map { NewItem(path: $0, label: $1) }, vectors: vectors.pointer)
         }
     }

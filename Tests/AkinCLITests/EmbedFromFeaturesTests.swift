@@ -15,7 +15,7 @@ struct EmbedFromFeaturesTests {
         #expect(train.errors.contains("embeds the 16-d pooled features"), "\(train.errors)")
         let embed = try CLI.run(["embed", "--model", model, "--out", root + "/g.akin", root + "/data"])
         #expect(embed.status == 0, "\(embed.errors)")
-        let (ids, vectors, _) = try GalleryStore.open(root + "/g.akin", readOnly: true).allVectors()
+        let (ids, vectors, _) = try SQLiteGalleryStore.open(root + "/g.akin", readOnly: true).allVectors()
         #expect(ids.count == 15 && vectors.shape == [15, 16])
         let eval = try CLI.run(["eval", "--model", model, root + "/data"])
         #expect(eval.status == 0, "\(eval.errors)")

@@ -139,7 +139,7 @@ struct GalleryCLITests {
         }.max() ?? -1
         #expect(acknowledged >= 10 * batch - 1)
 
-        let store = try GalleryStore.open(g)
+        let store = try SQLiteGalleryStore.open(g)
         #expect(try store.integrityCheck() == "ok")
         let (ids, vectors, _) = try store.allVectors()
         #expect(ids.count > acknowledged, "every acknowledged item survived")

@@ -90,7 +90,7 @@ struct ModelImportTests {
         }
         let embed = try CLI.run(["embed", "--model", model, "--out", root + "/g.akin", root + "/data"])
         #expect(embed.status == 0, "\(embed.errors)")
-        let (ids, vectors, _) = try GalleryStore.open(root + "/g.akin", readOnly: true).allVectors()
+        let (ids, vectors, _) = try SQLiteGalleryStore.open(root + "/g.akin", readOnly: true).allVectors()
         #expect(ids.count == 12 && vectors.shape == [12, 8])
         let eval = try CLI.run(["eval", "--model", model, root + "/data"])
         #expect(eval.status == 0, "\(eval.errors)")
@@ -134,7 +134,7 @@ struct ModelImportTests {
         #expect(try EmbeddingModel.load(from: cropped).preprocessing.centerCrop == 0.75)
         let croppedEmbed = try CLI.run(["embed", "--model", cropped, "--out", root + "/cropped.akin", root + "/data"])
         #expect(croppedEmbed.status == 0, "\(croppedEmbed.errors)")
-        let croppedVectors = try GalleryStore.open(root + "/cropped.akin", readOnly: true).allVectors().1
+        let croppedVectors = try SQLiteGalleryStore.open(root + "/cropped.akin", readOnly: true).allVectors().1
         #expect(croppedVectors.array != vectors.array, "the crop must change the embeddings")
         let croppedTrain = try CLI.run(["train", root + "/data", "--init-from", cropped, "--out", root + "/cropped-tuned.safetensors", "--steps", "2",
                                         "--classes-per-batch", "3", "--images-per-class", "4", "--freeze-backbone"])

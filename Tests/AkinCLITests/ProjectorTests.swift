@@ -16,7 +16,7 @@ struct ProjectorTests {
         #expect(export.status == 0, "\(export.errors)")
         let embed = try CLI.run(["embed", "--model", root + "/m.safetensors", "--out", root + "/g.akin", root + "/data"])
         #expect(embed.status == 0, "\(embed.errors)")
-        let store = try GalleryStore.open(root + "/g.akin", readOnly: true)
+        let store = try SQLiteGalleryStore.open(root + "/g.akin", readOnly: true)
         let (ids, vectors, _) = try store.allVectors()
         let items = try store.items(ids: ids)
         let paths = ids.map { items[$0]!.path }, labels = ids.map { items[$0]!.label }, dimension = vectors.shape[1]

@@ -19,7 +19,7 @@ struct ServeImageTests {
         guard train.status == 0 else { throw ServerTestError.didNotStart(train.errors) }
         let embed = try CLI.run(["embed", "--model", dir + "/models/m.safetensors", "--out", dir + "/shop.akin", root + "/data"])
         guard embed.status == 0 else { throw ServerTestError.didNotStart(embed.errors) }
-        let store = try GalleryStore.open(dir + "/shop.akin")
+        let store = try SQLiteGalleryStore.open(dir + "/shop.akin")
         try store.setThreshold(0.5)
         try store.close()
         return (dir, root + "/data")
@@ -177,7 +177,7 @@ struct ServeImageTests {
         #expect(try HTTP.get(server.base + "/v1/collections/vec").json["items"] as? Int == 100)
 
         #expect(server.stop() == 0, "\(server.errors)")
-        let store = try GalleryStore.open(dir + "/vec.akin", readOnly: true)
+        let store = try SQLiteGalleryStore.open(dir + "/vec.akin", readOnly: true)
         #expect(try store.count == 100 && store.integrityCheck() == "ok")
     }
 }

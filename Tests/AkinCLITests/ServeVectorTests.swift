@@ -132,7 +132,7 @@ struct ServeVectorTests {
         let snapshot = try HTTP.send("POST", server.base + "/v1/collections/v/snapshot")
         #expect(snapshot.status == 201, "\(snapshot.text)")
         let copy = dir + "/" + (snapshot.json["snapshot"] as? String ?? "")
-        let gallery = try GalleryStore.open(copy, readOnly: true)
+        let gallery = try SQLiteGalleryStore.open(copy, readOnly: true)
         #expect(try gallery.count == 197)
         #expect(try gallery.integrityCheck() == "ok")
         try gallery.close()

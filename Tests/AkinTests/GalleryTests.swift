@@ -94,7 +94,7 @@ struct GalleryTests {
     @Test func aModelsGalleryRefusesVectorsFromElsewhere() throws {
         let root = try temporaryFolder()
         defer { try? FileManager.default.removeItem(atPath: root) }
-        let gallery = Gallery(store: try GalleryStore.create(at: root + "/m.akin", dimension: 2, modelFingerprint: "model-1234"))
+        let gallery = Gallery(store: try SQLiteGalleryStore.create(at: root + "/m.akin", dimension: 2, modelFingerprint: "model-1234"))
         let items = [NewItem(path: "a", label: "x")], vector = Tensor(shape: [1, 2], values: [1, 0])
         #expect(throws: GalleryError.foreignVectors(path: root + "/m.akin", model: "model-1234")) { try gallery.add(items, vectors: vector) }
         #expect(try gallery.add(items, vectors: vector, allowingVectorsFromElsewhere: true) == [0])

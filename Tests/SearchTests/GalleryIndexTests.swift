@@ -11,7 +11,7 @@ struct GalleryIndexTests {
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let d = 8
         let vectors = unitVectors(600, d, seed: 21)
-        let store = try GalleryStore.create(at: folder + "/g.akin", dimension: d, modelFingerprint: nil)
+        let store = try SQLiteGalleryStore.create(at: folder + "/g.akin", dimension: d, modelFingerprint: nil)
         try store.add((0..<500).map { NewItem(path: "\($0)", label: "l\($0 % 5)") }, vectors: vectors.pointer)
         let settings = IndexSettings(kind: kind)
         let path = GalleryIndex.defaultPath(for: store.path)
@@ -42,7 +42,7 @@ struct GalleryIndexTests {
         #expect(rebuilt.count == 597 && Set(rebuilt.ids) == Set(storedIDs))
 
         // Another gallery's index file.
-        let other = try GalleryStore.create(at: folder + "/other.akin", dimension: d, modelFingerprint: nil)
+        let other = try SQLiteGalleryStore.create(at: folder + "/other.akin", dimension: d, modelFingerprint: nil)
         try other.add([NewItem(path: "x", label: "x")], vectors: vectors.pointer)
         let (_, foreign) = try GalleryIndex.open(other, settings: settings, path: path)
         guard case .rebuilt(let whyForeign) = foreign else { Issue.record("expected a rebuild, got \(foreign)"); return }
@@ -53,7 +53,7 @@ struct GalleryIndexTests {
     @Test func anIndexOfAnotherKindIsRebuilt() throws {
         let folder = try temporaryFolder()
         defer { try? FileManager.default.removeItem(atPath: folder) }
-        let store = try GalleryStore.create(at: folder + "/g.akin", dimension: 4, modelFingerprint: nil)
+        let store = try SQLiteGalleryStore.create(at: folder + "/g.akin", dimension: 4, modelFingerprint: nil)
         // A named tensor kept alive past the call: a temporary's storage may be freed as soon as its pointer is read.
         let vectors = unitVectors(50, 4, seed: 1)
         _ = try withExtendedLifetime(vectors) { try store.add((0..<50).map { NewItem(path: "\($0)", label: "x") }, vectors: vectors.pointer) }

@@ -9,7 +9,7 @@ struct GalleryStoreTests {
         let folder = try temporaryFolder()
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let path = folder + "/g.akin"
-        let store = try GalleryStore.create(at: path, dimension: 4, modelFingerprint: nil)
+        let store = try SQLiteGalleryStore.create(at: path, dimension: 4, modelFingerprint: nil)
         let before = try store.state
         let ids = try store.add([NewItem(path: "a.png", label: "x", metadata: #"{"k": 1}"#), NewItem(path: "b.png", label: "y"),
                                  NewItem(path: "c.png", label: "x")],
@@ -20,7 +20,7 @@ struct GalleryStoreTests {
         let more = try store.add([NewItem(path: "d.png", label: "z")], vectors: [0, 0, 0, 1])
         #expect(more == [3], "ids are never reused")
 
-        let reopened = try GalleryStore.open(path)
+        let reopened = try SQLiteGalleryStore.open(path)
         #expect(reopened.info.dimension == 4 && reopened.info.similarity == .cosine && reopened.info.modelFingerprint == nil)
         #expect(try reopened.count == 3)
         let items = try reopened.items()
@@ -40,8 +40,8 @@ struct GalleryStoreTests {
         let folder = try temporaryFolder()
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let path = folder + "/g.akin"
-        let store = try GalleryStore.create(at: path, dimension: 2, modelFingerprint: nil)
-        let other = try GalleryStore.open(path, readOnly: true)
+        let store = try SQLiteGalleryStore.create(at: path, dimension: 2, modelFingerprint: nil)
+        let other = try SQLiteGalleryStore.open(path, readOnly: true)
         let batches = 30, batch = 4
         let failures = Counter()
         DispatchQueue.concurrentPerform(iterations: 3) { worker in
@@ -75,27 +75,27 @@ struct GalleryStoreTests {
     @Test func refusesBadInputWithoutAddingAnything() throws {
         let folder = try temporaryFolder()
         defer { try? FileManager.default.removeItem(atPath: folder) }
-        let store = try GalleryStore.create(at: folder + "/g.akin", dimension: 2, modelFingerprint: "m1")
+        let store = try SQLiteGalleryStore.create(at: folder + "/g.akin", dimension: 2, modelFingerprint: "m1")
         #expect { try store.add([NewItem(path: "a", label: "x"), NewItem(path: "b", label: "x")], vectors: [1, 0, .nan, 1]) }
             throws: { "\($0)".contains("vector 1") }
         #expect { try store.add([NewItem(path: "a", label: "x")], vectors: [0, 0]) } throws: { "\($0)".contains("all zeros") }
         #expect { try store.add([NewItem(path: "a", label: "x", metadata: "{oops")], vectors: [1, 0]) } throws: { "\($0)".contains("JSON") }
         #expect(try store.count == 0)
-        #expect { try GalleryStore.create(at: folder + "/g.akin", dimension: 2, modelFingerprint: nil) } throws: { "\($0)".contains("already exists") }
+        #expect { try SQLiteGalleryStore.create(at: folder + "/g.akin", dimension: 2, modelFingerprint: nil) } throws: { "\($0)".contains("already exists") }
         #expect { try store.requireModel("m2") } throws: { "\($0)".contains("not with this model") }
         try store.requireModel("m1")
         try "not a database".write(toFile: folder + "/text.akin", atomically: true, encoding: .utf8)
-        #expect { try GalleryStore.open(folder + "/text.akin") } throws: { "\($0)".contains("not an SQLite database") }
-        #expect { try GalleryStore.open(folder + "/none.akin") } throws: { "\($0)".contains("does not exist") }
+        #expect { try SQLiteGalleryStore.open(folder + "/text.akin") } throws: { "\($0)".contains("not an SQLite database") }
+        #expect { try SQLiteGalleryStore.open(folder + "/none.akin") } throws: { "\($0)".contains("does not exist") }
     }
 
     @Test func storesThresholdAndIndexSettings() throws {
         let folder = try temporaryFolder()
         defer { try? FileManager.default.removeItem(atPath: folder) }
-        let store = try GalleryStore.create(at: folder + "/g.akin", dimension: 2, modelFingerprint: nil, similarity: .innerProduct)
+        let store = try SQLiteGalleryStore.create(at: folder + "/g.akin", dimension: 2, modelFingerprint: nil, similarity: .innerProduct)
         try store.setThreshold(0.75)
         try store.setIndexSettings(IndexSettings(kind: .hnsw, m: 8, efSearch: 40))
-        let reopened = try GalleryStore.open(folder + "/g.akin")
+        let reopened = try SQLiteGalleryStore.open(folder + "/g.akin")
         #expect(reopened.info.threshold == 0.75 && reopened.info.similarity == .innerProduct)
         #expect(try reopened.indexSettings == IndexSettings(kind: .hnsw, m: 8, efSearch: 40))
         // Inner-product galleries keep vectors as given.

@@ -10,7 +10,7 @@ import Testing
 @Suite("Hand-edited galleries")
 struct HandEditedGalleryTests {
     func galleryWithTwoItems(at path: String) throws {
-        let store = try GalleryStore.create(at: path, dimension: 2, modelFingerprint: nil)
+        let store = try SQLiteGalleryStore.create(at: path, dimension: 2, modelFingerprint: nil)
         try store.add([NewItem(path: "a", label: "x"), NewItem(path: "b", label: "y")], vectors: [1, 0, 0, 1])
         try store.close()
     }
@@ -34,7 +34,7 @@ struct HandEditedGalleryTests {
         let path = folder + "/g.akin"
         try galleryWithTwoItems(at: path)
         try edit(path, Self.unconstrained + "UPDATE items SET label = NULL WHERE id = 1;")
-        let store = try GalleryStore.open(path)
+        let store = try SQLiteGalleryStore.open(path)
         #expect { try store.items() } throws: { "\($0)".contains(path) && "\($0)".contains("label") }
         #expect { try store.items(ids: [1]) } throws: { "\($0)".contains("label") }
         #expect { try store.labelCounts() } throws: { "\($0)".contains("label") }
@@ -47,7 +47,7 @@ struct HandEditedGalleryTests {
         let path = folder + "/g.akin"
         try galleryWithTwoItems(at: path)
         try edit(path, Self.unconstrained + "UPDATE items SET vector = NULL WHERE id = 0;")
-        #expect { try GalleryStore.open(path).allVectors() } throws: { "\($0)".contains("vector") }
+        #expect { try SQLiteGalleryStore.open(path).allVectors() } throws: { "\($0)".contains("vector") }
 
         try edit(path, """
             ALTER TABLE meta RENAME TO old_meta;
@@ -56,6 +56,6 @@ struct HandEditedGalleryTests {
             INSERT INTO meta VALUES ('dimension', '7');
             DROP TABLE old_meta;
             """)
-        #expect(try GalleryStore.open(path).info.dimension == 2, "the first of a repeated key counts")
+        #expect(try SQLiteGalleryStore.open(path).info.dimension == 2, "the first of a repeated key counts")
     }
 }

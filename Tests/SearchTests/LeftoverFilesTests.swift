@@ -19,13 +19,13 @@ struct LeftoverFilesTests {
         let folder = try temporaryFolder()
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let path = folder + "/g.akin"
-        try GalleryStore.create(at: path, dimension: 2, modelFingerprint: nil).close()
+        try SQLiteGalleryStore.create(at: path, dimension: 2, modelFingerprint: nil).close()
         let dead = try deadProcess(), live = getpid()
         let deadNames = [".g.akin.tmp-\(dead)", ".g.akin.tmp-\(dead)-wal", ".g.akin.index.tmp-\(dead)-12345"]
         let liveNames = [".g.akin.tmp-\(live)", ".other.akin.tmp-\(dead)"]
         for name in deadNames + liveNames { #expect(FileManager.default.createFile(atPath: folder + "/" + name, contents: Data([1]))) }
 
-        _ = try GalleryStore.open(path)
+        _ = try SQLiteGalleryStore.open(path)
         try AtomicFile.write(Data([2]), to: path + ".index")
         let left = Set(try FileManager.default.contentsOfDirectory(atPath: folder))
         #expect(left.isDisjoint(with: deadNames), "left: \(left)")
@@ -39,15 +39,15 @@ struct LeftoverFilesTests {
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let path = folder + "/g.akin"
         for (round, vector) in [[Float(1), 0], [0, 1]].enumerated() {
-            try GalleryStore.createWhole(at: path, overwrite: true, dimension: 2, modelFingerprint: nil) { store in
+            try SQLiteGalleryStore.createWhole(at: path, overwrite: true, dimension: 2, modelFingerprint: nil) { store in
                 _ = try store.add([NewItem(path: "item\(round)", label: "x")], vectors: vector)
             }
-            let store = try GalleryStore.open(path)
+            let store = try SQLiteGalleryStore.open(path)
             #expect(try store.items().map(\.path) == ["item\(round)"])
             try store.close()
         }
         #expect {
-            try GalleryStore.createWhole(at: path, overwrite: false, dimension: 2, modelFingerprint: nil) { _ in }
+            try SQLiteGalleryStore.createWhole(at: path, overwrite: false, dimension: 2, modelFingerprint: nil) { _ in }
         } throws: { error in
             if case GalleryStoreError.exists(path) = error { true } else { false }
         }

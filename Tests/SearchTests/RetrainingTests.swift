@@ -28,7 +28,7 @@ struct RetrainingTests {
         let folder = try temporaryFolder()
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let path = folder + "/g.akin", indexPath = folder + "/g.akin.index"
-        let store = try GalleryStore.create(at: path, dimension: 8, modelFingerprint: nil)
+        let store = try SQLiteGalleryStore.create(at: path, dimension: 8, modelFingerprint: nil)
         let few = vectors(20, narrow: true, seed: 1), many = vectors(600, narrow: false, seed: 2)
         try store.add((0..<20).map { NewItem(path: "n\($0)", label: "") }, vectors: few.pointer)
         // Re-ranking only as deep as k: the codes alone choose the candidates.

@@ -61,9 +61,9 @@ struct SearchTests {
         let vectors = unitVectors(2, 3, seed: 4)
         let old = SafeTensorsGallery(modelFingerprint: "abc", paths: ["x/1.png", "y/2.png"], labels: ["x", "y"], vectors: vectors)
         try old.save(to: folder + "/old.safetensors")
-        #expect { try GalleryStore.open(folder + "/old.safetensors") } throws: { "\($0)".contains("akin gallery convert") }
+        #expect { try SQLiteGalleryStore.open(folder + "/old.safetensors") } throws: { "\($0)".contains("akin gallery convert") }
         try SafeTensorsGallery.load(from: folder + "/old.safetensors").convert(to: folder + "/new.akin")
-        let store = try GalleryStore.open(folder + "/new.akin")
+        let store = try SQLiteGalleryStore.open(folder + "/new.akin")
         #expect(try store.items().map(\.path) == old.paths && store.items().map(\.label) == old.labels)
         let stored = try store.allVectors().vectors
         #expect(zip(stored.array, vectors.array).allSatisfy { abs($0 - $1) < 1e-6 })

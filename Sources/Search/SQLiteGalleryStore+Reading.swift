@@ -3,7 +3,7 @@ import GRDB
 import Tensors
 
 /// What a gallery holds: its settings, items, vectors and labels, read without changing anything.
-extension GalleryStore {
+extension SQLiteGalleryStore {
     public var indexSettings: IndexSettings? {
         get throws {
             try database.read { db in
@@ -61,14 +61,6 @@ extension GalleryStore {
         get throws { try database.read { GalleryState(uuid: info.uuid, generation: Int64(try Self.metaInt($0, "generation"))) } }
     }
 
-    /// Items in id order, `limit` at most, starting after `afterID`.
-    public func items(afterID: Int = -1, limit: Int = .max) throws -> [StoredItem] {
-        try database.read { db in
-            try Row.fetchAll(db, sql: "SELECT id, path, label, added, metadata FROM items WHERE id > ? ORDER BY id LIMIT ?",
-                             arguments: [afterID, Int64(min(limit, Int(Int64.max)))]).map { try item($0) }
-        }
-    }
-
     /// The items with these ids (missing ids are left out), keyed by id.
     public func items(ids: [Int]) throws -> [Int: StoredItem] {
         try database.read { db in
@@ -82,7 +74,7 @@ extension GalleryStore {
     }
 
     /// Every vector in id order, and the state they were read at (one read transaction, so the two agree).
-    public func allVectors(progress: ((Int, Int) -> Void)? = nil) throws -> (ids: [Int], vectors: Tensor, state: GalleryState) {
+    public func allVectors(progress: ((Int, Int) -> Void)?) throws -> (ids: [Int], vectors: Tensor, state: GalleryState) {
         let d = info.dimension
         return try database.read { db in
             let n = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM items") ?? 0

@@ -2,10 +2,15 @@ import Foundation
 import GRDB
 
 /// Items chosen by label, and a consistent copy of the file: what a service pages, removes and backs up.
-extension GalleryStore {
+extension SQLiteGalleryStore {
     /// Items in id order after `afterID`, `limit` at most, whose label is one of `labels` (all items when nil).
     public func items(afterID: Int, limit: Int, labels: Set<String>?) throws -> [StoredItem] {
-        guard let labels else { return try items(afterID: afterID, limit: limit) }
+        guard let labels else {
+            return try database.read { db in
+                try Row.fetchAll(db, sql: "SELECT id, path, label, added, metadata FROM items WHERE id > ? ORDER BY id LIMIT ?",
+                                 arguments: [afterID, Int64(min(limit, Int(Int64.max)))]).map { try item($0) }
+            }
+        }
         if labels.isEmpty { return [] }
         return try database.read { db in
             let marks = Array(repeating: "?", count: labels.count).joined(separator: ", ")

@@ -1,0 +1,139 @@
+import Foundation
+
+/// Where a gallery lives, as a user writes it: a file path (an SQLite gallery) or
+/// `postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE?collection=NAME` (a collection in a PostgreSQL
+/// database with pgvector). Every command that takes a gallery takes either.
+public enum GalleryAddress: Sendable, Equatable, CustomStringConvertible {
+    case file(String)
+    case postgres(PostgresAddress)
+
+    /// Reads an address; a `postgres://` or `postgresql://` one is checked whole (``PostgresAddress``).
+    public init(_ text: String) throws {
+        if PostgresAddress.looksLike(text) { self = .postgres(try PostgresAddress(text)) } else { self = .file(text) }
+    }
+
+    /// The address as messages show it (a PostgreSQL password left out).
+    public var description: String {
+        switch self {
+        case let .file(path): return path
+        case let .postgres(address): return address.description
+        }
+    }
+
+    /// Opens the gallery at this address.
+    public func open(readOnly: Bool = false, lockTimeout: TimeInterval = SQLiteGalleryStore.busyTimeout) throws -> any GalleryStore {
+        switch self {
+        case let .file(path): return try SQLiteGalleryStore.open(path, readOnly: readOnly, lockTimeout: lockTimeout)
+        case let .postgres(address): return try PostgresGalleryStore.open(address, readOnly: readOnly, lockTimeout: lockTimeout)
+        }
+    }
+
+    /// Makes a new, empty gallery here; refuses one that exists.
+    public func create(dimension: Int, modelFingerprint: String?, similarity: GallerySimilarity = .cosine) throws -> any GalleryStore {
+        switch self {
+        case let .file(path): return try SQLiteGalleryStore.create(at: path, dimension: dimension, modelFingerprint: modelFingerprint, similarity: similarity)
+        case let .postgres(address): return try PostgresGalleryStore.create(address, dimension: dimension, modelFingerprint: modelFingerprint, similarity: similarity)
+        }
+    }
+
+    /// Makes a whole gallery at once: filled out of sight and put in place only when complete, so
+    /// the address never holds half a gallery. With `overwrite`, one already there is replaced.
+    public func createWhole(overwrite: Bool, dimension: Int, modelFingerprint: String?, similarity: GallerySimilarity = .cosine,
+                            fill: (any GalleryStore) throws -> Void) throws {
+        switch self {
+        case let .file(path):
+            try SQLiteGalleryStore.createWhole(at: path, overwrite: overwrite, dimension: dimension, modelFingerprint: modelFingerprint,
+                                               similarity: similarity, fill: fill)
+        case let .postgres(address):
+            try PostgresGalleryStore.createWhole(address, overwrite: overwrite, dimension: dimension, modelFingerprint: modelFingerprint,
+                                                 similarity: similarity, fill: fill)
+        }
+    }
+
+    /// Whether a gallery is there.
+    public func exists() throws -> Bool {
+        switch self {
+        case let .file(path): return FileManager.default.fileExists(atPath: path)
+        case let .postgres(address): return try PostgresGalleryStore.exists(address)
+        }
+    }
+
+    /// Where an index file of this gallery lives; nil for a PostgreSQL gallery, whose index is pgvector's, in the database.
+    public var indexFilePath: String? {
+        if case let .file(path) = self { return GalleryIndex.defaultPath(for: path) }
+        return nil
+    }
+}
+
+/// A PostgreSQL gallery's address: `postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE?collection=NAME`.
+/// Connections are plain TCP (no TLS): keep the database on a private network or loopback.
+public struct PostgresAddress: Sendable, Equatable, CustomStringConvertible {
+    public var host: String
+    public var port: Int
+    public var user: String
+    public var password: String?
+    public var database: String
+    /// The gallery's name inside the database: letters, digits and `_`, 1 to 40 of them.
+    public var collection: String
+
+    public static func looksLike(_ text: String) -> Bool { text.hasPrefix("postgres://") || text.hasPrefix("postgresql://") }
+
+    public init(host: String, port: Int = 5432, user: String, password: String? = nil, database: String, collection: String) throws {
+        self.host = host
+        self.port = port
+        self.user = user
+        self.password = password
+        self.database = database
+        self.collection = collection
+        try Self.check(collection: collection, in: description)
+    }
+
+    public init(_ text: String) throws {
+        let shown = Self.withoutPassword(text)
+        guard let url = URLComponents(string: text), let host = url.host, !host.isEmpty else {
+            throw GalleryStoreError.badAddress(shown, reason: "it is not a URL of the form postgres://USER@HOST:PORT/DATABASE?collection=NAME")
+        }
+        guard let user = url.user, !user.isEmpty else { throw GalleryStoreError.badAddress(shown, reason: "it names no user (postgres://USER@HOST/…)") }
+        let database = String(url.path.drop(while: { $0 == "/" }))
+        guard !database.isEmpty, !database.contains("/") else {
+            throw GalleryStoreError.badAddress(shown, reason: "it names no database (postgres://USER@HOST:PORT/DATABASE?collection=NAME)")
+        }
+        var collection: String?
+        for item in url.queryItems ?? [] {
+            guard item.name == "collection", collection == nil, let value = item.value else {
+                throw GalleryStoreError.badAddress(shown, reason: "\(item.name) is not a setting Akin reads; give only collection=NAME once")
+            }
+            collection = value
+        }
+        guard let collection else { throw GalleryStoreError.badAddress(shown, reason: "it names no collection (add ?collection=NAME)") }
+        let port = url.port ?? 5432
+        guard (1...65535).contains(port) else { throw GalleryStoreError.badAddress(shown, reason: "port \(port) is out of range") }
+        try self.init(host: host, port: port, user: user.removingPercentEncoding ?? user,
+                      password: url.password.map { $0.removingPercentEncoding ?? $0 }, database: database.removingPercentEncoding ?? database,
+                      collection: collection)
+    }
+
+    public var description: String {
+        "postgres://\(user)@\(host.contains(":") ? "[\(host)]" : host):\(port)/\(database)?collection=\(collection)"
+    }
+
+    /// The same database, another collection.
+    public func with(collection: String) throws -> PostgresAddress {
+        try PostgresAddress(host: host, port: port, user: user, password: password, database: database, collection: collection)
+    }
+
+    static func check(collection: String, in address: String) throws {
+        guard (1...40).contains(collection.utf8.count),
+              collection.utf8.allSatisfy({ ($0 >= 0x61 && $0 <= 0x7A) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x5F }) else {
+            throw GalleryStoreError.badAddress(address, reason: "collection \"\(collection)\" must be 1 to 40 lowercase letters, digits or _")
+        }
+    }
+
+    /// `text` with any password replaced, for messages.
+    static func withoutPassword(_ text: String) -> String {
+        guard let scheme = text.range(of: "://"), let at = text[scheme.upperBound...].firstIndex(of: "@") else { return text }
+        let credentials = text[scheme.upperBound..<at]
+        guard let colon = credentials.firstIndex(of: ":") else { return text }
+        return String(text[..<colon]) + ":***" + String(text[at...])
+    }
+}

@@ -1,0 +1,101 @@
+import Foundation
+import PostgresNIO
+import Tensors
+
+/// Searching a PostgreSQL gallery where its vectors are: pgvector scores them in the database, so
+/// no process holds a copy of the index. Vectors of a cosine gallery are stored at unit length, so
+/// both similarities order by pgvector's inner product (`<#>`, its negation), and the HNSW index
+/// is built with `vector_ip_ops` (the same order `vector_cosine_ops` gives on unit vectors, with
+/// less work a comparison).
+extension PostgresGalleryStore {
+    /// Builds pgvector's HNSW index of the collection (`kind` hnsw, with its `m` and
+    /// `efConstruction`; `efSearch` becomes the searches' `hnsw.ef_search`), or drops it for exact
+    /// search (`kind` flat), and records the settings. Other kinds are Akin's in-memory indexes,
+    /// which a PostgreSQL gallery does not keep: refused.
+    public func buildIndex(_ settings: IndexSettings) throws {
+        let indexName = PostgresSchema.indexName(address.collection)
+        switch settings.kind {
+        case .flat:
+            try session.query("DROP INDEX IF EXISTS akin.\(unescaped: indexName)")
+        case .hnsw:
+            guard info.dimension <= PostgresSchema.maximumIndexedDimension else {
+                throw GalleryStoreError.notSupported(path: path, reason: "pgvector's HNSW indexes at most \(PostgresSchema.maximumIndexedDimension) dimensions, and this gallery has \(info.dimension); search it exactly (--kind flat)")
+            }
+            let parameters = settings.hnswParameters
+            // The graph is built in memory when it fits maintenance_work_mem, much faster than on disk.
+            try session.query("SET maintenance_work_mem = '1GB'")
+            try session.query("DROP INDEX IF EXISTS akin.\(unescaped: indexName)")
+            try session.query("""
+                CREATE INDEX \(unescaped: indexName) ON \(unescaped: table) USING hnsw (embedding vector_ip_ops)
+                WITH (m = \(unescaped: String(parameters.m)), ef_construction = \(unescaped: String(parameters.efConstruction)))
+                """)
+            try session.query("RESET maintenance_work_mem")
+        case .sq8, .ivfpq:
+            throw GalleryStoreError.notSupported(path: path, reason: "a PostgreSQL gallery is searched by pgvector, whose index is HNSW; build --kind hnsw, or flat for exact search (\(settings.kind.rawValue) is for SQLite galleries)")
+        }
+        try setIndexSettings(settings)
+    }
+
+    /// Whether pgvector's HNSW index of the collection exists (a settings row without it searches exactly).
+    public var hasDatabaseIndex: Bool {
+        get throws {
+            try session.query("""
+                SELECT 1 FROM pg_indexes WHERE schemaname = 'akin' AND indexname = \("items_\(address.collection)_hnsw")
+                """).decodeFirst(Int.self) != nil
+        }
+    }
+
+    /// The `k` most similar items of each query row ([Q, D]), best first, scored in the database.
+    /// `exact` scores every vector (the index is not used); `efSearch` sets pgvector's candidate
+    /// list for an index search; `labels`, when given, keeps only items with one of those labels
+    /// (`excludingLabels` leaves those out), filtered inside the index scan by pgvector 0.8's
+    /// iterative scan, so a filter that admits few items still returns `k` of them.
+    public func search(_ queries: Tensor, k: Int, exact: Bool, efSearch: Int?,
+                       labels: Set<String>? = nil, excludingLabels: Set<String> = []) throws -> [[SearchHit]] {
+        let d = info.dimension
+        guard queries.shape.count == 2, queries.shape[1] == d else {
+            throw GalleryStoreError.wrongDimension(path: path, expected: d, got: queries.shape.last ?? 0, what: "the queries")
+        }
+        if labels?.isEmpty == true { return Array(repeating: [], count: queries.shape[0]) }
+        try setEfSearch(efSearch)
+        var results: [[SearchHit]] = []
+        results.reserveCapacity(queries.shape[0])
+        for row in 0..<queries.shape[0] {
+            let query = Array(UnsafeBufferPointer(start: queries.pointer + row * d, count: d))
+            var bindings = PostgresBindings()
+            bindings.append(query)
+            let vector = "$1::real[]::vector"
+            var sql = "SELECT id, -(embedding <#> \(vector)) FROM \(table) WHERE true"
+            if let labels {
+                bindings.append(labels.sorted())
+                sql += " AND label = ANY($\(bindings.count)::text[])"
+            }
+            if !excludingLabels.isEmpty {
+                bindings.append(excludingLabels.sorted())
+                sql += " AND label <> ALL($\(bindings.count)::text[])"
+            }
+            // `+ 0` makes the order an expression the HNSW index does not serve: exact search by a sequential scan.
+            sql += exact ? " ORDER BY (embedding <#> \(vector)) + 0 LIMIT \(k)" : " ORDER BY embedding <#> \(vector) LIMIT \(k)"
+            let hits = try session.query(PostgresQuery(unsafeSQL: sql, binds: bindings)).map { row in
+                let (id, similarity) = try decoding { try row.decode((Int, Double).self) }
+                return SearchHit(index: id, similarity: Float(similarity))
+            }
+            results.append(hits)
+        }
+        return results
+    }
+
+    /// Sets `hnsw.ef_search` on this connection when it differs from what it was last set to.
+    private func setEfSearch(_ value: Int?) throws {
+        guard value != sessionEfSearch else { return }
+        if let value {
+            guard (1...1000).contains(value) else {
+                throw GalleryStoreError.notSupported(path: path, reason: "pgvector's ef_search is 1 to 1000, not \(value)")
+            }
+            try session.query("SET hnsw.ef_search = \(unescaped: String(value))")
+        } else {
+            try session.query("RESET hnsw.ef_search")
+        }
+        sessionEfSearch = value
+    }
+}

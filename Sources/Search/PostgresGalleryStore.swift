@@ -1,0 +1,237 @@
+import Foundation
+import PostgresNIO
+import Tensors
+
+/// A gallery kept as a collection in a PostgreSQL database with pgvector (``PostgresSchema``):
+/// many processes and machines can add to it and search it at once. Adds and removes are one
+/// transaction each, as with SQLite; the collection's row in `akin.galleries` is locked by each,
+/// so ids and the change counter stay in order. Searches run in the database, through pgvector's
+/// HNSW index when one was built (``buildIndex(_:)``), exactly otherwise (``search(_:k:exact:efSearch:labels:)``).
+public final class PostgresGalleryStore: GalleryStore, @unchecked Sendable {
+    public let address: PostgresAddress
+    public let info: GalleryInfo
+    let session: PostgresSession
+    /// The value of `hnsw.ef_search` this connection was last set to (nil: the server's default).
+    var sessionEfSearch: Int?
+
+    public var path: String { address.description }
+    var table: String { PostgresSchema.itemsTable(address.collection) }
+
+    private init(address: PostgresAddress, session: PostgresSession, info: GalleryInfo) {
+        self.address = address
+        self.session = session
+        self.info = info
+    }
+
+    /// Makes a new, empty collection; refuses one that exists.
+    public static func create(_ address: PostgresAddress, dimension: Int, modelFingerprint: String?,
+                              similarity: GallerySimilarity = .cosine) throws -> PostgresGalleryStore {
+        guard (1...PostgresSchema.maximumDimension).contains(dimension) else {
+            throw GalleryStoreError.badDimension(path: address.description, dimension: dimension)
+        }
+        let session = try PostgresSession(address)
+        do {
+            let info = GalleryInfo(modelFingerprint: modelFingerprint, dimension: dimension, similarity: similarity, threshold: nil,
+                                   uuid: UUID().uuidString)
+            try session.transaction {
+                try PostgresSchema.prepare(session)
+                try make(address.collection, info: info, in: session)
+            }
+            return PostgresGalleryStore(address: address, session: session, info: info)
+        } catch {
+            session.close()
+            throw error
+        }
+    }
+
+    /// Inserts the collection's row and creates its items table (inside the caller's transaction).
+    static func make(_ collection: String, info: GalleryInfo, in session: PostgresSession) throws {
+        let taken = try session.query("SELECT 1 FROM akin.galleries WHERE name = \(collection) FOR UPDATE").decodeFirst(Int.self)
+        guard taken == nil else { throw GalleryStoreError.exists(try session.address.with(collection: collection).description) }
+        try session.query("""
+            INSERT INTO akin.galleries (name, dimension, distance, uuid, model)
+            VALUES (\(collection), \(info.dimension), \(info.similarity.rawValue), \(info.uuid), \(info.modelFingerprint))
+            """)
+        let table = PostgresSchema.itemsTable(collection)
+        try session.query("DROP TABLE IF EXISTS \(unescaped: table)")
+        try session.query("""
+            CREATE TABLE \(unescaped: table) (
+                id bigint PRIMARY KEY,
+                path text NOT NULL,
+                label text NOT NULL,
+                added double precision NOT NULL,
+                metadata text,
+                embedding vector(\(unescaped: String(info.dimension))) NOT NULL)
+            """)
+        try session.query("CREATE INDEX ON \(unescaped: table) (label)")
+        try session.query("CREATE INDEX ON \(unescaped: table) (path)")
+    }
+
+    /// Opens an existing collection. `readOnly` makes the connection's transactions read-only;
+    /// `lockTimeout` bounds how long a write waits for another writer of the collection.
+    public static func open(_ address: PostgresAddress, readOnly: Bool = false,
+                            lockTimeout: TimeInterval = SQLiteGalleryStore.busyTimeout) throws -> PostgresGalleryStore {
+        let session = try PostgresSession(address)
+        do {
+            try PostgresSchema.check(session)
+            guard let row = try session.query("""
+                SELECT dimension, distance, uuid, model, threshold FROM akin.galleries WHERE name = \(address.collection)
+                """).first else { throw GalleryStoreError.missing(address.description) }
+            let (dimension, distance, uuid, model, threshold) = try row.decode((Int, String, String, String?, Float?).self)
+            guard (1...PostgresSchema.maximumDimension).contains(dimension), let similarity = GallerySimilarity(rawValue: distance) else {
+                throw GalleryStoreError.notAGallery(path: address.description, reason: "its row in akin.galleries has dimension \(dimension) and distance \(distance)")
+            }
+            if readOnly { try session.query("SET default_transaction_read_only = on") }
+            try session.query("SET lock_timeout = \(unescaped: String(Int(lockTimeout * 1000)))")
+            // pgvector 0.8: a filtered HNSW search keeps scanning until it has k rows that pass
+            // the filter, in exact order of distance, instead of filtering ef_search candidates.
+            try session.query("SET hnsw.iterative_scan = strict_order")
+            return PostgresGalleryStore(address: address, session: session,
+                                        info: GalleryInfo(modelFingerprint: model, dimension: dimension, similarity: similarity,
+                                                          threshold: threshold, uuid: uuid))
+        } catch {
+            session.close()
+            throw error
+        }
+    }
+
+    /// Whether the collection exists.
+    public static func exists(_ address: PostgresAddress) throws -> Bool {
+        let session = try PostgresSession(address)
+        defer { session.close() }
+        do { try PostgresSchema.check(session) } catch GalleryStoreError.missing { return false }
+        return try session.query("SELECT 1 FROM akin.galleries WHERE name = \(address.collection)").decodeFirst(Int.self) != nil
+    }
+
+    /// Makes a whole collection at once: filled under a temporary name, then renamed into place in
+    /// one transaction, so the address never names half a gallery. With `overwrite`, a collection
+    /// already there is dropped in that same transaction.
+    public static func createWhole(_ address: PostgresAddress, overwrite: Bool, dimension: Int, modelFingerprint: String?,
+                                   similarity: GallerySimilarity = .cosine, fill: (any GalleryStore) throws -> Void) throws {
+        if !overwrite, try exists(address) { throw GalleryStoreError.exists(address.description) }
+        let temporary = try address.with(collection: String("\(address.collection.prefix(24))_building_\(getpid())"))
+        _ = try? drop(temporary)
+        let store = try create(temporary, dimension: dimension, modelFingerprint: modelFingerprint, similarity: similarity)
+        do {
+            try fill(store)
+            try store.session.transaction {
+                let session = store.session
+                let existing = try session.query("SELECT 1 FROM akin.galleries WHERE name = \(address.collection) FOR UPDATE").decodeFirst(Int.self)
+                if existing != nil {
+                    guard overwrite else { throw GalleryStoreError.exists(address.description) }
+                    try session.query("DROP TABLE IF EXISTS \(unescaped: PostgresSchema.itemsTable(address.collection)) CASCADE")
+                    try session.query("DELETE FROM akin.galleries WHERE name = \(address.collection)")
+                }
+                try session.query("ALTER TABLE \(unescaped: store.table) RENAME TO \(unescaped: "\"items_\(address.collection)\"")")
+                try session.query("UPDATE akin.galleries SET name = \(address.collection) WHERE name = \(temporary.collection)")
+            }
+            store.session.close()
+        } catch {
+            store.session.close()
+            _ = try? drop(temporary)
+            throw error
+        }
+    }
+
+    /// Drops the collection, its items and its index; true when there was one.
+    @discardableResult
+    public static func drop(_ address: PostgresAddress) throws -> Bool {
+        let session = try PostgresSession(address)
+        defer { session.close() }
+        return try session.transaction {
+            do { try PostgresSchema.check(session) } catch GalleryStoreError.missing { return false }
+            let found = try session.query("DELETE FROM akin.galleries WHERE name = \(address.collection) RETURNING 1").decodeFirst(Int.self) != nil
+            try session.query("DROP TABLE IF EXISTS \(unescaped: PostgresSchema.itemsTable(address.collection)) CASCADE")
+            return found
+        }
+    }
+
+    public func close() throws { session.close() }
+
+    // MARK: Changes
+
+    /// Locks the collection's row for this transaction, and reads its next id; a collection
+    /// dropped meanwhile is `missing`, another writer holding the row past `lock_timeout` is `locked`.
+    private func lockRow() throws -> Int {
+        do {
+            guard let next = try session.query("SELECT next_id FROM akin.galleries WHERE name = \(address.collection) FOR UPDATE").decodeFirst(Int.self) else {
+                throw GalleryStoreError.missing(path)
+            }
+            return next
+        } catch let error where PostgresSession.sqlState(error) == "55P03" {
+            throw GalleryStoreError.locked(path: path, seconds: SQLiteGalleryStore.busyTimeout)
+        }
+    }
+
+    /// Rows sent to the server in one statement: bounds a statement's parameters (PostgreSQL takes at most 1 GB a value).
+    static let rowsPerStatement = 4096
+
+    @discardableResult
+    public func add(_ items: [NewItem], vectors: UnsafePointer<Float>) throws -> [Int] {
+        let d = info.dimension
+        try validate(items, vectors: vectors)
+        let now = Date().timeIntervalSince1970
+        return try session.transaction {
+            let first = try lockRow()
+            var start = 0
+            while start < items.count {
+                let end = min(start + Self.rowsPerStatement, items.count)
+                var flat = Array(UnsafeBufferPointer(start: vectors + start * d, count: (end - start) * d))
+                if info.similarity == .cosine {
+                    flat.withUnsafeMutableBufferPointer { rows in
+                        for row in 0..<(end - start) { VectorMath.normalize(rows.baseAddress! + row * d, count: d) }
+                    }
+                }
+                let chunk = items[start..<end]
+                let ids = (first + start..<first + end).map { Int64($0) }
+                // One statement per chunk: arrays of each column, and the vectors as one flat
+                // real[] that each row slices its own D values from. NULL metadata travels as a
+                // flag beside an empty string (postgres-nio encodes no arrays of optionals).
+                try session.query("""
+                    INSERT INTO \(unescaped: table) (id, path, label, added, metadata, embedding)
+                    SELECT u.id, u.path, u.label, \(now), CASE WHEN u.has THEN u.meta END,
+                           (\(flat)::real[])[(u.i - 1) * \(unescaped: String(d)) + 1 : u.i * \(unescaped: String(d))]::vector
+                    FROM unnest(\(ids)::bigint[], \(chunk.map(\.path))::text[], \(chunk.map(\.label))::text[],
+                                \(chunk.map { $0.metadata ?? "" })::text[], \(chunk.map { $0.metadata != nil })::bool[])
+                         WITH ORDINALITY AS u(id, path, label, meta, has, i)
+                    """)
+                start = end
+            }
+            try session.query("""
+                UPDATE akin.galleries SET next_id = next_id + \(items.count), item_count = item_count + \(items.count),
+                       generation = generation + 1 WHERE name = \(address.collection)
+                """)
+            return Array(first..<first + items.count)
+        }
+    }
+
+    @discardableResult
+    public func remove(ids: [Int]) throws -> Int {
+        try session.transaction {
+            _ = try lockRow()
+            let removed = try session.query("DELETE FROM \(unescaped: table) WHERE id = ANY(\(ids.map(Int64.init))::bigint[])").metadata.rows ?? 0
+            if removed > 0 {
+                try session.query("""
+                    UPDATE akin.galleries SET item_count = item_count - \(removed), generation = generation + 1
+                    WHERE name = \(address.collection)
+                    """)
+            }
+            return removed
+        }
+    }
+
+    public func setThreshold(_ threshold: Float?) throws {
+        try session.transaction {
+            _ = try lockRow()
+            try session.query("UPDATE akin.galleries SET threshold = \(threshold) WHERE name = \(address.collection)")
+        }
+    }
+
+    public func setIndexSettings(_ settings: IndexSettings?) throws {
+        let json = try settings.map { String(decoding: try JSONEncoder().encode($0), as: UTF8.self) }
+        try session.transaction {
+            _ = try lockRow()
+            try session.query("UPDATE akin.galleries SET index_settings = \(json) WHERE name = \(address.collection)")
+        }
+    }
+}
