@@ -79,7 +79,7 @@ let package = Package(
         .testTarget(name: "NetworksTests", dependencies: ["Networks", "Tensors", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "ImagesTests", dependencies: ["Images", "Tensors", "TestSupport", "CZlib"], exclude: ["Fixtures"]),
         .testTarget(name: "SimilarityTests", dependencies: ["Similarity", "Networks", "Tensors", "Images", "TestSupport"], exclude: ["Fixtures"]),
-        .testTarget(name: "SearchTests", dependencies: ["Search", "Tensors", "CVectorKernels", .product(name: "GRDB", package: "GRDB.swift")]),
+        .testTarget(name: "SearchTests", dependencies: ["Search", "Tensors", "CVectorKernels", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Search", "Tensors", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "ProjectionTests", dependencies: ["Projection", "Tensors", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "ReportsTests", dependencies: ["Reports", "Images"]),

@@ -126,6 +126,9 @@ def watch(root, pid):
     devnull = os.open(os.devnull, os.O_RDWR)
     for fd in (0, 1, 2):
         os.dup2(devnull, fd)
+    # Every other inherited descriptor too: a parent may learn that this script ended by one of
+    # them closing (Foundation's Process does, with a socket), which the watcher must not hold open.
+    os.closerange(3, os.sysconf("SC_OPEN_MAX"))
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
     while True:
         try:

@@ -74,8 +74,9 @@ extension PostgresGalleryStore {
                 bindings.append(excludingLabels.sorted())
                 sql += " AND label <> ALL($\(bindings.count)::text[])"
             }
-            // `+ 0` makes the order an expression the HNSW index does not serve: exact search by a sequential scan.
-            sql += exact ? " ORDER BY (embedding <#> \(vector)) + 0 LIMIT \(k)" : " ORDER BY embedding <#> \(vector) LIMIT \(k)"
+            // `+ 0` makes the order an expression the HNSW index does not serve: exact search by a
+            // sequential scan, with ties in id order as Akin's own exact search gives them.
+            sql += exact ? " ORDER BY (embedding <#> \(vector)) + 0, id LIMIT \(k)" : " ORDER BY embedding <#> \(vector) LIMIT \(k)"
             let hits = try session.query(PostgresQuery(unsafeSQL: sql, binds: bindings)).map { row in
                 let (id, similarity) = try decoding { try row.decode((Int, Double).self) }
                 return SearchHit(index: id, similarity: Float(similarity))

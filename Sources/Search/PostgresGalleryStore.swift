@@ -10,6 +10,8 @@ import Tensors
 public final class PostgresGalleryStore: GalleryStore, @unchecked Sendable {
     public let address: PostgresAddress
     public let info: GalleryInfo
+    /// How long a write waits for another writer of the collection before it is `locked`.
+    public let lockTimeout: TimeInterval
     let session: PostgresSession
     /// The value of `hnsw.ef_search` this connection was last set to (nil: the server's default).
     var sessionEfSearch: Int?
@@ -17,8 +19,9 @@ public final class PostgresGalleryStore: GalleryStore, @unchecked Sendable {
     public var path: String { address.description }
     var table: String { PostgresSchema.itemsTable(address.collection) }
 
-    private init(address: PostgresAddress, session: PostgresSession, info: GalleryInfo) {
+    private init(address: PostgresAddress, session: PostgresSession, info: GalleryInfo, lockTimeout: TimeInterval = SQLiteGalleryStore.busyTimeout) {
         self.address = address
+        self.lockTimeout = lockTimeout
         self.session = session
         self.info = info
     }
@@ -37,6 +40,7 @@ public final class PostgresGalleryStore: GalleryStore, @unchecked Sendable {
                 try PostgresSchema.prepare(session)
                 try make(address.collection, info: info, in: session)
             }
+            try configure(session, readOnly: false, lockTimeout: SQLiteGalleryStore.busyTimeout)
             return PostgresGalleryStore(address: address, session: session, info: info)
         } catch {
             session.close()
@@ -81,18 +85,24 @@ public final class PostgresGalleryStore: GalleryStore, @unchecked Sendable {
             guard (1...PostgresSchema.maximumDimension).contains(dimension), let similarity = GallerySimilarity(rawValue: distance) else {
                 throw GalleryStoreError.notAGallery(path: address.description, reason: "its row in akin.galleries has dimension \(dimension) and distance \(distance)")
             }
-            if readOnly { try session.query("SET default_transaction_read_only = on") }
-            try session.query("SET lock_timeout = \(unescaped: String(Int(lockTimeout * 1000)))")
-            // pgvector 0.8: a filtered HNSW search keeps scanning until it has k rows that pass
-            // the filter, in exact order of distance, instead of filtering ef_search candidates.
-            try session.query("SET hnsw.iterative_scan = strict_order")
+            try configure(session, readOnly: readOnly, lockTimeout: lockTimeout)
             return PostgresGalleryStore(address: address, session: session,
                                         info: GalleryInfo(modelFingerprint: model, dimension: dimension, similarity: similarity,
-                                                          threshold: threshold, uuid: uuid))
+                                                          threshold: threshold, uuid: uuid), lockTimeout: lockTimeout)
         } catch {
             session.close()
             throw error
         }
+    }
+
+    /// The connection's settings for a gallery's work.
+    private static func configure(_ session: PostgresSession, readOnly: Bool, lockTimeout: TimeInterval) throws {
+        if readOnly { try session.query("SET default_transaction_read_only = on") }
+        // 0 would mean "wait forever" to PostgreSQL.
+        try session.query("SET lock_timeout = \(unescaped: String(max(1, Int(lockTimeout * 1000))))")
+        // pgvector 0.8: a filtered HNSW search keeps scanning until it has k rows that pass the
+        // filter, in exact order of distance, instead of filtering ef_search candidates.
+        try session.query("SET hnsw.iterative_scan = strict_order")
     }
 
     /// Whether the collection exists.
@@ -159,7 +169,7 @@ public final class PostgresGalleryStore: GalleryStore, @unchecked Sendable {
             }
             return next
         } catch let error where PostgresSession.sqlState(error) == "55P03" {
-            throw GalleryStoreError.locked(path: path, seconds: SQLiteGalleryStore.busyTimeout)
+            throw GalleryStoreError.locked(path: path, seconds: lockTimeout)
         }
     }
 

@@ -21,10 +21,10 @@ struct GalleryQueryTests {
     /// Every id by cosine similarity to `query`, best first: the definition.
     func ranked(_ vectors: [[Float]], _ query: [Float]) -> [Int] { cosineRanking(vectors, query) }
 
-    @Test(arguments: [false, true]) func optionsKeepWhatTheDefinitionKeeps(indexed: Bool) throws {
-        let root = try temporaryFolder()
-        defer { try? FileManager.default.removeItem(atPath: root) }
-        let (gallery, vectors) = try gallery(at: root + "/g.akin")
+    @Test(arguments: GalleryBackend.allCases, [false, true]) func optionsKeepWhatTheDefinitionKeeps(backend: GalleryBackend, indexed: Bool) throws {
+        guard let place = try backend.place() else { return }
+        defer { place.remove() }
+        let (gallery, vectors) = try gallery(at: place.address("g"))
         // efConstruction and efSearch past the item count: the graph search is exhaustive, so it must agree exactly.
         if indexed { try gallery.buildIndex(IndexSettings(kind: .hnsw, efConstruction: 400, efSearch: 400)) }
         let query = vectors[5].map { $0 + 0.1 }
@@ -74,10 +74,11 @@ struct GalleryQueryTests {
         }
     }
 
-    @Test func itemsArePagedRemovedByLabelAndSnapshotted() throws {
-        let root = try temporaryFolder()
-        defer { try? FileManager.default.removeItem(atPath: root) }
-        let (gallery, _) = try gallery(at: root + "/g.akin")
+    @Test(arguments: GalleryBackend.allCases) func itemsArePagedRemovedByLabelAndSnapshotted(backend: GalleryBackend) throws {
+        guard let place = try backend.place() else { return }
+        defer { place.remove() }
+        let root = place.folder
+        let (gallery, _) = try gallery(at: place.address("g"))
         #expect(try gallery.items(after: 10, limit: 3, labels: ["l2"]).map(\.id) == [12, 22, 32])
         #expect(try gallery.item(id: 7)?.label == "l7")
         #expect(try gallery.remove(labels: LabelFilter(only: ["l2", "l3"])) == 60)

@@ -4,7 +4,8 @@ import GRDB
 import TestSupport
 import Testing
 
-/// The front door's Gallery, used from Swift as the README shows.
+/// The front door's Gallery, used from Swift as the README shows, on both stores (an SQLite file,
+/// a PostgreSQL collection on a real server).
 @Suite("Gallery")
 struct GalleryTests {
     /// Four 3-d items, two labels; cosine, so stored at unit length.
@@ -17,10 +18,10 @@ struct GalleryTests {
         return gallery
     }
 
-    @Test func searchesRanksAndAppliesTheThreshold() throws {
-        let root = try temporaryFolder()
-        defer { try? FileManager.default.removeItem(atPath: root) }
-        let gallery = try fourItems(at: root + "/g.akin")
+    @Test(arguments: GalleryBackend.allCases) func searchesRanksAndAppliesTheThreshold(backend: GalleryBackend) throws {
+        guard let place = try backend.place() else { return }
+        defer { place.remove() }
+        let gallery = try fourItems(at: place.address("g"))
         // Queries are scaled to unit length as the items are: a long vector scores as a short one.
         let result = try gallery.search([0, 0, 5], k: 2)
         #expect(result.hits.map(\.id) == [3, 0], "ties (a, b, c all at 0) go in gallery order")
@@ -53,23 +54,30 @@ struct GalleryTests {
         }
     }
 
-    @Test func theIndexIsBuiltThenCaughtUpWithAddsAndRemoves() throws {
-        let root = try temporaryFolder()
-        defer { try? FileManager.default.removeItem(atPath: root) }
-        let gallery = try fourItems(at: root + "/g.akin")
+    @Test(arguments: GalleryBackend.allCases) func theIndexIsBuiltThenCaughtUpWithAddsAndRemoves(backend: GalleryBackend) throws {
+        guard let place = try backend.place() else { return }
+        defer { place.remove() }
+        let gallery = try fourItems(at: place.address("g"))
         #expect(try gallery.loadIndex() == IndexUse(kind: nil, outcome: .loaded))
+        #expect(try gallery.indexFreshness() == .none)
         let build = try gallery.buildIndex(IndexSettings(kind: .hnsw))
-        #expect(build.items == 4 && build.fileBytes > 0 && FileManager.default.fileExists(atPath: gallery.indexPath))
+        if place.isPostgres {
+            // pgvector's index is in the database, not in a file.
+            #expect(build.items == 4 && build.fileBytes == 0)
+        } else {
+            #expect(build.items == 4 && build.fileBytes > 0 && FileManager.default.fileExists(atPath: gallery.indexPath))
+        }
         #expect(try gallery.loadIndex() == IndexUse(kind: .hnsw, outcome: .loaded))
+        #expect(try gallery.indexFreshness() == .upToDate(.hnsw))
 
-        // Another process (here another Gallery on the same file) changes the gallery: the next
-        // open of the index catches it up instead of rebuilding it.
-        let other = try Gallery.open(root + "/g.akin")
+        // Another process (here another Gallery on the same gallery) changes it: the next open of
+        // the index catches it up instead of rebuilding it (pgvector's is always up to date).
+        let other = try Gallery.open(place.address("g"))
         let extra = Tensor(shape: [1, 3], values: [0, -1, 0])
         let added = try other.add([NewItem(path: "e", label: "z")], vectors: extra)
         #expect(try other.remove(ids: [0]) == 1)
-        let reopened = try Gallery.open(root + "/g.akin")
-        #expect(try reopened.loadIndex().outcome == .caughtUp(added: 1, removed: 1))
+        let reopened = try Gallery.open(place.address("g"))
+        #expect(try reopened.loadIndex().outcome == (place.isPostgres ? .loaded : .caughtUp(added: 1, removed: 1)))
         let hit = try reopened.search([0, -3, 0], k: 1).hits[0]
         #expect(hit.id == added[0] && hit.label == "z")
         let exact = try reopened.search([1, 0.5, 0.2], k: 3, exact: true).hits.map(\.id)
@@ -77,10 +85,10 @@ struct GalleryTests {
         #expect(!exact.contains(0) && exact == indexed)
     }
 
-    @Test func calibrationPicksTheThresholdAndLeavesItToTheCaller() throws {
-        let root = try temporaryFolder()
-        defer { try? FileManager.default.removeItem(atPath: root) }
-        let gallery = try fourItems(at: root + "/g.akin")
+    @Test(arguments: GalleryBackend.allCases) func calibrationPicksTheThresholdAndLeavesItToTheCaller(backend: GalleryBackend) throws {
+        guard let place = try backend.place() else { return }
+        defer { place.remove() }
+        let gallery = try fourItems(at: place.address("g"))
         // Near x (right), near y (right), and a query of a class the gallery does not hold, far from everything.
         let queries = Tensor(shape: [3, 3], values: [1, 0.05, 0, 0, 0.05, 1, -1, -1, 0])
         let calibration = try gallery.calibrate(vectors: queries, labels: ["x", "y", "w"], goal: .precision(1))
@@ -91,35 +99,34 @@ struct GalleryTests {
     }
 
     /// A gallery made for a model holds that model's vectors: vectors from elsewhere need saying so.
-    @Test func aModelsGalleryRefusesVectorsFromElsewhere() throws {
-        let root = try temporaryFolder()
-        defer { try? FileManager.default.removeItem(atPath: root) }
-        let gallery = Gallery(store: try SQLiteGalleryStore.create(at: root + "/m.akin", dimension: 2, modelFingerprint: "model-1234"))
+    @Test(arguments: GalleryBackend.allCases) func aModelsGalleryRefusesVectorsFromElsewhere(backend: GalleryBackend) throws {
+        guard let place = try backend.place() else { return }
+        defer { place.remove() }
+        let gallery = Gallery(store: try GalleryAddress(place.address("m")).create(dimension: 2, modelFingerprint: "model-1234"))
         let items = [NewItem(path: "a", label: "x")], vector = Tensor(shape: [1, 2], values: [1, 0])
-        #expect(throws: GalleryError.foreignVectors(path: root + "/m.akin", model: "model-1234")) { try gallery.add(items, vectors: vector) }
+        #expect(throws: GalleryError.foreignVectors(path: gallery.path, model: "model-1234")) { try gallery.add(items, vectors: vector) }
         #expect(try gallery.add(items, vectors: vector, allowingVectorsFromElsewhere: true) == [0])
     }
 
     /// Another process's write lock: an add waits `lockTimeout`, then stops with a message that
     /// says which ids are in (the transactions before the lock) and how to finish; run again with
     /// `skippingExistingPaths`, it adds the rest and nothing twice.
-    @Test func anAddStoppedByAnotherWriterSaysWhatIsCommittedAndResumes() throws {
-        let root = try temporaryFolder()
-        defer { try? FileManager.default.removeItem(atPath: root) }
-        let path = root + "/g.akin"
+    @Test(arguments: GalleryBackend.allCases) func anAddStoppedByAnotherWriterSaysWhatIsCommittedAndResumes(backend: GalleryBackend) throws {
+        guard let place = try backend.place() else { return }
+        defer { place.remove() }
+        let path = place.address("g")
         try Gallery.create(at: path, dimension: 2).close()
         let gallery = try Gallery.open(path, lockTimeout: 0.3)
         let items = (0..<6).map { NewItem(path: "item\($0)", label: "x") }
         let vectors = Tensor(shape: [6, 2], values: (0..<12).map { Float($0 + 1) })
-        // The other writer: a second connection that takes the write lock once the first transaction is in.
-        var configuration = Configuration()
-        configuration.allowsUnsafeTransactions = true  // its lock outlives one access, as another process's would
-        let other = try DatabaseQueue(path: path, configuration: configuration)
-        defer { try? other.close() }
+        // The other writer takes the write lock once the first transaction is in: for SQLite a
+        // second connection to the file; for PostgreSQL a psql session that locks the collection's row.
+        let other = try OtherWriter(place: place, gallery: path)
+        defer { other.release() }
         let started = Date()
         #expect {
             try gallery.add(items, vectors: vectors, transactionSize: 2) { ids in
-                if ids == [0, 1] { try? other.writeWithoutTransaction { try $0.execute(sql: "BEGIN EXCLUSIVE TRANSACTION") } }
+                if ids == [0, 1] { other.lock() }
             }
         } throws: { error in
             guard case let GalleryError.interrupted(committed, reason) = error else { return false }
@@ -130,7 +137,7 @@ struct GalleryTests {
         #expect(Date().timeIntervalSince(started) >= 0.25, "the add waited for the lock before giving up")
         #expect(try gallery.count == 2)
 
-        try other.writeWithoutTransaction { try $0.execute(sql: "ROLLBACK") }
+        other.release()
         #expect(try gallery.add(items, vectors: vectors, transactionSize: 2, skippingExistingPaths: true) == [2, 3, 4, 5])
         #expect(try gallery.count == 6)
         #expect(try gallery.search([1, 2], k: 1).hits.first?.path == "item0")
@@ -138,10 +145,10 @@ struct GalleryTests {
 
     /// A gallery kept open (a server's, a long-running program's) searches what is committed now:
     /// its own adds, and another writer's adds and removes, without reopening; with and without an index.
-    @Test func anOpenGallerySeesEveryCommittedChange() throws {
-        let root = try temporaryFolder()
-        defer { try? FileManager.default.removeItem(atPath: root) }
-        let gallery = try fourItems(at: root + "/g.akin")
+    @Test(arguments: GalleryBackend.allCases) func anOpenGallerySeesEveryCommittedChange(backend: GalleryBackend) throws {
+        guard let place = try backend.place() else { return }
+        defer { place.remove() }
+        let gallery = try fourItems(at: place.address("g"))
         for exact in [true, false] {
             if !exact { try gallery.buildIndex(IndexSettings(kind: .hnsw)) }
             #expect(try gallery.search([0, -1, 0], k: 1, exact: exact).hits[0].similarity < 0.5, "nothing near (0, -1, 0) yet")
@@ -149,7 +156,7 @@ struct GalleryTests {
             let own = try gallery.add([NewItem(path: "own\(exact)", label: "z")], vectors: Tensor(shape: [1, 3], values: [0.1, -1, 0]))
             #expect(try gallery.search([0.1, -1, 0], k: 1, exact: exact).hits[0].id == own[0], "its own add, exact: \(exact)")
 
-            let other = try Gallery.open(root + "/g.akin")
+            let other = try Gallery.open(place.address("g"))
             let theirs = try other.add([NewItem(path: "theirs\(exact)", label: "z")], vectors: Tensor(shape: [1, 3], values: [-0.1, -1, 0]))
             #expect(try gallery.search([-0.1, -1, 0], k: 1, exact: exact).hits[0].id == theirs[0], "another writer's add, exact: \(exact)")
             #expect(try other.remove(ids: own + theirs) == 2)
@@ -157,5 +164,71 @@ struct GalleryTests {
             #expect(!after.contains(own[0]) && !after.contains(theirs[0]), "removed items are not returned, exact: \(exact)")
             try other.close()
         }
+    }
+}
+
+/// Another process's write lock on a gallery, taken and let go on demand.
+final class OtherWriter {
+    private let file: DatabaseQueue?
+    private let psql: (path: String, server: String, collection: String)?
+    private var session: Process?
+
+    init(place: GalleryPlace, gallery: String) throws {
+        if let server = place.server {
+            file = nil
+            psql = (PostgresTestServers.psql(group: "store"), server, String(gallery.split(separator: "=").last!))
+        } else {
+            var configuration = Configuration()
+            configuration.allowsUnsafeTransactions = true  // its lock outlives one access, as another process's would
+            file = try DatabaseQueue(path: gallery, configuration: configuration)
+            psql = nil
+        }
+    }
+
+    func lock() {
+        if let file { try? file.writeWithoutTransaction { try $0.execute(sql: "BEGIN EXCLUSIVE TRANSACTION") } }
+        if let psql {
+            // A session that locks the collection's row and holds it until it is stopped.
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: psql.path)
+            process.arguments = [psql.server, "-v", "ON_ERROR_STOP=1", "-c", "BEGIN",
+                                 "-c", "SELECT 1 FROM akin.galleries WHERE name = '\(psql.collection)' FOR UPDATE",
+                                 "-c", "SELECT pg_sleep(30)"]
+            process.standardOutput = FileHandle.nullDevice
+            try? process.run()
+            session = process
+            // Until the lock is held: the session shows in pg_locks as a row lock of akin.galleries.
+            for _ in 0..<100 where !held() { Thread.sleep(forTimeInterval: 0.05) }
+        }
+    }
+
+    private func held() -> Bool {
+        guard let psql else { return false }
+        let check = Process()
+        check.executableURL = URL(fileURLWithPath: psql.path)
+        check.arguments = [psql.server, "-tA", "-c", "SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep(30)%' AND state = 'active'"]
+        let out = Pipe()
+        check.standardOutput = out
+        guard (try? check.run()) != nil else { return false }
+        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        check.waitUntilExit()
+        return text.trimmingCharacters(in: .whitespacesAndNewlines) != "0"
+    }
+
+    func release() {
+        if let file {
+            try? file.writeWithoutTransaction { try $0.execute(sql: "ROLLBACK") }
+            try? file.close()
+        }
+        if let session, let psql {
+            // The server would finish the sleep before it noticed psql gone: end the session there.
+            let end = Process()
+            end.executableURL = URL(fileURLWithPath: psql.path)
+            end.arguments = [psql.server, "-tA", "-c", "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep(30)%'"]
+            end.standardOutput = FileHandle.nullDevice
+            if (try? end.run()) != nil { end.waitUntilExit() }
+            session.waitUntilExit()
+        }
+        session = nil
     }
 }

