@@ -176,6 +176,9 @@ extension Gallery {
             if options.probe != nil { throw GalleryError.optionDoesNotApply("probe", "applies to an IVF-PQ index, and this search uses \(kind)") }
             guard let ef = options.efSearch else { return try body() }
             guard !database.exact else { throw GalleryError.optionDoesNotApply("ef", "applies to an HNSW index, and this search uses \(kind)") }
+            guard !database.store.isSharded else {
+                throw GalleryError.optionDoesNotApply("ef", "cannot reach a sharded gallery's shards: their ef_search is the one its index was built with")
+            }
             let own = database.efSearch
             database.efSearch = ef
             defer { database.efSearch = own }

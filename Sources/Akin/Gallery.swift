@@ -35,13 +35,17 @@ public final class Gallery {
     ///   - dimension: the length of every vector it will hold (positive).
     ///   - similarity: `.cosine` stores vectors at unit length and scores by cosine similarity
     ///     (in [-1, 1]); `.innerProduct` stores them as given and scores by their dot product.
-    public static func create(at path: String, dimension: Int, similarity: GallerySimilarity = .cosine) throws -> Gallery {
-        Gallery(store: try GalleryAddress(path).create(dimension: dimension, modelFingerprint: nil, similarity: similarity))
+    ///   - shards: for a PostgreSQL gallery, two or more `postgres://USER@HOST:PORT/DATABASE` servers to
+    ///     spread its items over (`path` is then the coordinator); none keeps them in `path`'s database.
+    public static func create(at path: String, dimension: Int, similarity: GallerySimilarity = .cosine, shards: [String] = []) throws -> Gallery {
+        Gallery(store: try GalleryAddress(path).create(dimension: dimension, modelFingerprint: nil, similarity: similarity, shards: shards))
     }
 
-    /// Makes an empty gallery for `model`'s embeddings: it takes their size and refuses any other model's.
-    public static func create(at path: String, for model: EmbeddingModel, similarity: GallerySimilarity = .cosine) throws -> Gallery {
-        Gallery(store: try GalleryAddress(path).create(dimension: model.embeddingDimension, modelFingerprint: model.fingerprint, similarity: similarity))
+    /// Makes an empty gallery for `model`'s embeddings: it takes their size and refuses any other
+    /// model's. `shards` as for ``create(at:dimension:similarity:shards:)``.
+    public static func create(at path: String, for model: EmbeddingModel, similarity: GallerySimilarity = .cosine, shards: [String] = []) throws -> Gallery {
+        Gallery(store: try GalleryAddress(path).create(dimension: model.embeddingDimension, modelFingerprint: model.fingerprint, similarity: similarity,
+                                                       shards: shards))
     }
 
     /// Makes a whole gallery of `embedded` images at once: written under a temporary name and moved
@@ -236,7 +240,8 @@ public final class Gallery {
         if let database = store as? PostgresGalleryStore {
             // pgvector searches in the database: an HNSW index when one was built, every vector otherwise.
             let indexed = settings?.kind == .hnsw
-            index = PgvectorIndex(store: database, exact: !indexed, efSearch: indexed ? settings?.efSearch : nil)
+            // A sharded gallery's shards keep the ef_search its index was built with.
+            index = PgvectorIndex(store: database, exact: !indexed, efSearch: indexed && !database.isSharded ? settings?.efSearch : nil)
             use = IndexUse(kind: indexed ? .hnsw : nil, outcome: .loaded)
         } else if let settings {
             let total = max(try store.count, 1)

@@ -14,6 +14,7 @@ struct GalleryCommand: ParsableCommand {
         @Option(help: "Size of the vectors it will hold (for vectors brought from elsewhere).") var dim: Int?
         @Option(help: "Model file from `akin train`: the gallery takes its embedding size and accepts only its vectors.") var model: String?
         @Option(help: "cosine (vectors stored at unit length) or inner-product (stored as given).") var distance = "cosine"
+        @Option(help: "PostgreSQL servers to shard the gallery over, comma-separated postgres://USER@HOST:PORT/DATABASE (--out is then the coordinator).") var shards: String?
 
         func validate() throws {
             guard (dim == nil) != (model == nil) else { throw ValidationError("give exactly one of --dim and --model") }
@@ -25,8 +26,9 @@ struct GalleryCommand: ParsableCommand {
 
         func run() throws {
             let similarity = GallerySimilarity(rawValue: distance)!
-            let gallery = try model.map { try Akin.Gallery.create(at: out, for: EmbeddingModel.load(from: $0), similarity: similarity) }
-                ?? Akin.Gallery.create(at: out, dimension: dim!, similarity: similarity)
+            let shards = shards.map { $0.split(separator: ",").map(String.init) } ?? []
+            let gallery = try model.map { try Akin.Gallery.create(at: out, for: EmbeddingModel.load(from: $0), similarity: similarity, shards: shards) }
+                ?? Akin.Gallery.create(at: out, dimension: dim!, similarity: similarity, shards: shards)
             try gallery.close()
             Console.note("empty \(gallery.info.dimension)-d \(distance) gallery made at \(gallery.path)")
         }

@@ -28,11 +28,17 @@ public enum GalleryAddress: Sendable, Equatable, CustomStringConvertible {
         }
     }
 
-    /// Makes a new, empty gallery here; refuses one that exists.
-    public func create(dimension: Int, modelFingerprint: String?, similarity: GallerySimilarity = .cosine) throws -> any GalleryStore {
+    /// Makes a new, empty gallery here; refuses one that exists. `shards` (PostgreSQL only) spreads
+    /// its items over those servers, this address being the coordinator (``PostgresShards``).
+    public func create(dimension: Int, modelFingerprint: String?, similarity: GallerySimilarity = .cosine, shards: [String] = []) throws -> any GalleryStore {
         switch self {
-        case let .file(path): return try SQLiteGalleryStore.create(at: path, dimension: dimension, modelFingerprint: modelFingerprint, similarity: similarity)
-        case let .postgres(address): return try PostgresGalleryStore.create(address, dimension: dimension, modelFingerprint: modelFingerprint, similarity: similarity)
+        case let .file(path):
+            guard shards.isEmpty else {
+                throw GalleryStoreError.notSupported(path: path, reason: "shards are PostgreSQL servers of a PostgreSQL gallery; give a postgres:// address as the coordinator")
+            }
+            return try SQLiteGalleryStore.create(at: path, dimension: dimension, modelFingerprint: modelFingerprint, similarity: similarity)
+        case let .postgres(address):
+            return try PostgresGalleryStore.create(address, dimension: dimension, modelFingerprint: modelFingerprint, similarity: similarity, shards: shards)
         }
     }
 

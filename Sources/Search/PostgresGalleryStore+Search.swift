@@ -13,6 +13,11 @@ extension PostgresGalleryStore {
     /// search (`kind` flat), and records the settings. Other kinds are Akin's in-memory indexes,
     /// which a PostgreSQL gallery does not keep: refused.
     public func buildIndex(_ settings: IndexSettings) throws {
+        if let shards {
+            try buildShardIndexes(settings, shards: shards)
+            try setIndexSettings(settings)
+            return
+        }
         let indexName = PostgresSchema.indexName(address.collection)
         switch settings.kind {
         case .flat:
@@ -36,12 +41,42 @@ extension PostgresGalleryStore {
         try setIndexSettings(settings)
     }
 
-    /// Whether pgvector's HNSW index of the collection exists (a settings row without it searches exactly).
+    /// A sharded gallery's index: pgvector's HNSW on each shard, built there; the shard database's
+    /// `hnsw.ef_search` and `hnsw.iterative_scan` are set for the coordinator's connections to use.
+    private func buildShardIndexes(_ settings: IndexSettings, shards: [PostgresAddress]) throws {
+        guard settings.kind == .hnsw || settings.kind == .flat else {
+            throw GalleryStoreError.notSupported(path: path, reason: "a PostgreSQL gallery is searched by pgvector, whose index is HNSW; build --kind hnsw, or flat for exact search (\(settings.kind.rawValue) is for SQLite galleries)")
+        }
+        let parameters = settings.hnswParameters
+        try PostgresShards.each(shards) { k, shard in
+            let table = PostgresShards.shardTable(address.collection, k)
+            try shard.query("DROP INDEX IF EXISTS akin.\(unescaped: "\"\(table)_hnsw\"")")
+            guard settings.kind == .hnsw else { return }
+            try shard.query("SET maintenance_work_mem = '1GB'")
+            try shard.query("""
+                CREATE INDEX \(unescaped: "\"\(table)_hnsw\"") ON akin.\(unescaped: "\"\(table)\"") USING hnsw (embedding vector_ip_ops)
+                WITH (m = \(unescaped: String(parameters.m)), ef_construction = \(unescaped: String(parameters.efConstruction)))
+                """)
+            let database = "\"\(shard.address.database.replacingOccurrences(of: "\"", with: "\"\""))\""
+            try shard.query("ALTER DATABASE \(unescaped: database) SET hnsw.ef_search = \(unescaped: String(min(parameters.efSearch, 1000)))")
+            try shard.query("ALTER DATABASE \(unescaped: database) SET hnsw.iterative_scan = strict_order")
+        }
+    }
+
+    /// Whether pgvector's HNSW index of the collection exists (on every shard of a sharded one).
     public var hasDatabaseIndex: Bool {
         get throws {
-            try session.query("""
-                SELECT 1 FROM pg_indexes WHERE schemaname = 'akin' AND indexname = \("items_\(address.collection)_hnsw")
-                """).decodeFirst(Int.self) != nil
+            guard let shards else {
+                return try session.query("""
+                    SELECT 1 FROM pg_indexes WHERE schemaname = 'akin' AND indexname = \("items_\(address.collection)_hnsw")
+                    """).decodeFirst(Int.self) != nil
+            }
+            var all = true
+            try PostgresShards.each(shards) { k, shard in
+                let name = PostgresShards.shardTable(address.collection, k) + "_hnsw"
+                all = try all && shard.query("SELECT 1 FROM pg_indexes WHERE schemaname = 'akin' AND indexname = \(name)").decodeFirst(Int.self) != nil
+            }
+            return all
         }
     }
 
@@ -57,6 +92,9 @@ extension PostgresGalleryStore {
             throw GalleryStoreError.wrongDimension(path: path, expected: d, got: queries.shape.last ?? 0, what: "the queries")
         }
         if labels?.isEmpty == true { return Array(repeating: [], count: queries.shape[0]) }
+        if shards != nil, efSearch != nil {
+            throw GalleryStoreError.notSupported(path: path, reason: "a sharded gallery's ef_search is set on its shards when the index is built (akin index build --ef-search); a search cannot change it")
+        }
         try setEfSearch(efSearch)
         var results: [[SearchHit]] = []
         results.reserveCapacity(queries.shape[0])

@@ -15,6 +15,9 @@ public final class PostgresGalleryStore: GalleryStore, @unchecked Sendable {
     let session: PostgresSession
     /// The value of `hnsw.ef_search` this connection was last set to (nil: the server's default).
     var sessionEfSearch: Int?
+    /// The shard servers of a sharded gallery (nil: its items are in this database).
+    public internal(set) var shards: [PostgresAddress]?
+    public var isSharded: Bool { shards != nil }
 
     public var path: String { address.description }
     var table: String { PostgresSchema.itemsTable(address.collection) }
@@ -26,22 +29,27 @@ public final class PostgresGalleryStore: GalleryStore, @unchecked Sendable {
         self.info = info
     }
 
-    /// Makes a new, empty collection; refuses one that exists.
+    /// Makes a new, empty collection; refuses one that exists. With `shards` (two or more
+    /// `postgres://USER@HOST:PORT/DATABASE` servers), its items are spread over them by the hash of
+    /// their id, and `address` is the coordinator (``PostgresShards``).
     public static func create(_ address: PostgresAddress, dimension: Int, modelFingerprint: String?,
-                              similarity: GallerySimilarity = .cosine) throws -> PostgresGalleryStore {
+                              similarity: GallerySimilarity = .cosine, shards: [String] = []) throws -> PostgresGalleryStore {
         guard (1...PostgresSchema.maximumDimension).contains(dimension) else {
             throw GalleryStoreError.badDimension(path: address.description, dimension: dimension)
         }
+        let shardAddresses = shards.isEmpty ? nil : try PostgresShards.addresses(shards, collection: address.collection, coordinator: address)
         let session = try PostgresSession(address)
         do {
             let info = GalleryInfo(modelFingerprint: modelFingerprint, dimension: dimension, similarity: similarity, threshold: nil,
                                    uuid: UUID().uuidString)
             try session.transaction {
                 try PostgresSchema.prepare(session)
-                try make(address.collection, info: info, in: session)
+                try make(address.collection, info: info, in: session, shards: shardAddresses)
             }
             try configure(session, readOnly: false, lockTimeout: SQLiteGalleryStore.busyTimeout)
-            return PostgresGalleryStore(address: address, session: session, info: info)
+            let store = PostgresGalleryStore(address: address, session: session, info: info)
+            store.shards = shardAddresses
+            return store
         } catch {
             session.close()
             throw error
@@ -49,26 +57,21 @@ public final class PostgresGalleryStore: GalleryStore, @unchecked Sendable {
     }
 
     /// Inserts the collection's row and creates its items table (inside the caller's transaction).
-    static func make(_ collection: String, info: GalleryInfo, in session: PostgresSession) throws {
+    static func make(_ collection: String, info: GalleryInfo, in session: PostgresSession, shards: [PostgresAddress]? = nil) throws {
         let taken = try session.query("SELECT 1 FROM akin.galleries WHERE name = \(collection) FOR UPDATE").decodeFirst(Int.self)
         guard taken == nil else { throw GalleryStoreError.exists(try session.address.with(collection: collection).description) }
         try session.query("""
-            INSERT INTO akin.galleries (name, dimension, distance, uuid, model)
-            VALUES (\(collection), \(info.dimension), \(info.similarity.rawValue), \(info.uuid), \(info.modelFingerprint))
+            INSERT INTO akin.galleries (name, dimension, distance, uuid, model, shards)
+            VALUES (\(collection), \(info.dimension), \(info.similarity.rawValue), \(info.uuid), \(info.modelFingerprint),
+                    \(shards.map(PostgresShards.encode)))
             """)
         let table = PostgresSchema.itemsTable(collection)
-        try session.query("DROP TABLE IF EXISTS \(unescaped: table)")
-        try session.query("""
-            CREATE TABLE \(unescaped: table) (
-                id bigint PRIMARY KEY,
-                path text NOT NULL,
-                label text NOT NULL,
-                added double precision NOT NULL,
-                metadata text,
-                embedding vector(\(unescaped: String(info.dimension))) NOT NULL)
-            """)
-        try session.query("CREATE INDEX ON \(unescaped: table) (label)")
-        try session.query("CREATE INDEX ON \(unescaped: table) (path)")
+        try session.query("DROP TABLE IF EXISTS \(unescaped: table) CASCADE")
+        if let shards {
+            try PostgresShards.create(collection, dimension: info.dimension, shards: shards, coordinator: session)
+        } else {
+            try PostgresSchema.createItemsTable(table, dimension: info.dimension, in: session)
+        }
     }
 
     /// Opens an existing collection. `readOnly` makes the connection's transactions read-only;
@@ -79,16 +82,18 @@ public final class PostgresGalleryStore: GalleryStore, @unchecked Sendable {
         do {
             try PostgresSchema.check(session)
             guard let row = try session.query("""
-                SELECT dimension, distance, uuid, model, threshold FROM akin.galleries WHERE name = \(address.collection)
+                SELECT dimension, distance, uuid, model, threshold, shards FROM akin.galleries WHERE name = \(address.collection)
                 """).first else { throw GalleryStoreError.missing(address.description) }
-            let (dimension, distance, uuid, model, threshold) = try row.decode((Int, String, String, String?, Float?).self)
+            let (dimension, distance, uuid, model, threshold, shards) = try row.decode((Int, String, String, String?, Float?, String?).self)
             guard (1...PostgresSchema.maximumDimension).contains(dimension), let similarity = GallerySimilarity(rawValue: distance) else {
                 throw GalleryStoreError.notAGallery(path: address.description, reason: "its row in akin.galleries has dimension \(dimension) and distance \(distance)")
             }
             try configure(session, readOnly: readOnly, lockTimeout: lockTimeout)
-            return PostgresGalleryStore(address: address, session: session,
-                                        info: GalleryInfo(modelFingerprint: model, dimension: dimension, similarity: similarity,
-                                                          threshold: threshold, uuid: uuid), lockTimeout: lockTimeout)
+            let store = PostgresGalleryStore(address: address, session: session,
+                                             info: GalleryInfo(modelFingerprint: model, dimension: dimension, similarity: similarity,
+                                                               threshold: threshold, uuid: uuid), lockTimeout: lockTimeout)
+            store.shards = try PostgresShards.decode(shards, collection: address.collection, coordinator: address)
+            return store
         } catch {
             session.close()
             throw error
@@ -119,7 +124,7 @@ public final class PostgresGalleryStore: GalleryStore, @unchecked Sendable {
     public static func createWhole(_ address: PostgresAddress, overwrite: Bool, dimension: Int, modelFingerprint: String?,
                                    similarity: GallerySimilarity = .cosine, fill: (any GalleryStore) throws -> Void) throws {
         if !overwrite, try exists(address) { throw GalleryStoreError.exists(address.description) }
-        let temporary = try address.with(collection: String("\(address.collection.prefix(24))_building_\(getpid())"))
+        let temporary = try address.with(collection: String("\(address.collection.prefix(20))_building_\(getpid())"))
         _ = try? drop(temporary)
         let store = try create(temporary, dimension: dimension, modelFingerprint: modelFingerprint, similarity: similarity)
         do {
@@ -150,9 +155,12 @@ public final class PostgresGalleryStore: GalleryStore, @unchecked Sendable {
         defer { session.close() }
         return try session.transaction {
             do { try PostgresSchema.check(session) } catch GalleryStoreError.missing { return false }
-            let found = try session.query("DELETE FROM akin.galleries WHERE name = \(address.collection) RETURNING 1").decodeFirst(Int.self) != nil
+            let shards = try session.query("DELETE FROM akin.galleries WHERE name = \(address.collection) RETURNING shards").first
             try session.query("DROP TABLE IF EXISTS \(unescaped: PostgresSchema.itemsTable(address.collection)) CASCADE")
-            return found
+            if let shards = try PostgresShards.decode(try shards?.decode(String?.self), collection: address.collection, coordinator: address) {
+                try PostgresShards.drop(address.collection, shards: shards, coordinator: session)
+            }
+            return shards != nil
         }
     }
 

@@ -47,6 +47,30 @@ enum PostgresSchema {
             """)
     }
 
+    /// What a shard server needs: pgvector and the `akin` schema (its tables are made by the coordinator's create).
+    static func prepareShard(_ session: PostgresSession) throws {
+        try session.query("SELECT pg_advisory_xact_lock(hashtext('akin-schema'))")
+        do { try session.query("CREATE EXTENSION IF NOT EXISTS vector") } catch {
+            throw GalleryStoreError.database(path: session.address.description, reason: "pgvector is not available on this shard (\(PostgresSession.reason(error))); install the extension there (CREATE EXTENSION vector, as a superuser)")
+        }
+        try session.query("CREATE SCHEMA IF NOT EXISTS akin")
+    }
+
+    /// A collection's items table (or one shard of it), with the indexes that label filters, paging and path checks use.
+    static func createItemsTable(_ table: String, dimension: Int, in session: PostgresSession) throws {
+        try session.query("""
+            CREATE TABLE \(unescaped: table) (
+                id bigint PRIMARY KEY,
+                path text NOT NULL,
+                label text NOT NULL,
+                added double precision NOT NULL,
+                metadata text,
+                embedding vector(\(unescaped: String(dimension))) NOT NULL)
+            """)
+        try session.query("CREATE INDEX ON \(unescaped: table) (label)")
+        try session.query("CREATE INDEX ON \(unescaped: table) (path)")
+    }
+
     /// Refuses a database whose Akin layout is missing or newer than this build.
     static func check(_ session: PostgresSession) throws {
         let found: Int?
