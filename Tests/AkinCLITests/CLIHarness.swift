@@ -20,6 +20,17 @@ enum CLI {
     @discardableResult
     static func run(_ arguments: [String]) throws -> CommandResult { try capture(binary, arguments) }
 
+    /// Starts `akin arguments…` without waiting (its output discarded), for processes that must run at once.
+    static func start(_ arguments: [String]) throws -> Process {
+        let process = Process()
+        process.executableURL = binary
+        process.arguments = arguments
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        return process
+    }
+
     /// Runs any program to its end and returns its status and both streams.
     static func capture(_ executable: URL, _ arguments: [String]) throws -> CommandResult {
         let process = Process()
