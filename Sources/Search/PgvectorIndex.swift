@@ -25,8 +25,10 @@ public final class PgvectorIndex: VectorIndex {
     }
 
     public var dimension: Int { store.info.dimension }
-    /// The collection's item count, read from the database (0 when it cannot be read; the search then says why).
+    /// The collection's item count: as the gallery's last read of its state saw it (every search
+    /// reads that first), else read from the database (0 when it cannot be read; the search then says why).
     public var count: Int {
+        if let known = store.lastCount { return known }
         do { return try store.count } catch { failure = error; return 0 }
     }
     public var ids: [Int] {

@@ -11,6 +11,7 @@ extension PostgresGalleryStore {
             SELECT generation, index_settings, threshold, item_count FROM akin.galleries WHERE name = \(address.collection)
             """).first else { throw GalleryStoreError.missing(path) }
         let (generation, settings, threshold, count) = try decoding { try row.decode((Int64, String?, Float?, Int).self) }
+        lastCount = count
         return (generation, settings, threshold, count)
     }
 
@@ -51,9 +52,9 @@ extension PostgresGalleryStore {
     public var count: Int { get throws { try row().count } }
     public var state: GalleryState { get throws { GalleryState(uuid: info.uuid, generation: try row().generation) } }
 
-    private static let itemColumns = "id, path, label, added, metadata"
+    static let itemColumns = "id, path, label, added, metadata"
 
-    private func item(_ row: PostgresRow) throws -> StoredItem {
+    func item(_ row: PostgresRow) throws -> StoredItem {
         let (id, path, label, added, metadata) = try decoding { try row.decode((Int, String, String, Double, String?).self) }
         return StoredItem(id: id, path: path, label: label, added: Date(timeIntervalSince1970: added), metadata: metadata)
     }
@@ -72,6 +73,11 @@ extension PostgresGalleryStore {
     }
 
     public func items(ids: [Int]) throws -> [Int: StoredItem] {
+        let remembered = lastHitItems
+        lastHitItems = [:]
+        if !ids.isEmpty, ids.allSatisfy({ remembered[$0] != nil }) {
+            return Dictionary(uniqueKeysWithValues: Set(ids).map { ($0, remembered[$0]!) })
+        }
         var found: [Int: StoredItem] = [:]
         for item in try session.query("""
             SELECT \(unescaped: Self.itemColumns) FROM \(unescaped: table) WHERE id = ANY(\(Set(ids).map(Int64.init))::bigint[])

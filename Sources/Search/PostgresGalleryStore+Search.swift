@@ -96,14 +96,16 @@ extension PostgresGalleryStore {
             throw GalleryStoreError.notSupported(path: path, reason: "a sharded gallery's ef_search is set on its shards when the index is built (akin index build --ef-search); a search cannot change it")
         }
         try setEfSearch(efSearch)
-        var results: [[SearchHit]] = []
+        var results: [[SearchHit]] = [], remembered: [Int: StoredItem] = [:]
+        defer { lastHitItems = remembered }
         results.reserveCapacity(queries.shape[0])
         for row in 0..<queries.shape[0] {
             let query = Array(UnsafeBufferPointer(start: queries.pointer + row * d, count: d))
             var bindings = PostgresBindings()
             bindings.append(query)
             let vector = "$1::real[]::vector"
-            var sql = "SELECT id, -(embedding <#> \(vector)) FROM \(table) WHERE true"
+            // The items' columns come with the hits: the caller reads them next (`items(ids:)`).
+            var sql = "SELECT \(Self.itemColumns), -(embedding <#> \(vector)) FROM \(table) WHERE true"
             if let labels {
                 bindings.append(labels.sorted())
                 sql += " AND label = ANY($\(bindings.count)::text[])"
@@ -116,7 +118,8 @@ extension PostgresGalleryStore {
             // sequential scan, with ties in id order as Akin's own exact search gives them.
             sql += exact ? " ORDER BY (embedding <#> \(vector)) + 0, id LIMIT \(k)" : " ORDER BY embedding <#> \(vector) LIMIT \(k)"
             let hits = try session.query(PostgresQuery(unsafeSQL: sql, binds: bindings)).map { row in
-                let (id, similarity) = try decoding { try row.decode((Int, Double).self) }
+                let (id, path, label, added, metadata, similarity) = try decoding { try row.decode((Int, String, String, Double, String?, Double).self) }
+                remembered[id] = StoredItem(id: id, path: path, label: label, added: Date(timeIntervalSince1970: added), metadata: metadata)
                 return SearchHit(index: id, similarity: Float(similarity))
             }
             results.append(hits)

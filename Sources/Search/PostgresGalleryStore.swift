@@ -15,6 +15,12 @@ public final class PostgresGalleryStore: GalleryStore, @unchecked Sendable {
     let session: PostgresSession
     /// The value of `hnsw.ef_search` this connection was last set to (nil: the server's default).
     var sessionEfSearch: Int?
+    /// The item count the last read of the collection's row saw (a search reads it with the change
+    /// counter, so the search after needs no query of its own for it).
+    var lastCount: Int?
+    /// The hits of the last search with their items, read in the same query: the `items(ids:)`
+    /// that follows a search is answered from them instead of another round trip.
+    var lastHitItems: [Int: StoredItem] = [:]
     /// The shard servers of a sharded gallery (nil: its items are in this database).
     public internal(set) var shards: [PostgresAddress]?
     public var isSharded: Bool { shards != nil }
