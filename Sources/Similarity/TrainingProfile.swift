@@ -3,7 +3,8 @@ import Networks
 
 /// Where training time goes: each stage of a step, and each layer of the network.
 public final class TrainingProfile {
-    public enum Stage: Int, CaseIterable { case batch, forward, loss, backward, optimizer, checkpoint }
+    /// `communication`: a data-parallel step's exchanges (gathering the embeddings, summing the gradients).
+    public enum Stage: Int, CaseIterable { case batch, forward, communication, loss, backward, optimizer, checkpoint }
     public var stages = [UInt64](repeating: 0, count: Stage.allCases.count)
     public var layers: LayerProfile?
     public var steps = 0
