@@ -61,7 +61,7 @@ public struct TrainingRun {
     public var patience: Int?
     /// Seed of initialisation, sampling, augmentation and the holdout.
     public var seed: UInt64 = 0
-    /// The processes to train with, data-parallel (``MPIGroup/join()`` under `mpirun`); nil trains
+    /// The processes to train with, data-parallel (`MPIGroup.join()` under `mpirun`); nil trains
     /// in this process alone. Every process runs the same `TrainingRun` on the same data: each
     /// draws the same global batches and runs the network on its share, and only process 0 writes
     /// the checkpoint. Validation is refused (train, then `akin eval`).

@@ -84,9 +84,11 @@ final class DataParallelStep {
             }
             try group.sum(UnsafeMutableBufferPointer(rebasing: flat[0..<offset]))
             offset = 0
-            for parameter in parameters + replicated {
-                parameter.gradient.pointer.update(from: flat.baseAddress! + offset, count: parameter.gradient.count)
-                offset += parameter.gradient.count
+            for list in [parameters, replicated] {
+                for parameter in list {
+                    parameter.gradient.pointer.update(from: flat.baseAddress! + offset, count: parameter.gradient.count)
+                    offset += parameter.gradient.count
+                }
             }
         }
     }
