@@ -41,7 +41,7 @@ enum ExitStatus {
             case .communication: return ioError
             case .processCountDiffers: return dataError
             // Options the processes cannot honour together: a usage error, as the parser's are.
-            case .notLaunchedByMPI, .unsupported, .batchTooSmall: return 64
+            case .notLaunchedByMPI, .launchedWithoutDistributed, .unsupported, .batchTooSmall: return 64
             }
         case let error as CheckpointError:
             if case .missing = error { return noInput }

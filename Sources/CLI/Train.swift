@@ -244,7 +244,10 @@ struct Train: ParsableCommand {
 
     func run() throws {
         let group: MPIGroup?
-        do { group = distributed ? try MPIGroup.join() : nil } catch { throw ValidationError(error.description) }
+        do {
+            if !distributed { try MPIGroup.requireAlone() }
+            group = distributed ? try MPIGroup.join() : nil
+        } catch { throw ValidationError(error.description) }
         let leader = group?.isLeader ?? true
         if !leader { Console.quiet.store(true, ordering: .relaxed) }
         try AkinCommand.configureThreads(threads ?? group.map { max(1, ProcessInfo.processInfo.activeProcessorCount / $0.localSize) })

@@ -25,6 +25,13 @@ public final class MPIGroup: DataParallelGroup, Sendable {
         ProcessInfo.processInfo.environment["OMPI_COMM_WORLD_SIZE"] != nil
     }
 
+    /// Throws ``DataParallelError/launchedWithoutDistributed(processes:)`` in a process that
+    /// `mpirun` started beside others: a run that is not data-parallel must not be one of several.
+    public static func requireAlone() throws(DataParallelError) {
+        let processes = ProcessInfo.processInfo.environment["OMPI_COMM_WORLD_SIZE"].flatMap(Int.init) ?? 1
+        if processes > 1 { throw .launchedWithoutDistributed(processes: processes) }
+    }
+
     /// Initialises MPI (once per process: later calls return the same group) and joins the job.
     /// Throws ``DataParallelError/notLaunchedByMPI`` outside `mpirun`, where MPI would quietly make
     /// a job of one process and `--distributed` would mean nothing.

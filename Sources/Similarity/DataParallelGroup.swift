@@ -26,6 +26,8 @@ extension DataParallelGroup {
 public enum DataParallelError: Error, CustomStringConvertible, Equatable, Sendable {
     /// `--distributed` in a process that `mpirun` did not start.
     case notLaunchedByMPI
+    /// One of several processes `mpirun` started, told to train alone: each would write the same files.
+    case launchedWithoutDistributed(processes: Int)
     /// An MPI call failed (a process died, the network went away): the run stops; its last checkpoint stands.
     case communication(operation: String, message: String)
     /// Fewer images a step than processes: some would have nothing to do.
@@ -39,6 +41,9 @@ public enum DataParallelError: Error, CustomStringConvertible, Equatable, Sendab
         switch self {
         case .notLaunchedByMPI:
             return "--distributed trains over the processes that mpirun starts: run it as `mpirun -np N akin train … --distributed`, or drop --distributed to train in this one process"
+        case let .launchedWithoutDistributed(processes):
+            return "mpirun started \(processes) processes, but without --distributed each would train the whole run alone and write the same files: "
+                + "add --distributed to train one model over them, or run akin train without mpirun"
         case let .communication(operation, message):
             return "\(operation) between the training processes failed (\(message)): another process has probably died. "
                 + "The last checkpoint stands: start the same mpirun command again with --resume."

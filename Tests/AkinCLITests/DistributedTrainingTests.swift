@@ -78,7 +78,7 @@ struct DistributedTrainingTests {
         #expect(FileManager.default.fileExists(atPath: folder + "/m.safetensors"))
     }
 
-    @Test func distributedIsRefusedOutsideMpirunAndWithValidation() throws {
+    @Test func distributedIsRefusedOutsideMpirunAndWithValidationAndRequiredUnderIt() throws {
         let outside = try CLI.run(["train", "/nonexistent-data", "--out", "/nonexistent/m.safetensors", "--distributed"])
         #expect(outside.status == 64 && outside.errors.contains("mpirun -np N"), "\(outside.errors)")
         let folder = try temporaryFolder()
@@ -87,5 +87,7 @@ struct DistributedTrainingTests {
                                                                  "--val-split", "0.2", "--distributed"], log: folder + "/validating"))
         #expect(validating.status != 0 && validating.errors.contains("--val-split") && !validating.errors.contains("nonexistent-data"),
                 "\(validating.errors)")
+        let alone = try #require(try MPI.run(processes: 2, ["train", "/nonexistent-data", "--out", folder + "/m.safetensors"], log: folder + "/alone"))
+        #expect(alone.status != 0 && alone.errors.contains("add --distributed") && !alone.errors.contains("nonexistent-data"), "\(alone.errors)")
     }
 }
