@@ -339,8 +339,9 @@ public final class Trainer {
                 guard parameters.allSatisfy({ $0.value.buffer.allSatisfy(\.isFinite) }) else {
                     throw TrainingError.diverged(step: step, loss: .infinity, lastCheckpoint: lastCheckpoint, checkpointPath: checkpointPath)
                 }
-                if let checkpointPath, group?.isLeader ?? true {
-                    try state.write(to: checkpointPath)
+                if let checkpointPath {
+                    // Process 0 writes it for all: the others' state is the same (and the same file on a shared disk).
+                    if group?.isLeader ?? true { try state.write(to: checkpointPath) }
                     lastCheckpoint = step
                 }
             }
