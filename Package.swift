@@ -33,6 +33,8 @@ let package = Package(
         .systemLibrary(name: "CLAPACK", path: "Sources/CLAPACK"),
         // The compiler's prefetch hint, which Swift cannot spell (a header only, nothing linked).
         .systemLibrary(name: "CPrefetch", path: "Sources/CPrefetch"),
+        // Open MPI, for data-parallel training under mpirun; mpi.h is under /usr/lib/<triplet>/openmpi, found by pkg-config.
+        .systemLibrary(name: "CMPI", path: "Sources/CMPI", pkgConfig: "ompi-c", providers: [.apt(["libopenmpi-dev"])]),
         // FreeType, for the text of the PNG figures.
         .systemLibrary(name: "CFreeType", path: "Sources/CFreeType", pkgConfig: "freetype2"),
         // libpng reports errors with longjmp; the shim keeps every libpng call in C so no jump crosses a Swift frame.
@@ -44,6 +46,8 @@ let package = Package(
         .target(name: "Networks", dependencies: ["Tensors", .product(name: "SwiftProtobuf", package: "swift-protobuf")]),
         .target(name: "Images", dependencies: ["Tensors", "CTurboJPEG", "CPNGShim", "CZlib"]),
         .target(name: "Similarity", dependencies: ["Tensors", "Networks", "Images"]),
+        // The trainer's DataParallelGroup over MPI: kept out of Similarity, which knows only the protocol.
+        .target(name: "MPIBackend", dependencies: ["Similarity", "CMPI"]),
         .target(name: "Search", dependencies: [
             "Tensors", "COpenBLAS", "CPrefetch", "CVectorKernels", "CZlib", .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "PostgresNIO", package: "postgres-nio"), .product(name: "NIOCore", package: "swift-nio"),
@@ -53,7 +57,7 @@ let package = Package(
         .target(name: "Projection", dependencies: ["Tensors", "Search", "COpenBLAS", "CLAPACK"]),
         .target(name: "Reports", dependencies: ["Images", "Evaluation", "CFreeType", .product(name: "SwiftProtobuf", package: "swift-protobuf")]),
         // The front door: the workflow a Swift program, the CLI and the server share.
-        .target(name: "Akin", dependencies: ["Tensors", "Networks", "Images", "Similarity", "Search", "Evaluation", "Projection", "Reports"]),
+        .target(name: "Akin", dependencies: ["Tensors", "Networks", "Images", "Similarity", "MPIBackend", "Search", "Evaluation", "Projection", "Reports"]),
         // The HTTP service over the front door: collections, search, items, embedding, metrics, the web page.
         .target(name: "AkinServer", dependencies: [
             "Akin", .product(name: "Hummingbird", package: "hummingbird"), .product(name: "HummingbirdCore", package: "hummingbird"),

@@ -2,6 +2,7 @@
 // ``RetrievalEvaluation``, ``ModelReport``) and every layer it stands on, so a program needs one import.
 @_exported import Evaluation
 @_exported import Images
+@_exported import MPIBackend
 @_exported import Networks
 @_exported import Projection
 @_exported import Reports

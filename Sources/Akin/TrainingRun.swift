@@ -61,6 +61,11 @@ public struct TrainingRun {
     public var patience: Int?
     /// Seed of initialisation, sampling, augmentation and the holdout.
     public var seed: UInt64 = 0
+    /// The processes to train with, data-parallel (`MPIGroup.join()` under `mpirun`); nil trains
+    /// in this process alone. Every process runs the same `TrainingRun` on the same data: each
+    /// draws the same global batches and runs the network on its share, and only process 0 writes
+    /// the checkpoint. Validation is refused (train, then `akin eval`).
+    public var group: (any DataParallelGroup)?
 
     public init(dataFolder: String, recipe: Recipe = .default) {
         self.dataFolder = dataFolder
@@ -73,6 +78,10 @@ public struct TrainingRun {
     /// Lists and decodes the data (bad files noted and skipped), splits off the holdout and settles
     /// every option. Throws before any decoding when the folder's shape is wrong.
     public func prepare(reporter: any WorkReporter = SilentReporter()) throws -> PreparedTraining {
+        if group != nil && holdout != nil {
+            throw DataParallelError.unsupported(option: "--val-split and --val-classes",
+                                                reason: "validation runs in one process; train, then score the model with `akin eval`")
+        }
         if let pretrained, pretrained.freeze {
             if embeddingSource == .features { throw TrainingRunError.frozenFeatures(path: pretrained.path) }
             if pretrained.learningRateScale != nil { throw TrainingRunError.frozenRate }
@@ -113,7 +122,7 @@ public struct TrainingRun {
         }
         if fineTuning && steps == nil { options.takeFineTuningLength(trainingImages: images.count, warmup: warmupSteps) }
         return PreparedTraining(options: options, images: images, validationImages: held, heldOutClasses: heldOut,
-                                backbone: pretrained?.model, validateEvery: validateEvery, patience: patience)
+                                backbone: pretrained?.model, validateEvery: validateEvery, patience: patience, group: group)
     }
 
     /// The recipe's options, the caller's changes, then the fields resolved here.
@@ -148,6 +157,8 @@ public struct PreparedTraining {
     public var backbone: EmbeddingModel?
     public var validateEvery: Int
     public var patience: Int?
+    /// The processes training together (``TrainingRun/group``); nil: this one alone.
+    public var group: (any DataParallelGroup)?
 
     /// A trainer for the run; with a holdout it scores leave-one-out P@1 and MAP@R on the held-out
     /// images every `validateEvery` steps and returns the best model by MAP@R.
@@ -156,6 +167,7 @@ public struct PreparedTraining {
     ///   - bestModelPath: where each new best model is written as soon as it is found; nil keeps it in memory.
     public func makeTrainer(checkpointPath: String? = nil, bestModelPath: String? = nil) -> Trainer {
         let trainer = Trainer(options: options, images: images, checkpointPath: checkpointPath, backbone: backbone)
+        trainer.group = group
         if let held = validationImages {
             trainer.validation = Validation(every: validateEvery, patience: patience, bestModelPath: bestModelPath) { model in
                 let vectors = try model.embed(held, batchSize: 256)

@@ -1,11 +1,16 @@
 import Foundation
 import Akin
+import Synchronization
 
 /// Where progress and notes go: standard error, so standard output stays clean for results (--json).
 enum Console {
     static let isTerminal = isatty(STDERR_FILENO) != 0
+    /// Set in the processes of a data-parallel run other than process 0: one process speaks for
+    /// all (errors are still printed by whichever process meets them).
+    static let quiet = Atomic<Bool>(false)
 
     static func note(_ text: String) {
+        guard !quiet.load(ordering: .relaxed) else { return }
         FileHandle.standardError.write(Data((text + "\n").utf8))
     }
 
@@ -57,6 +62,7 @@ final class ProgressBar: @unchecked Sendable {
         let eta = rate > 0 ? Double(total - done) * unitsPerStep / rate : .infinity
         let numbers = "\(done)/\(total) \(detail.isEmpty ? "" : detail + " ")\(String(format: "%.0f", rate)) \(unit)/s"
         if Console.isTerminal {
+            guard !Console.quiet.load(ordering: .relaxed) else { return }
             let width = 24
             let filled = total > 0 ? min(width, width * done / total) : width
             let bar = String(repeating: "█", count: filled) + String(repeating: "·", count: width - filled)

@@ -36,6 +36,13 @@ enum ExitStatus {
         case let error as IDXError:
             if case .unreadable = error { return noInput }
             return dataError
+        case let error as DataParallelError:
+            switch error {
+            case .communication: return ioError
+            case .processCountDiffers: return dataError
+            // Options the processes cannot honour together: a usage error, as the parser's are.
+            case .notLaunchedByMPI, .launchedWithoutDistributed, .unsupported, .batchTooSmall: return 64
+            }
         case let error as CheckpointError:
             if case .missing = error { return noInput }
             return dataError

@@ -82,7 +82,9 @@ struct Train: ParsableCommand {
     @Option(help: "Write TensorBoard event files into this folder (scalars, weight histograms).") var logdir: String?
     @Option(help: "With --logdir: scalars every N steps (default 10).") var scalarsEvery: Int?
     @Option(help: "With --logdir: weight histograms every N steps (default 100).") var histogramsEvery: Int?
-    @Option(help: "Compute threads (default: all cores).") var threads: Int?
+    @Option(help: "Compute threads (default: all cores; with --distributed, the cores shared among the processes on each machine).") var threads: Int?
+    @Flag(help: "Data-parallel over the processes mpirun starts: `mpirun -np N akin train … --distributed`. Each runs its share of every batch; process 0 writes the checkpoint, log and model.")
+    var distributed = false
     @OptionGroup var decoding: DecodingOptions
     @Flag(help: "Print where the time went: each stage of a step and each layer.") var profile = false
 
@@ -241,7 +243,14 @@ struct Train: ParsableCommand {
     }
 
     func run() throws {
-        try AkinCommand.configureThreads(threads)
+        let group: MPIGroup?
+        do {
+            if !distributed { try MPIGroup.requireAlone() }
+            group = distributed ? try MPIGroup.join() : nil
+        } catch { throw ValidationError(error.description) }
+        let leader = group?.isLeader ?? true
+        if !leader { Console.quiet.store(true, ordering: .relaxed) }
+        try AkinCommand.configureThreads(threads ?? group.map { max(1, ProcessInfo.processInfo.activeProcessorCount / $0.localSize) })
         decoding.apply()
         let checkpointPath = checkpoint ?? out + ".checkpoint"
         if !resume && !overwrite, let unfinished = Trainer.unfinishedRun(at: checkpointPath) {
@@ -260,6 +269,7 @@ struct Train: ParsableCommand {
         run.validateEvery = valEvery ?? 200
         run.patience = patience
         run.seed = seed
+        run.group = group
         let prepared = try run.prepare(reporter: ConsoleReporter())
         let options = prepared.options, held = prepared.validationImages
 
@@ -274,8 +284,8 @@ struct Train: ParsableCommand {
             trainer.onFeatureCaching = { done, _ in caching.update(done) }
         }
         if profile { trainer.profile = TrainingProfile() }
-        let logWriter = try log.map { try TrainingLog(path: $0, resuming: resume, note: Console.note) }
-        let board = try logdir.map { try TensorBoardLog(directory: $0, scalarsEvery: scalarsEvery ?? 10, histogramsEvery: histogramsEvery ?? 100) }
+        let logWriter = try log.flatMap { leader ? try TrainingLog(path: $0, resuming: resume, note: Console.note) : nil }
+        let board = try logdir.flatMap { !leader ? nil : try TensorBoardLog(directory: $0, scalarsEvery: scalarsEvery ?? 10, histogramsEvery: histogramsEvery ?? 100) }
         if let board, let logdir { Console.note("TensorBoard events: \(board.path) (view with: tensorboard --logdir \(logdir))") }
         let perStep = options.imagesPerStep
         let bar = ProgressBar("training", total: options.steps, unit: "images", unitsPerStep: perStep, plainInterval: 10)
@@ -303,7 +313,7 @@ struct Train: ParsableCommand {
             board?.append(step, parameters: trainer.trainingNetwork?.parameters ?? [])
         }
         board?.close()
-        if held == nil { try model.save(to: out) }
+        if held == nil && leader { try model.save(to: out) }
         let elapsed = Date().timeIntervalSince(started)
         let trained = firstStep.map { lastStep - $0 + 1 } ?? 0
         if trained > 0 {
@@ -318,5 +328,6 @@ struct Train: ParsableCommand {
                 : String(format: "fine-tuning beat the untrained backbone: best MAP@R %.4f at step %d", best.mapAtR, best.step))
         }
         Console.note("model written to \(out)\(held != nil ? " (the best by validation MAP@R)" : "") (checkpoint: \(checkpointPath))")
+        group?.finish()
     }
 }

@@ -6,13 +6,14 @@ extension ImageSet {
     /// each changed by `augmentation`. The image at batch position i draws from
     /// `Augmentation.generator(seed: seed, position: i)`, so the batch depends only on the seed,
     /// never on the number of threads. With `Augmentation.none` the batch is bit-for-bit `fill`'s.
-    /// Runs on all cores.
+    /// Runs on all cores. `firstPosition` is where `indices` start in a larger batch (a
+    /// data-parallel process's slice), so each image draws as it would in the whole batch.
     public func fill(_ batch: UnsafeMutablePointer<Float>, indices: some Collection<Int>, preprocessing: Preprocessing,
-                     augmentation: Augmentation, seed: UInt64) {
+                     augmentation: Augmentation, seed: UInt64, firstPosition: Int = 0) {
         precondition((try? augmentation.validate()) != nil, "augmentation \(augmentation) is out of range; call validate() when reading it")
         let size = imageSize
         fillAugmented(batch, indices: Array(indices), preprocessing: preprocessing) { position in
-            var generator = Augmentation.generator(seed: seed, position: position)
+            var generator = Augmentation.generator(seed: seed, position: firstPosition + position)
             return augmentation.draw(imageSize: size, using: &generator)
         }
     }

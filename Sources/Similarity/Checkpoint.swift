@@ -24,6 +24,7 @@ struct Checkpoint {
     static let datasetKey = "akin.checkpoint.dataset"
     static let optimizerPrefix = "optimizer."
     static let validationKey = "akin.checkpoint.validation"
+    static let processesKey = "akin.checkpoint.processes"
 
     var model: EmbeddingModel
     var optimizer: Optimizer
@@ -39,6 +40,8 @@ struct Checkpoint {
     var validationsWithoutImprovement = 0
     /// Validation stopped improving for `--patience` validations: the run is over, not unfinished.
     var stoppedEarly = false
+    /// How many data-parallel processes trained it (1: one process, no mpirun).
+    var processes = 1
 
     func write(to path: String) throws {
         var file = try model.fileContents(extraMetadata: [
@@ -46,6 +49,7 @@ struct Checkpoint {
             Self.generatorKey: generator.state.map { String($0, radix: 16) }.joined(separator: ","),
             Self.optionsKey: String(decoding: try JSONEncoder.sorted.encode(options), as: UTF8.self),
             Self.datasetKey: datasetIdentity,
+            Self.processesKey: String(processes),
             Self.validationKey: String(decoding: try JSONEncoder.sorted.encode(ValidationProgress(best: bestValidation, withoutImprovement: validationsWithoutImprovement, stoppedEarly: stoppedEarly)), as: UTF8.self),
         ])
         for (name, tensor) in optimizer.stateTensors() { file.tensors[Self.optimizerPrefix + name] = tensor }
@@ -74,6 +78,8 @@ struct Checkpoint {
         }
         let options = try field(optionsKey) { try? JSONDecoder().decode(TrainingOptions.self, from: Data($0.utf8)) }
         let dataset = try field(datasetKey) { $0 }
+        // Checkpoints from before data-parallel training were all written by one process.
+        let processes = file.metadata[processesKey] == nil ? 1 : try field(processesKey) { Int($0).flatMap { $0 >= 1 ? $0 : nil } }
         let optimizer = options.makeOptimizer()
         var state: [String: Tensor] = [:]
         for (name, tensor) in file.tensors where name.hasPrefix(optimizerPrefix) {
@@ -85,7 +91,7 @@ struct Checkpoint {
         return Checkpoint(model: model, optimizer: optimizer, generator: RandomGenerator(state: words), step: step,
                           options: options, datasetIdentity: dataset, bestValidation: progress?.best,
                           lossParameters: lossParameters, validationsWithoutImprovement: progress?.withoutImprovement ?? 0,
-                          stoppedEarly: progress?.stoppedEarly ?? false)
+                          stoppedEarly: progress?.stoppedEarly ?? false, processes: processes)
     }
 }
 

@@ -33,6 +33,9 @@ public final class Trainer {
     public private(set) var bestValidation: ValidationResult?
     /// The best model so far, when validating (its file may also be at `validation.bestModelPath`).
     private var bestModel: SafeTensorsFile?
+    /// The processes this one trains with, data-parallel (`mpirun … --distributed`); nil trains
+    /// alone. Each runs its slice of every global batch; process 0 alone writes the checkpoint.
+    public var group: (any DataParallelGroup)?
 
     public init(options: TrainingOptions, images: ImageSet, checkpointPath: String? = nil, backbone: EmbeddingModel? = nil) {
         self.options = options
@@ -72,7 +75,7 @@ public final class Trainer {
             preprocessing.imageSize = options.imageSize
             let model = EmbeddingModel(architecture: architecture, preprocessing: preprocessing, distance: options.distance, network: network)
             return Checkpoint(model: model, optimizer: options.makeOptimizer(), generator: generator, step: 0,
-                              options: options, datasetIdentity: datasetIdentity)
+                              options: options, datasetIdentity: datasetIdentity, processes: group?.size ?? 1)
         }
         let architecture = options.architecture
         let network = architecture.build()
@@ -85,7 +88,7 @@ public final class Trainer {
                                           mean: statistics.mean, std: statistics.std)
         let model = EmbeddingModel(architecture: architecture, preprocessing: preprocessing, distance: options.distance, network: network)
         return Checkpoint(model: model, optimizer: options.makeOptimizer(), generator: generator, step: 0,
-                          options: options, datasetIdentity: datasetIdentity)
+                          options: options, datasetIdentity: datasetIdentity, processes: group?.size ?? 1)
     }
 
     private func resumed() throws -> Checkpoint {
@@ -100,6 +103,10 @@ public final class Trainer {
         }
         guard state.step <= options.steps else {
             throw CheckpointError.incompatible(path: checkpointPath, reason: "it is already at step \(state.step), past --steps \(options.steps)")
+        }
+        // Batch norm keeps statistics per process: another count would not continue the same run.
+        guard state.processes == group?.size ?? 1 else {
+            throw DataParallelError.processCountDiffers(checkpoint: state.processes, now: group?.size ?? 1)
         }
         state.options = options
         return state
@@ -209,6 +216,12 @@ public final class Trainer {
 
     private func train(resume: Bool, onStep: (TrainingStep) -> Void) throws -> EmbeddingModel {
         bestModel = nil
+        if group != nil && validation != nil {
+            // Validation decides when to stop and which model to keep: every process would have to
+            // agree on it, which this version does not arrange.
+            throw DataParallelError.unsupported(option: "--val-split and --val-classes",
+                                                reason: "validation runs in one process; train, then score the model with `akin eval`")
+        }
         var state = resume ? try resumed() : try freshStart()
         let model = state.model, network = model.network, optimizer = state.optimizer
         trainingNetwork = network
@@ -232,11 +245,18 @@ public final class Trainer {
         }
         defer { bestValidation = state.bestValidation }
         let features = frozen ? try cachedFeatures(model, depth: bodyDepth) : nil
-        let featureBatch = features.map { Tensor(shape: [options.imagesPerStep, $0.shape[1]]) }
         let parameters = network.parameters + objective.parameters
         state.lossParameters = Dictionary(uniqueKeysWithValues: objective.parameters.map { ($0.name, $0.value) })
-        let batch = Tensor(shape: frozen ? [1] : [options.imagesPerStep] + model.architecture.inputShape)
-        let gradient = Tensor(shape: [options.imagesPerStep, outputDimension])
+        // Data-parallel: this process runs the network on its rows of each batch only.
+        let trainedParameters = frozen ? network.layers.dropFirst(bodyDepth).flatMap(\.parameters) : network.parameters
+        let shared = try group.map { group throws(DataParallelError) in
+            try DataParallelStep(group: group, globalCount: options.imagesPerStep, width: outputDimension,
+                                 parameterCount: (trainedParameters + objective.parameters).reduce(0) { $0 + $1.gradient.count })
+        }
+        let rows = shared?.localRows ?? 0..<options.imagesPerStep
+        let featureBatch = features.map { Tensor(shape: [rows.count, $0.shape[1]]) }
+        let batch = Tensor(shape: frozen ? [1] : [rows.count] + model.architecture.inputShape)
+        let gradient = shared?.gradient ?? Tensor(shape: [options.imagesPerStep, outputDimension])
         var indices: [Int] = [], labels: [Int32] = []
         var lastCheckpoint: Int? = resume ? state.step : nil
         stoppedEarly = false
@@ -262,26 +282,34 @@ public final class Trainer {
             for index in indices { labels.append(images.labels[index]) }
             if let features, let featureBatch {
                 let width = features.shape[1]
-                for (row, index) in indices.enumerated() {
+                for (row, index) in indices[rows].enumerated() {
                     (featureBatch.pointer + row * width).update(from: features.pointer + index * width, count: width)
                 }
             } else if options.augmentation.isIdentity {
-                images.fill(batch.pointer, indices: indices, preprocessing: model.preprocessing)
+                images.fill(batch.pointer, indices: indices[rows], preprocessing: model.preprocessing)
             } else {
-                // Each step's augmentation has its own seed, so a resumed run draws the same.
-                images.fill(batch.pointer, indices: indices, preprocessing: model.preprocessing,
-                            augmentation: options.augmentation, seed: options.seed &* 0x9E37_79B9_7F4A_7C15 &+ UInt64(step))
+                // Each step's augmentation has its own seed, so a resumed run draws the same; an
+                // image's draw follows its position in the global batch, whichever process fills it.
+                images.fill(batch.pointer, indices: indices[rows], preprocessing: model.preprocessing,
+                            augmentation: options.augmentation, seed: options.seed &* 0x9E37_79B9_7F4A_7C15 &+ UInt64(step),
+                            firstPosition: rows.lowerBound)
             }
             lap(.batch)
-            let embeddings = try featureBatch.map { try network.forward($0, from: bodyDepth) } ?? network.forward(batch)
+            let local = try featureBatch.map { try network.forward($0, from: bodyDepth) } ?? network.forward(batch)
             lap(.forward)
+            // Every process scores the whole batch's embeddings, so mining sees the global batch.
+            let embeddings = try shared?.gather(local) ?? local
+            lap(.communication)
             let statistics = objective.evaluate(embeddings, labels: labels, gradient: gradient)
             lap(.loss)
             guard statistics.loss.isFinite, statistics.meanPositiveDistance.isFinite, statistics.meanNegativeDistance.isFinite else {
                 throw TrainingError.diverged(step: step, loss: statistics.loss, lastCheckpoint: lastCheckpoint, checkpointPath: checkpointPath)
             }
-            if frozen { try network.backward(gradient, downTo: bodyDepth) } else { try network.backward(gradient) }
+            let localGradient = shared?.localRowsOfGradient() ?? gradient
+            if frozen { try network.backward(localGradient, downTo: bodyDepth) } else { try network.backward(localGradient) }
             lap(.backward)
+            try shared?.sumGradients(trainedParameters, replicated: objective.parameters)
+            lap(.communication)
             optimizer.learningRate = options.learningRate(atStep: step)
             optimizer.step(groups)
             lap(.optimizer)
@@ -306,12 +334,14 @@ public final class Trainer {
             let stopping = validation.map { v in v.patience.map { state.validationsWithoutImprovement >= $0 } ?? false } ?? false
             state.stoppedEarly = stopping
             if step % max(1, options.checkpointEvery) == 0 || step == options.steps || stopping {
+                try shared?.averageBuffers(network.buffers)
                 // Weights that overflowed are no checkpoint to come back to.
                 guard parameters.allSatisfy({ $0.value.buffer.allSatisfy(\.isFinite) }) else {
                     throw TrainingError.diverged(step: step, loss: .infinity, lastCheckpoint: lastCheckpoint, checkpointPath: checkpointPath)
                 }
                 if let checkpointPath {
-                    try state.write(to: checkpointPath)
+                    // Process 0 writes it for all: the others' state is the same (and the same file on a shared disk).
+                    if group?.isLeader ?? true { try state.write(to: checkpointPath) }
                     lastCheckpoint = step
                 }
             }
