@@ -94,7 +94,8 @@ extension APIError {
             case .empty: return APIError(.conflict, "empty", "the collection holds no items yet; add some first")
             case .exists: return .conflict("a collection of that name exists, or is still being dropped")
             // The server's own files failing is the server's fault, not the request's.
-            case .missing, .cannotOpen, .notAGallery: return APIError(.internalServerError, "storage", error.description)
+            case .missing, .cannotOpen, .notAGallery, .database: return APIError(.internalServerError, "storage", error.description)
+            case .cannotConnect: return APIError(.serviceUnavailable, "storage", error.description, headers: [.retryAfter: "5"])
             default: return .invalid(error.description)
             }
         case let error as ImageError: return .invalid(error.description)

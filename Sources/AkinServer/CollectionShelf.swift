@@ -9,7 +9,7 @@ struct ServedModel: Sendable {
     let embedder: EmbeddingBatcher
 }
 
-/// The collections of the server's directory and the models that embed them. Creating and dropping
+/// The collections of the server's directory (or PostgreSQL database) and the models that embed them. Creating and dropping
 /// go through here one at a time; each collection's own work runs on its queue.
 actor CollectionShelf {
     let directory: String
@@ -50,13 +50,26 @@ actor CollectionShelf {
         }
         self.models = models
         var collections: [CollectionName: ServedCollection] = [:]
-        for file in try FileManager.default.contentsOfDirectory(atPath: directory).sorted() where file.hasSuffix(".akin") {
-            guard let name = CollectionName(file.dropLast(5)) else { continue }
-            let gallery = try Gallery.open((directory as NSString).appendingPathComponent(file), lockTimeout: 2)
-            collections[name] = try ServedCollection(name: name, gallery: gallery, directory: directory,
+        let names: [String]
+        if let database = options.database {
+            do { names = try PostgresGalleryStore.collections(in: database) } catch { throw ServerError.badDatabase(reason: "\(error)") }
+        } else {
+            names = try FileManager.default.contentsOfDirectory(atPath: directory).sorted().filter { $0.hasSuffix(".akin") }.map { String($0.dropLast(5)) }
+        }
+        for text in names {
+            guard let name = CollectionName(text) else { continue }
+            let address = Self.address(of: name, options: options)
+            let gallery = try Gallery.open(address, lockTimeout: 2)
+            collections[name] = try ServedCollection(name: name, gallery: gallery, address: address, directory: directory,
                                                      embedder: Self.model(for: gallery.info, in: models)?.embedder, readers: options.readers)
         }
         self.collections = collections
+    }
+
+    /// Where the collection `name` lives: `NAME.akin` in the directory, or the collection NAME of the database.
+    private static func address(of name: CollectionName, options: ServerOptions) -> String {
+        guard let database = options.database else { return (options.directory as NSString).appendingPathComponent(name.fileName) }
+        return database + "?collection=\(name.value)"
     }
 
     private static func modelFiles(in directory: String) throws -> [String] {
@@ -106,7 +119,10 @@ actor CollectionShelf {
     func create(_ text: String, model modelName: String?, dimension: Int?, similarity: GallerySimilarity) throws -> ServedCollection {
         let name = try Self.name(text)
         guard collections[name] == nil else { throw APIError.conflict("the collection \(name) exists; DELETE it first to make it anew") }
-        let path = (directory as NSString).appendingPathComponent(name.fileName)
+        if options.database != nil, !PostgresAddress.isCollectionName(name.value) {
+            throw APIError.invalid("in a PostgreSQL database a collection name is 1…40 lowercase letters, digits or _")
+        }
+        let path = Self.address(of: name, options: options)
         let gallery: Gallery, embedder: EmbeddingBatcher?
         switch (modelName, dimension) {
         case let (modelName?, nil):
@@ -114,7 +130,7 @@ actor CollectionShelf {
                 throw APIError.notFound("no model \(modelName) is loaded; GET /v1/models lists them (loaded: \(models.keys.sorted().joined(separator: ", ")))")
             }
             // From the fingerprint kept at load: computing it hashes every weight, and the model's thread may be using them.
-            gallery = Gallery(store: try SQLiteGalleryStore.create(at: path, dimension: model.dimension, modelFingerprint: model.fingerprint, similarity: similarity))
+            gallery = Gallery(store: try GalleryAddress(path).create(dimension: model.dimension, modelFingerprint: model.fingerprint, similarity: similarity))
             embedder = model.embedder
         case let (nil, dimension?):
             guard (1...GalleryInfo.maximumDimension).contains(dimension) else {
@@ -125,7 +141,7 @@ actor CollectionShelf {
         default:
             throw APIError.invalid("give either model (to embed images) or dimension (for vectors), not both and not neither")
         }
-        let collection = try ServedCollection(name: name, gallery: gallery, directory: directory, embedder: embedder, readers: options.readers)
+        let collection = try ServedCollection(name: name, gallery: gallery, address: path, directory: directory, embedder: embedder, readers: options.readers)
         collections[name] = collection
         return collection
     }
@@ -136,7 +152,11 @@ actor CollectionShelf {
         collections[collection.name] = nil
         await collection.close()
         let manager = FileManager.default
-        for suffix in ["", "-wal", "-shm", ".index"] { try? manager.removeItem(atPath: collection.path + suffix) }
+        if options.database != nil {
+            try PostgresGalleryStore.drop(PostgresAddress(Self.address(of: collection.name, options: options)))
+        } else {
+            for suffix in ["", "-wal", "-shm", ".index"] { try? manager.removeItem(atPath: collection.path + suffix) }
+        }
         try? manager.removeItem(atPath: collection.imagesFolder)
     }
 

@@ -37,7 +37,8 @@ final class ServedCollection: @unchecked Sendable {
         }
     }
 
-    init(name: CollectionName, gallery: Gallery, directory: String, embedder: EmbeddingBatcher?, readers: Int) throws {
+    /// `address` opens the readers' galleries (a PostgreSQL one's password is in it, not in `gallery.path`).
+    init(name: CollectionName, gallery: Gallery, address: String, directory: String, embedder: EmbeddingBatcher?, readers: Int) throws {
         self.name = name
         self.path = gallery.path
         self.imagesFolder = (directory as NSString).appendingPathComponent(name.imagesFolder)
@@ -45,7 +46,7 @@ final class ServedCollection: @unchecked Sendable {
         self.info = gallery.info
         writer = Lane(gallery, label: "akin.collection.\(name).writer")
         self.readers = try (0..<max(1, readers)).map {
-            Lane(try Gallery.open(gallery.path, readOnly: true, lockTimeout: 2), label: "akin.collection.\(name).reader\($0)")
+            Lane(try Gallery.open(address, readOnly: true, lockTimeout: 2), label: "akin.collection.\(name).reader\($0)")
         }
     }
 

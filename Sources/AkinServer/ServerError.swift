@@ -4,6 +4,7 @@ public enum ServerError: Error, CustomStringConvertible {
     case exposedWithoutKeys(host: String)
     case badDirectory(path: String, reason: String)
     case badModel(path: String, reason: String)
+    case badDatabase(reason: String)
 
     public var description: String {
         switch self {
@@ -12,6 +13,7 @@ public enum ServerError: Error, CustomStringConvertible {
             return "\(host) is not a loopback address: serving it without keys would let anyone change the collections. Pass --api-keys FILE, or serve 127.0.0.1"
         case let .badDirectory(path, reason): return "cannot serve \(path): \(reason)"
         case let .badModel(path, reason): return "cannot load the model \(path): \(reason)"
+        case let .badDatabase(reason): return "cannot serve the PostgreSQL database: \(reason)"
         }
     }
 }

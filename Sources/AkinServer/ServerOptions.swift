@@ -7,6 +7,10 @@ public struct ServerOptions: Sendable {
     /// The folder of collections: each `NAME.akin` gallery is the collection NAME; models
     /// (`*.safetensors`) in it or in its `models` folder embed the images of the collections made for them.
     public var directory: String
+    /// A PostgreSQL database (`postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE`) whose galleries are
+    /// the collections, instead of the `.akin` files of `directory` (which still holds the models
+    /// and the uploaded images).
+    public var database: String?
     public var host: String = "127.0.0.1"
     /// 0 picks a free port; the server prints the one it listens on.
     public var port: Int = 8080

@@ -15,6 +15,8 @@ struct CommandFailure: Error, CustomStringConvertible {
 enum ExitStatus {
     static let dataError: Int32 = 65, noInput: Int32 = 66, software: Int32 = 70, ioError: Int32 = 74, temporaryFailure: Int32 = 75
     static let failure: Int32 = 1
+    /// EX_UNAVAILABLE: a service Akin needs (a PostgreSQL server) cannot be reached.
+    static let unavailable: Int32 = 69
     static let configError: Int32 = 78
 
     /// The status for one of Akin's errors; nil for any other (the argument parser's own, such as
@@ -25,7 +27,8 @@ enum ExitStatus {
         case let error as GalleryStoreError:
             switch error {
             case .missing: return noInput
-            case .cannotOpen: return ioError
+            case .cannotOpen, .database: return ioError
+            case .cannotConnect: return unavailable
             case .locked: return temporaryFailure
             case .exists: return failure
             default: return dataError

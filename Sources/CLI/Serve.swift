@@ -11,6 +11,7 @@ struct Serve: ParsableCommand {
         discussion: "Each NAME.akin gallery in --dir is the collection NAME; *.safetensors models in --dir or --dir/models embed the images of the collections made for them. GET /openapi.yaml describes the API; GET / is a search page.")
 
     @Option(help: "The folder of collections (created collections are written here).") var dir: String
+    @Option(help: "Serve the galleries of this PostgreSQL database as the collections (postgres://USER[:PASSWORD]@HOST:PORT/DATABASE) instead of the .akin files of --dir, which still holds the models and uploaded images.") var postgres: String?
     @Option(help: "The address to listen on. Anything but loopback needs --api-keys.") var host = "127.0.0.1"
     @Option(help: "The port (0 picks a free one; the one used is printed).") var port = 8080
     @Option(help: "A file of API keys, one a line: `read KEY` or `admin KEY` (at least 16 characters). Without it every request may do everything.")
@@ -43,6 +44,7 @@ struct Serve: ParsableCommand {
     func run() throws {
         try AkinCommand.configureThreads(threads)
         var options = ServerOptions(directory: dir)
+        options.database = postgres
         options.host = host
         options.port = port
         options.apiKeys = try apiKeys.map(APIKeys.load(from:)) ?? .open

@@ -128,9 +128,13 @@ public struct PostgresAddress: Sendable, Equatable, CustomStringConvertible {
         try PostgresAddress(host: host, port: port, user: user, password: password, database: database, collection: collection)
     }
 
+    /// Whether `name` can name a collection: 1 to 40 lowercase letters, digits or `_` (it is part of table names).
+    public static func isCollectionName(_ name: String) -> Bool {
+        (1...40).contains(name.utf8.count) && name.utf8.allSatisfy { ($0 >= 0x61 && $0 <= 0x7A) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x5F }
+    }
+
     static func check(collection: String, in address: String) throws {
-        guard (1...40).contains(collection.utf8.count),
-              collection.utf8.allSatisfy({ ($0 >= 0x61 && $0 <= 0x7A) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x5F }) else {
+        guard isCollectionName(collection) else {
             throw GalleryStoreError.badAddress(address, reason: "collection \"\(collection)\" must be 1 to 40 lowercase letters, digits or _")
         }
     }

@@ -13,6 +13,8 @@ public enum GalleryStoreError: Error, CustomStringConvertible {
     case locked(path: String, seconds: Double)
     /// A gallery address that cannot be read.
     case badAddress(String, reason: String)
+    /// The PostgreSQL server could not be reached or refused the connection.
+    case cannotConnect(path: String, reason: String)
     /// The database refused or failed a request (PostgreSQL's own message in `reason`).
     case database(path: String, reason: String)
     /// What this store cannot do, and what to do instead.
@@ -36,6 +38,7 @@ public enum GalleryStoreError: Error, CustomStringConvertible {
         case let .locked(path, seconds):
             return "\(path) is being written by another process, which held its lock for more than \(String(format: "%g", seconds)) s; try again when it has finished"
         case let .badAddress(address, reason): return "the gallery address \(address) cannot be used: \(reason)."
+        case let .cannotConnect(path, reason): return "cannot connect to the database of \(path): \(reason); is the server running, and does it accept this user?"
         case let .database(path, reason): return "the database of \(path) answered: \(reason)"
         case let .notSupported(path, reason): return "\(path): \(reason)"
         case let .empty(path): return "\(path) holds no items; add some with `akin gallery add` or `akin embed`."

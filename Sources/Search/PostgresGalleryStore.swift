@@ -116,6 +116,19 @@ public final class PostgresGalleryStore: GalleryStore, @unchecked Sendable {
         try session.query("SET hnsw.iterative_scan = strict_order")
     }
 
+    /// The collections of the database at `database` (`postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE`),
+    /// by name; none when Akin's tables are not there yet. Collections being built are left out.
+    public static func collections(in database: String) throws -> [String] {
+        guard PostgresAddress.looksLike(database), !database.contains("?") else {
+            throw GalleryStoreError.badAddress(PostgresAddress.withoutPassword(database), reason: "a database is postgres://USER@HOST:PORT/DATABASE, without ?collection")
+        }
+        let session = try PostgresSession(try PostgresAddress(database + "?collection=akin"))
+        defer { session.close() }
+        do { try PostgresSchema.check(session) } catch GalleryStoreError.missing { return [] }
+        return try session.query("SELECT name FROM akin.galleries WHERE name NOT LIKE '%\\_building\\_%' ORDER BY name")
+            .map { try $0.decode(String.self) }
+    }
+
     /// Whether the collection exists.
     public static func exists(_ address: PostgresAddress) throws -> Bool {
         let session = try PostgresSession(address)

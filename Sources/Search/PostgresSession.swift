@@ -30,7 +30,7 @@ final class PostgresSession: @unchecked Sendable {
             connection = try PostgresConnection.connect(on: MultiThreadedEventLoopGroup.singleton.any(), configuration: configuration,
                                                         id: 0, logger: Self.logger).wait()
         } catch {
-            throw GalleryStoreError.cannotOpen(path: address.description, reason: "cannot connect to PostgreSQL at \(address.host):\(address.port) as \(address.user): \(Self.reason(error)); is the server running and does it accept this user?")
+            throw GalleryStoreError.cannotConnect(path: address.description, reason: Self.reason(error))
         }
     }
 
