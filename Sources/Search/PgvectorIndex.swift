@@ -28,7 +28,7 @@ public final class PgvectorIndex: VectorIndex {
     /// The collection's item count: as the gallery's last read of its state saw it (every search
     /// reads that first), else read from the database (0 when it cannot be read; the search then says why).
     public var count: Int {
-        if let known = store.lastCount { return known }
+        if let known = store.memory.withLock({ $0.count }) { return known }
         do { return try store.count } catch { failure = error; return 0 }
     }
     public var ids: [Int] {

@@ -11,7 +11,7 @@ extension PostgresGalleryStore {
             SELECT generation, index_settings, threshold, item_count FROM akin.galleries WHERE name = \(address.collection)
             """).first else { throw GalleryStoreError.missing(path) }
         let (generation, settings, threshold, count) = try decoding { try row.decode((Int64, String?, Float?, Int).self) }
-        lastCount = count
+        memory.withLock { $0.count = count }
         return (generation, settings, threshold, count)
     }
 
@@ -73,8 +73,10 @@ extension PostgresGalleryStore {
     }
 
     public func items(ids: [Int]) throws -> [Int: StoredItem] {
-        let remembered = lastHitItems
-        lastHitItems = [:]
+        let remembered = memory.withLock { memory in
+            defer { memory.hitItems = [:] }
+            return memory.hitItems
+        }
         if !ids.isEmpty, ids.allSatisfy({ remembered[$0] != nil }) {
             return Dictionary(uniqueKeysWithValues: Set(ids).map { ($0, remembered[$0]!) })
         }

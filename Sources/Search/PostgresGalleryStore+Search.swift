@@ -95,41 +95,43 @@ extension PostgresGalleryStore {
         if shards != nil, efSearch != nil {
             throw GalleryStoreError.notSupported(path: path, reason: "a sharded gallery's ef_search is set on its shards when the index is built (akin index build --ef-search); a search cannot change it")
         }
-        try setEfSearch(efSearch)
-        var results: [[SearchHit]] = [], remembered: [Int: StoredItem] = [:]
-        defer { lastHitItems = remembered }
-        results.reserveCapacity(queries.shape[0])
-        for row in 0..<queries.shape[0] {
-            let query = Array(UnsafeBufferPointer(start: queries.pointer + row * d, count: d))
-            var bindings = PostgresBindings()
-            bindings.append(query)
-            let vector = "$1::real[]::vector"
-            // The items' columns come with the hits: the caller reads them next (`items(ids:)`).
-            var sql = "SELECT \(Self.itemColumns), -(embedding <#> \(vector)) FROM \(table) WHERE true"
-            if let labels {
-                bindings.append(labels.sorted())
-                sql += " AND label = ANY($\(bindings.count)::text[])"
+        return try session.holding {
+            try setEfSearch(efSearch)
+            var results: [[SearchHit]] = [], remembered: [Int: StoredItem] = [:]
+            defer { memory.withLock { $0.hitItems = remembered } }
+            results.reserveCapacity(queries.shape[0])
+            for row in 0..<queries.shape[0] {
+                let query = Array(UnsafeBufferPointer(start: queries.pointer + row * d, count: d))
+                var bindings = PostgresBindings()
+                bindings.append(query)
+                let vector = "$1::real[]::vector"
+                // The items' columns come with the hits: the caller reads them next (`items(ids:)`).
+                var sql = "SELECT \(Self.itemColumns), -(embedding <#> \(vector)) FROM \(table) WHERE true"
+                if let labels {
+                    bindings.append(labels.sorted())
+                    sql += " AND label = ANY($\(bindings.count)::text[])"
+                }
+                if !excludingLabels.isEmpty {
+                    bindings.append(excludingLabels.sorted())
+                    sql += " AND label <> ALL($\(bindings.count)::text[])"
+                }
+                // `+ 0` makes the order an expression the HNSW index does not serve: exact search by a
+                // sequential scan, with ties in id order as Akin's own exact search gives them.
+                sql += exact ? " ORDER BY (embedding <#> \(vector)) + 0, id LIMIT \(k)" : " ORDER BY embedding <#> \(vector) LIMIT \(k)"
+                let hits = try session.query(PostgresQuery(unsafeSQL: sql, binds: bindings)).map { row in
+                    let (id, path, label, added, metadata, similarity) = try decoding { try row.decode((Int, String, String, Double, String?, Double).self) }
+                    remembered[id] = StoredItem(id: id, path: path, label: label, added: Date(timeIntervalSince1970: added), metadata: metadata)
+                    return SearchHit(index: id, similarity: Float(similarity))
+                }
+                results.append(hits)
             }
-            if !excludingLabels.isEmpty {
-                bindings.append(excludingLabels.sorted())
-                sql += " AND label <> ALL($\(bindings.count)::text[])"
-            }
-            // `+ 0` makes the order an expression the HNSW index does not serve: exact search by a
-            // sequential scan, with ties in id order as Akin's own exact search gives them.
-            sql += exact ? " ORDER BY (embedding <#> \(vector)) + 0, id LIMIT \(k)" : " ORDER BY embedding <#> \(vector) LIMIT \(k)"
-            let hits = try session.query(PostgresQuery(unsafeSQL: sql, binds: bindings)).map { row in
-                let (id, path, label, added, metadata, similarity) = try decoding { try row.decode((Int, String, String, Double, String?, Double).self) }
-                remembered[id] = StoredItem(id: id, path: path, label: label, added: Date(timeIntervalSince1970: added), metadata: metadata)
-                return SearchHit(index: id, similarity: Float(similarity))
-            }
-            results.append(hits)
+            return results
         }
-        return results
     }
 
     /// Sets `hnsw.ef_search` on this connection when it differs from what it was last set to.
     private func setEfSearch(_ value: Int?) throws {
-        guard value != sessionEfSearch else { return }
+        guard value != memory.withLock({ $0.efSearch }) else { return }
         if let value {
             guard (1...1000).contains(value) else {
                 throw GalleryStoreError.notSupported(path: path, reason: "pgvector's ef_search is 1 to 1000, not \(value)")
@@ -138,6 +140,6 @@ extension PostgresGalleryStore {
         } else {
             try session.query("RESET hnsw.ef_search")
         }
-        sessionEfSearch = value
+        memory.withLock { $0.efSearch = value }
     }
 }

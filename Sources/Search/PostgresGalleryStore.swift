@@ -1,5 +1,6 @@
 import Foundation
 import PostgresNIO
+import Synchronization
 import Tensors
 
 /// A gallery kept as a collection in a PostgreSQL database with pgvector (``PostgresSchema``):
@@ -13,23 +14,29 @@ public final class PostgresGalleryStore: GalleryStore, @unchecked Sendable {
     /// How long a write waits for another writer of the collection before it is `locked`.
     public let lockTimeout: TimeInterval
     let session: PostgresSession
-    /// The value of `hnsw.ef_search` this connection was last set to (nil: the server's default).
-    var sessionEfSearch: Int?
-    /// The item count the last read of the collection's row saw (a search reads it with the change
-    /// counter, so the search after needs no query of its own for it).
-    var lastCount: Int?
-    /// The hits of the last search with their items, read in the same query: the `items(ids:)`
-    /// that follows a search is answered from them instead of another round trip.
-    var lastHitItems: [Int: StoredItem] = [:]
+    /// What the store remembers between calls, behind a lock: a store may be used from several threads.
+    struct Memory {
+        /// The value of `hnsw.ef_search` the connection was last set to (nil: the server's default).
+        var efSearch: Int?
+        /// The item count the last read of the collection's row saw (a search reads it with the
+        /// change counter, so the search after needs no query of its own for it).
+        var count: Int?
+        /// The hits of the last search with their items, read in the same query: the `items(ids:)`
+        /// that follows a search is answered from them instead of another round trip.
+        var hitItems: [Int: StoredItem] = [:]
+    }
+    let memory = Mutex(Memory())
     /// The shard servers of a sharded gallery (nil: its items are in this database).
-    public internal(set) var shards: [PostgresAddress]?
+    public let shards: [PostgresAddress]?
     public var isSharded: Bool { shards != nil }
 
     public var path: String { address.description }
     var table: String { PostgresSchema.itemsTable(address.collection) }
 
-    private init(address: PostgresAddress, session: PostgresSession, info: GalleryInfo, lockTimeout: TimeInterval = SQLiteGalleryStore.busyTimeout) {
+    private init(address: PostgresAddress, session: PostgresSession, info: GalleryInfo, lockTimeout: TimeInterval = SQLiteGalleryStore.busyTimeout,
+                 shards: [PostgresAddress]?) {
         self.address = address
+        self.shards = shards
         self.lockTimeout = lockTimeout
         self.session = session
         self.info = info
@@ -53,9 +60,7 @@ public final class PostgresGalleryStore: GalleryStore, @unchecked Sendable {
                 try make(address.collection, info: info, in: session, shards: shardAddresses)
             }
             try configure(session, readOnly: false, lockTimeout: SQLiteGalleryStore.busyTimeout)
-            let store = PostgresGalleryStore(address: address, session: session, info: info)
-            store.shards = shardAddresses
-            return store
+            return PostgresGalleryStore(address: address, session: session, info: info, shards: shardAddresses)
         } catch {
             session.close()
             throw error
@@ -95,11 +100,10 @@ public final class PostgresGalleryStore: GalleryStore, @unchecked Sendable {
                 throw GalleryStoreError.notAGallery(path: address.description, reason: "its row in akin.galleries has dimension \(dimension) and distance \(distance)")
             }
             try configure(session, readOnly: readOnly, lockTimeout: lockTimeout)
-            let store = PostgresGalleryStore(address: address, session: session,
-                                             info: GalleryInfo(modelFingerprint: model, dimension: dimension, similarity: similarity,
-                                                               threshold: threshold, uuid: uuid), lockTimeout: lockTimeout)
-            store.shards = try PostgresShards.decode(shards, collection: address.collection, coordinator: address)
-            return store
+            return PostgresGalleryStore(address: address, session: session,
+                                        info: GalleryInfo(modelFingerprint: model, dimension: dimension, similarity: similarity,
+                                                          threshold: threshold, uuid: uuid), lockTimeout: lockTimeout,
+                                        shards: try PostgresShards.decode(shards, collection: address.collection, coordinator: address))
         } catch {
             session.close()
             throw error

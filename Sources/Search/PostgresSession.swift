@@ -56,6 +56,9 @@ final class PostgresSession: @unchecked Sendable {
         }
     }
 
+    /// Runs `body`'s statements with no other thread's in between (a setting, then the query it is for).
+    func holding<T>(_ body: () throws -> T) throws -> T { try lock.withLock(body) }
+
     /// Runs `body` inside one transaction: committed when it returns, rolled back when it throws.
     func transaction<T>(_ body: () throws -> T) throws -> T {
         try lock.withLock {
