@@ -31,7 +31,7 @@ public final class Gallery {
 
     /// Makes an empty gallery for vectors brought from elsewhere. Refuses an existing one.
     /// - Parameters:
-    ///   - path: the gallery to make: a file, or a ``GalleryAddress`` `postgres://…?collection=NAME`.
+    ///   - path: the gallery to make: a file, or a `GalleryAddress` such as `postgres://…?collection=NAME`.
     ///   - dimension: the length of every vector it will hold (positive).
     ///   - similarity: `.cosine` stores vectors at unit length and scores by cosine similarity
     ///     (in [-1, 1]); `.innerProduct` stores them as given and scores by their dot product.

@@ -7,7 +7,7 @@ import Tensors
 /// many processes and machines can add to it and search it at once. Adds and removes are one
 /// transaction each, as with SQLite; the collection's row in `akin.galleries` is locked by each,
 /// so ids and the change counter stay in order. Searches run in the database, through pgvector's
-/// HNSW index when one was built (``buildIndex(_:)``), exactly otherwise (``search(_:k:exact:efSearch:labels:)``).
+/// HNSW index when one was built (``buildIndex(_:)``), exactly otherwise (``search(_:k:exact:efSearch:labels:excludingLabels:)``).
 public final class PostgresGalleryStore: GalleryStore, @unchecked Sendable {
     public let address: PostgresAddress
     public let info: GalleryInfo

@@ -53,6 +53,17 @@ struct PostgresCLITests {
         #expect(try CLI.run(["gallery", "stats", "--gallery", shared]).output.contains("pgvector's, in the database: up to date"))
         #expect(try CLI.run(["index", "build", "--gallery", shared, "--kind", "sq8"]).errors.contains("pgvector"))
 
+        // Calibration stores its threshold in the collection; a report reads the collection.
+        try makeDataset(at: root + "/validation", perClass: 4, seed: 2)
+        let calibrated = try CLI.run(["calibrate", "--model", model, "--data", root + "/validation", "--gallery", shared, "--best-f1"])
+        #expect(calibrated.status == 0, "\(calibrated.errors)")
+        #expect(!(try CLI.run(["gallery", "stats", "--gallery", shared]).output.contains("threshold: none")))
+        try makeDataset(at: root + "/queries", perClass: 2, seed: 3)
+        let report = try CLI.run(["report", "--model", model, "--out", root + "/r", "--gallery", shared, "--queries", root + "/queries",
+                                  "--grid-queries", "2", "--tsne-iterations", "100"])
+        #expect(report.status == 0, "\(report.errors)")
+        #expect(FileManager.default.fileExists(atPath: root + "/r/index.html"))
+
         // Copied back to a file, it answers the same.
         #expect(try CLI.run(["gallery", "copy", shared, root + "/copy.akin"]).status == 0)
         #expect(try answers(root + "/copy.akin").map(\.0) == file.map(\.0))
