@@ -18,7 +18,7 @@ enum GalleryFuzzing {
     static func makePristine() -> [UInt8] {
         removeFiles()
         do {
-            let store = try GalleryStore.create(at: path, dimension: 4, modelFingerprint: nil)
+            let store = try SQLiteGalleryStore.create(at: path, dimension: 4, modelFingerprint: nil)
             let vectors: [Float] = [1, 0, 0, 0, 0.6, 0.8, 0, 0, 0, 0, 1, 0]
             _ = try store.add([NewItem(path: "a.png", label: "a"), NewItem(path: "b.png", label: "b", metadata: "{\"k\":1}"),
                                NewItem(path: "c.png", label: "a")], vectors: vectors)
@@ -63,7 +63,7 @@ enum GalleryFuzzing {
     }
 
     static func readEverything() {
-        guard let store = try? GalleryStore.open(path) else { return }
+        guard let store = try? SQLiteGalleryStore.open(path) else { return }
         fuzzCheck(store.info.dimension > 0, "opened with dimension \(store.info.dimension)")
         _ = try? store.items()
         _ = try? store.items(ids: [0, 1, 2, 3, -1])

@@ -4,7 +4,7 @@ import Search
 import Tensors
 
 /// The gallery's stored values without SQLite around them: an `items` row, the `meta` table and the
-/// stored index settings, made from fuzz bytes and read by `GalleryRecords`, as `GalleryStore`
+/// stored index settings, made from fuzz bytes and read by `GalleryRecords`, as `SQLiteGalleryStore`
 /// reads them. Settings that pass make an index, which is filled and searched. Thousands of times
 /// faster than `gallery`, which edits and reopens a real file for each input.
 enum GalleryRowsFuzzing {
@@ -22,13 +22,13 @@ enum GalleryRowsFuzzing {
             _ = try? GalleryRecords.checkVector(blob, id: 0, dimension: 4, gallery: "fuzz.akin")
         }
 
-        var meta: [String: String] = ["format": GalleryStore.format, "dimension": "4", "distance": "cosine", "uuid": "u"]
+        var meta: [String: String] = ["format": SQLiteGalleryStore.format, "dimension": "4", "distance": "cosine", "uuid": "u"]
         for key in GalleryFuzzing.metaKeys {
             guard let edit = reader.next() else { break }
             if case .null = edit.value.storage { meta[key] = nil } else { meta[key] = String(describing: edit.value.storage.value ?? "") }
         }
         if let info = try? GalleryRecords.info(meta: meta, gallery: "fuzz.akin") {
-            fuzzCheck((1...GalleryStore.maximumDimension).contains(info.dimension), "dimension \(info.dimension)")
+            fuzzCheck((1...GalleryInfo.maximumDimension).contains(info.dimension), "dimension \(info.dimension)")
         }
 
         let json = reader.remainingText
