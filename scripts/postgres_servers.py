@@ -43,8 +43,17 @@ def run_as():
     try:
         pwd.getpwnam(USER)
     except KeyError:
-        subprocess.run(["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", USER], check=True)
+        made = subprocess.run(["useradd", "--system", "--user-group", "--no-create-home", "--shell", "/usr/sbin/nologin", USER])
+        # Another process may have made it meanwhile (useradd: 9, the name is taken).
+        if made.returncode not in (0, 9):
+            sys.exit(f"postgres_servers.py: useradd {USER} failed with status {made.returncode}")
+        pwd.getpwnam(USER)
     return USER
+
+
+def as_user(user):
+    """subprocess arguments that run a command as `user`, with its own group and no other (not root's)."""
+    return {} if user is None else dict(user=user, group=pwd.getpwnam(user).pw_gid, extra_groups=[])
 
 
 def free_port():
@@ -82,10 +91,10 @@ def start(root, count, fast, settings=()):
         if not os.path.isdir(data):
             os.makedirs(data)
             if user:
-                shutil.chown(data, user, user)
+                shutil.chown(data, user, pwd.getpwnam(user).pw_gid)
             os.chmod(data, 0o700)
             subprocess.run([os.path.join(bindir, "initdb"), "-D", data, "-U", "postgres", "--auth=trust", "--encoding=UTF8",
-                            "--locale=C", "--no-sync"], check=True, user=user, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                            "--locale=C", "--no-sync"], check=True, **as_user(user), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         options = "-c listen_addresses=127.0.0.1 -c unix_socket_directories='' -c max_connections=200"
         if fast:
             options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
@@ -96,7 +105,7 @@ def start(root, count, fast, settings=()):
             log = os.path.join(data, "server.log")
             result = subprocess.run([os.path.join(bindir, "pg_ctl"), "-D", data, "-w", "-t", "60", "-l", log,
                                      "-o", f"-p {port} {options}", "start"],
-                                    user=user, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+                                    **as_user(user), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
             if result.returncode == 0:
                 break
             time.sleep(0.2)
@@ -115,7 +124,7 @@ def stop(root):
             data = os.path.join(root, name)
             if name.startswith("data-") and os.path.exists(os.path.join(data, "postmaster.pid")):
                 subprocess.run([os.path.join(bindir, "pg_ctl"), "-D", data, "-m", "immediate", "-w", "stop"],
-                               user=user, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                               **as_user(user), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     shutil.rmtree(root, ignore_errors=True)
 
 

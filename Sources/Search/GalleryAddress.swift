@@ -114,9 +114,9 @@ public struct PostgresAddress: Sendable, Equatable, CustomStringConvertible {
         guard let collection else { throw GalleryStoreError.badAddress(shown, reason: "it names no collection (add ?collection=NAME)") }
         let port = url.port ?? 5432
         guard (1...65535).contains(port) else { throw GalleryStoreError.badAddress(shown, reason: "port \(port) is out of range") }
-        try self.init(host: host, port: port, user: user.removingPercentEncoding ?? user,
-                      password: url.password.map { $0.removingPercentEncoding ?? $0 }, database: database.removingPercentEncoding ?? database,
-                      collection: collection)
+        // URLComponents has already decoded user, password and path; IPv6 hosts keep their brackets there.
+        let bare = host.hasPrefix("[") && host.hasSuffix("]") ? String(host.dropFirst().dropLast()) : host
+        try self.init(host: bare, port: port, user: user, password: url.password, database: database, collection: collection)
     }
 
     public var description: String {
@@ -141,7 +141,10 @@ public struct PostgresAddress: Sendable, Equatable, CustomStringConvertible {
 
     /// `text` with any password replaced, for messages.
     static func withoutPassword(_ text: String) -> String {
-        guard let scheme = text.range(of: "://"), let at = text[scheme.upperBound...].firstIndex(of: "@") else { return text }
+        // The last @ before the path ends the credentials (a password may hold an unencoded @).
+        guard let scheme = text.range(of: "://") else { return text }
+        let authority = text[scheme.upperBound...].prefix { $0 != "/" && $0 != "?" }
+        guard let at = authority.lastIndex(of: "@") else { return text }
         let credentials = text[scheme.upperBound..<at]
         guard let colon = credentials.firstIndex(of: ":") else { return text }
         return String(text[..<colon]) + ":***" + String(text[at...])

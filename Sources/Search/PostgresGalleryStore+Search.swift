@@ -13,6 +13,9 @@ extension PostgresGalleryStore {
     /// search (`kind` flat), and records the settings. Other kinds are Akin's in-memory indexes,
     /// which a PostgreSQL gallery does not keep: refused.
     public func buildIndex(_ settings: IndexSettings) throws {
+        if settings.kind == .hnsw, let problem = Self.pgvectorProblem(settings.hnswParameters) {
+            throw GalleryStoreError.notSupported(path: path, reason: "pgvector's HNSW takes \(problem); nothing was changed")
+        }
         if let shards {
             try buildShardIndexes(settings, shards: shards)
             try setIndexSettings(settings)
@@ -41,6 +44,16 @@ extension PostgresGalleryStore {
         try setIndexSettings(settings)
     }
 
+    /// What pgvector refuses in these HNSW settings (checked before the old index is dropped), or nil.
+    static func pgvectorProblem(_ parameters: HNSWParameters) -> String? {
+        if !(2...100).contains(parameters.m) { return "m from 2 to 100, not \(parameters.m)" }
+        if !(4...1000).contains(parameters.efConstruction) || parameters.efConstruction < 2 * parameters.m {
+            return "ef_construction from 4 to 1000 and at least twice m, not \(parameters.efConstruction) with m \(parameters.m)"
+        }
+        if !(1...1000).contains(parameters.efSearch) { return "ef_search from 1 to 1000, not \(parameters.efSearch)" }
+        return nil
+    }
+
     /// A sharded gallery's index: pgvector's HNSW on each shard, built there; the shard database's
     /// `hnsw.ef_search` and `hnsw.iterative_scan` are set for the coordinator's connections to use.
     private func buildShardIndexes(_ settings: IndexSettings, shards: [PostgresAddress]) throws {
@@ -58,7 +71,7 @@ extension PostgresGalleryStore {
                 WITH (m = \(unescaped: String(parameters.m)), ef_construction = \(unescaped: String(parameters.efConstruction)))
                 """)
             let database = "\"\(shard.address.database.replacingOccurrences(of: "\"", with: "\"\""))\""
-            try shard.query("ALTER DATABASE \(unescaped: database) SET hnsw.ef_search = \(unescaped: String(min(parameters.efSearch, 1000)))")
+            try shard.query("ALTER DATABASE \(unescaped: database) SET hnsw.ef_search = \(unescaped: String(parameters.efSearch))")
             try shard.query("ALTER DATABASE \(unescaped: database) SET hnsw.iterative_scan = strict_order")
         }
     }
@@ -96,9 +109,9 @@ extension PostgresGalleryStore {
             throw GalleryStoreError.notSupported(path: path, reason: "a sharded gallery's ef_search is set on its shards when the index is built (akin index build --ef-search); a search cannot change it")
         }
         return try session.holding {
+            memory.withLock { $0.hitItems = [:] }
             try setEfSearch(efSearch)
             var results: [[SearchHit]] = [], remembered: [Int: StoredItem] = [:]
-            defer { memory.withLock { $0.hitItems = remembered } }
             results.reserveCapacity(queries.shape[0])
             for row in 0..<queries.shape[0] {
                 let query = Array(UnsafeBufferPointer(start: queries.pointer + row * d, count: d))
@@ -125,6 +138,8 @@ extension PostgresGalleryStore {
                 }
                 results.append(hits)
             }
+            // Kept only when every query was answered: a failed search leaves nothing behind.
+            memory.withLock { $0.hitItems = remembered }
             return results
         }
     }
@@ -136,9 +151,9 @@ extension PostgresGalleryStore {
             guard (1...1000).contains(value) else {
                 throw GalleryStoreError.notSupported(path: path, reason: "pgvector's ef_search is 1 to 1000, not \(value)")
             }
-            try session.query("SET hnsw.ef_search = \(unescaped: String(value))")
+            try session.set("hnsw.ef_search", String(value))
         } else {
-            try session.query("RESET hnsw.ef_search")
+            try session.set("hnsw.ef_search", nil)
         }
         memory.withLock { $0.efSearch = value }
     }

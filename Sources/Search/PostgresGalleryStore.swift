@@ -112,12 +112,13 @@ public final class PostgresGalleryStore: GalleryStore, @unchecked Sendable {
 
     /// The connection's settings for a gallery's work.
     private static func configure(_ session: PostgresSession, readOnly: Bool, lockTimeout: TimeInterval) throws {
-        if readOnly { try session.query("SET default_transaction_read_only = on") }
+        if readOnly { try session.set("default_transaction_read_only", "on") }
         // 0 would mean "wait forever" to PostgreSQL.
-        try session.query("SET lock_timeout = \(unescaped: String(max(1, Int(lockTimeout * 1000))))")
+        try session.set("lock_timeout", String(max(1, Int(lockTimeout * 1000))))
+        session.lockTimeout = lockTimeout
         // pgvector 0.8: a filtered HNSW search keeps scanning until it has k rows that pass the
         // filter, in exact order of distance, instead of filtering ef_search candidates.
-        try session.query("SET hnsw.iterative_scan = strict_order")
+        try session.set("hnsw.iterative_scan", "strict_order")
     }
 
     /// The collections of the database at `database` (`postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE`),
@@ -147,8 +148,9 @@ public final class PostgresGalleryStore: GalleryStore, @unchecked Sendable {
     public static func createWhole(_ address: PostgresAddress, overwrite: Bool, dimension: Int, modelFingerprint: String?,
                                    similarity: GallerySimilarity = .cosine, fill: (any GalleryStore) throws -> Void) throws {
         if !overwrite, try exists(address) { throw GalleryStoreError.exists(address.description) }
-        let temporary = try address.with(collection: String("\(address.collection.prefix(20))_building_\(getpid())"))
-        _ = try? drop(temporary)
+        // A random name: processes on other machines (or containers sharing a pid) may build at once.
+        let temporary = try address.with(collection: "\(address.collection.prefix(16))_building_"
+                                          + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "").prefix(12))
         let store = try create(temporary, dimension: dimension, modelFingerprint: modelFingerprint, similarity: similarity)
         do {
             try fill(store)
@@ -194,14 +196,10 @@ public final class PostgresGalleryStore: GalleryStore, @unchecked Sendable {
     /// Locks the collection's row for this transaction, and reads its next id; a collection
     /// dropped meanwhile is `missing`, another writer holding the row past `lock_timeout` is `locked`.
     private func lockRow() throws -> Int {
-        do {
-            guard let next = try session.query("SELECT next_id FROM akin.galleries WHERE name = \(address.collection) FOR UPDATE").decodeFirst(Int.self) else {
-                throw GalleryStoreError.missing(path)
-            }
-            return next
-        } catch let error where PostgresSession.sqlState(error) == "55P03" {
-            throw GalleryStoreError.locked(path: path, seconds: lockTimeout)
+        guard let next = try session.query("SELECT next_id FROM akin.galleries WHERE name = \(address.collection) FOR UPDATE").decodeFirst(Int.self) else {
+            throw GalleryStoreError.missing(path)
         }
+        return next
     }
 
     /// Rows sent to the server in one statement: bounds a statement's parameters (PostgreSQL takes at most 1 GB a value).
@@ -211,6 +209,7 @@ public final class PostgresGalleryStore: GalleryStore, @unchecked Sendable {
     public func add(_ items: [NewItem], vectors: UnsafePointer<Float>) throws -> [Int] {
         let d = info.dimension
         try validate(items, vectors: vectors)
+        memory.withLock { $0.hitItems = [:] }
         let now = Date().timeIntervalSince1970
         return try session.transaction {
             let first = try lockRow()
@@ -248,7 +247,8 @@ public final class PostgresGalleryStore: GalleryStore, @unchecked Sendable {
 
     @discardableResult
     public func remove(ids: [Int]) throws -> Int {
-        try session.transaction {
+        memory.withLock { $0.hitItems = [:] }
+        return try session.transaction {
             _ = try lockRow()
             let removed = try session.query("DELETE FROM \(unescaped: table) WHERE id = ANY(\(ids.map(Int64.init))::bigint[])").metadata.rows ?? 0
             if removed > 0 {

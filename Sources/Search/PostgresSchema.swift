@@ -75,7 +75,10 @@ enum PostgresSchema {
     static func check(_ session: PostgresSession) throws {
         let found: Int?
         do { found = try session.query("SELECT max(version) FROM akin.schema_version").decodeFirst(Int?.self) ?? nil }
-        catch { found = nil }
+        catch where ["42P01", "3F000"].contains(PostgresSession.sqlState(error)) {
+            // No such table or schema: Akin's tables are not in this database (yet).
+            found = nil
+        }
         guard let found else {
             throw GalleryStoreError.missing(session.address.description)
         }

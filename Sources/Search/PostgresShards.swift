@@ -24,7 +24,7 @@ enum PostgresShards {
     /// The shard servers of `collection`, given as `postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE`.
     static func addresses(_ servers: [String], collection: String, coordinator: PostgresAddress) throws -> [PostgresAddress] {
         guard servers.count >= 2 else {
-            throw GalleryStoreError.badAddress(servers.joined(separator: ","), reason: "give two or more shard servers (one is no sharding)")
+            throw GalleryStoreError.badAddress(servers.map(PostgresAddress.withoutPassword).joined(separator: ","), reason: "give two or more shard servers (one is no sharding)")
         }
         let shards = try servers.map { server -> PostgresAddress in
             guard PostgresAddress.looksLike(server), !server.contains("?") else {
@@ -34,7 +34,7 @@ enum PostgresShards {
         }
         let places = shards.map { "\($0.host):\($0.port)/\($0.database)" }
         guard Set(places).count == places.count, !places.contains("\(coordinator.host):\(coordinator.port)/\(coordinator.database)") else {
-            throw GalleryStoreError.badAddress(servers.joined(separator: ","), reason: "each shard must be its own database, and not the coordinator's")
+            throw GalleryStoreError.badAddress(servers.map(PostgresAddress.withoutPassword).joined(separator: ","), reason: "each shard must be its own database, and not the coordinator's")
         }
         return shards
     }

@@ -113,3 +113,35 @@ struct GalleryStoreTests {
         #expect(try reopened.allVectors().vectors.array == [3, 4])
     }
 }
+
+/// What only the PostgreSQL store has to get right: a connection the server drops, and pgvector's own limits.
+@Suite("The PostgreSQL gallery store")
+struct PostgresGalleryStoreTests {
+    @Test func aDroppedConnectionIsOpenedAgainAndPgvectorsLimitsAreCheckedFirst() throws {
+        guard let server = try PostgresTestServers.servers(group: "store", count: 1)?.first else { return }
+        // A database of its own, so that ending its sessions touches no other test's.
+        let name = "drop_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "").prefix(10)
+        let psql = PostgresTestServers.psql(group: "store")
+        #expect(try ReferencePython.run(psql, [server, "-c", "CREATE DATABASE \(name)"]).status == 0)
+        let database = String(server.dropLast("postgres".count)) + name
+        let store = try #require(try GalleryAddress(database + "?collection=g").create(dimension: 2, modelFingerprint: nil) as? PostgresGalleryStore)
+        try store.add([NewItem(path: "a", label: "x"), NewItem(path: "b", label: "y")], vectors: [1, 0, 0, 1])
+        try store.buildIndex(IndexSettings(kind: .hnsw, efSearch: 40))
+
+        let ended = try ReferencePython.run(psql, [server, "-tAc", "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = '\(name)'"])
+        #expect(ended.output.trimmingCharacters(in: .whitespacesAndNewlines) == "1", "\(ended.output) \(ended.errors)")
+        // The server's goodbye reaches the client's event loop a moment later.
+        Thread.sleep(forTimeInterval: 0.5)
+        // The next statement finds the connection gone, opens another (with the session's settings) and goes on.
+        #expect(try store.count == 2)
+        let settings = try store.search(Tensor(shape: [1, 2], values: [1, 0.1]), k: 1, exact: false, efSearch: 40)
+        #expect(settings.first?.first?.index == 0)
+
+        // pgvector refuses m past 100: said before the old index is dropped, which stays.
+        #expect { try store.buildIndex(IndexSettings(kind: .hnsw, m: 200)) } throws: { "\($0)".contains("m from 2 to 100") }
+        #expect(try store.hasDatabaseIndex)
+        #expect(try store.indexSettings?.m == nil)
+        #expect { try store.buildIndex(IndexSettings(kind: .hnsw, efSearch: 2000)) } throws: { "\($0)".contains("ef_search from 1 to 1000") }
+        try store.close()
+    }
+}
