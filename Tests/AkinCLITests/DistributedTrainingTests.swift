@@ -66,7 +66,7 @@ struct DistributedTrainingTests {
         if let victim { kill(victim, SIGKILL) }
         #expect(MPI.wait(for: job, timeout: 30), "the job hung after losing a process")
         #expect(job.terminationStatus != 0)
-        let errors = (try? String(contentsOfFile: folder + "/killed.err", encoding: .utf8)) ?? ""
+        let errors = readText(folder + "/killed.err") ?? ""
         #expect(errors.contains("rank 1") && errors.contains("signal 9"), "\(errors)")
 
         let step = try #require(Int(try SafeTensorsFile.read(from: checkpoint).metadata["akin.checkpoint.step"] ?? ""))
