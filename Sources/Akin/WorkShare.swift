@@ -71,6 +71,8 @@ extension Gallery {
         while start < mine.count {
             let end = min(start + max(chunk, 1), mine.count)
             let part = Array(mine[start..<end])
+            // Read before decoding, so a share run again skips the costly part; the add checks
+            // again in its own transaction, for another process that added the same paths meanwhile.
             let fresh = try store.existingPaths(part.map(\.path))
             let todo = part.filter { !fresh.contains($0.path) }
             if !todo.isEmpty {
