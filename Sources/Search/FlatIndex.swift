@@ -51,7 +51,8 @@ public final class FlatIndex: VectorIndex {
 
     public func add(ids: [Int], vectors new: UnsafePointer<Float>) {
         precondition(rowBias == nil, "a Euclidean index is built whole")
-        vectors.reserveCapacity(vectors.count + ids.count * dimension)
+        // No exact reserveCapacity: called per chunk of a build, it would copy every row each time
+        // (quadratic); append grows geometrically.
         vectors.append(contentsOf: UnsafeBufferPointer(start: new, count: ids.count * dimension))
         for id in ids {
             precondition(rowOf[id] == nil, "item \(id) is already in the index")

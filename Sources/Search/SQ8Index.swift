@@ -47,12 +47,22 @@ public final class SQ8Index: CompressedIndex {
     public func add(ids new: [Int], vectors: UnsafePointer<Float>) {
         if !isTrained { train(vectors, count: new.count) }
         let d = dimension
-        codes.reserveCapacity(codes.count + new.count * d)
-        for i in 0..<new.count {
-            for j in 0..<d {
-                // Values past the trained range (items added later) clamp to its ends.
-                let code = ((vectors[i * d + j] - minimum[j]) / step[j]).rounded()
-                codes.append(UInt8(min(max(code, 0), 255)))
+        // Grown once per call (geometrically: an exact reserveCapacity per chunk of a build would
+        // copy every code each time), then written in place.
+        let start = codes.count
+        codes.append(contentsOf: repeatElement(0, count: new.count * d))
+        codes.withUnsafeMutableBufferPointer { out in
+            minimum.withUnsafeBufferPointer { low in
+                step.withUnsafeBufferPointer { step in
+                    for i in 0..<new.count {
+                        let row = out.baseAddress! + start + i * d
+                        for j in 0..<d {
+                            // Values past the trained range (items added later) clamp to its ends.
+                            let code = ((vectors[i * d + j] - low[j]) / step[j]).rounded()
+                            row[j] = UInt8(min(max(code, 0), 255))
+                        }
+                    }
+                }
             }
         }
         rowIDs.append(contentsOf: new)
