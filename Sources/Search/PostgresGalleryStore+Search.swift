@@ -21,27 +21,60 @@ extension PostgresGalleryStore {
             try setIndexSettings(settings)
             return
         }
-        let indexName = PostgresSchema.indexName(address.collection)
+        let name = "items_\(address.collection)_hnsw"
         switch settings.kind {
         case .flat:
-            try session.query("DROP INDEX IF EXISTS akin.\(unescaped: indexName)")
+            try session.query("DROP INDEX CONCURRENTLY IF EXISTS akin.\(unescaped: Self.quoted(name))")
         case .hnsw:
             guard info.dimension <= PostgresSchema.maximumIndexedDimension else {
                 throw GalleryStoreError.notSupported(path: path, reason: "pgvector's HNSW indexes at most \(PostgresSchema.maximumIndexedDimension) dimensions, and this gallery has \(info.dimension); search it exactly (--kind flat)")
             }
-            let parameters = settings.hnswParameters
-            // The graph is built in memory when it fits maintenance_work_mem, much faster than on disk.
-            try session.query("SET maintenance_work_mem = '1GB'")
-            try session.query("DROP INDEX IF EXISTS akin.\(unescaped: indexName)")
-            try session.query("""
-                CREATE INDEX \(unescaped: indexName) ON \(unescaped: table) USING hnsw (embedding vector_ip_ops)
-                WITH (m = \(unescaped: String(parameters.m)), ef_construction = \(unescaped: String(parameters.efConstruction)))
-                """)
-            try session.query("RESET maintenance_work_mem")
+            let waits = String(max(1, Int(session.lockTimeout * 1000)))
+            // A concurrent build waits for every write in progress to end: not a lock to give up on.
+            try session.set("lock_timeout", "0")
+            defer { try? session.set("lock_timeout", waits) }
+            try Self.buildHNSW(session, table: table, name: name, parameters: settings.hnswParameters)
         case .sq8, .ivfpq:
             throw GalleryStoreError.notSupported(path: path, reason: "a PostgreSQL gallery is searched by pgvector, whose index is HNSW; build --kind hnsw, or flat for exact search (\(settings.kind.rawValue) is for SQLite galleries)")
         }
         try setIndexSettings(settings)
+    }
+
+    /// Builds pgvector's HNSW index `akin.NAME` of `table` without blocking the collection's writers
+    /// or searches, which an index build of a large gallery would for an hour: the new index is
+    /// built concurrently under a name no collection's can take (`-` is not allowed in one), then
+    /// the old one dropped concurrently and the new one renamed in its place, so a search always has
+    /// an index. A failed build leaves an invalid index, dropped here (or by the next build).
+    static func buildHNSW(_ session: PostgresSession, table: String, name: String, parameters: HNSWParameters) throws {
+        let building = "akin." + quoted(name + "-new")
+        try session.query("DROP INDEX CONCURRENTLY IF EXISTS \(unescaped: building)")
+        let raised = try raiseMaintenanceMemory(session)
+        defer { if raised { _ = try? session.query("RESET maintenance_work_mem") } }
+        do {
+            try session.query("""
+                CREATE INDEX CONCURRENTLY \(unescaped: quoted(name + "-new")) ON \(unescaped: table) USING hnsw (embedding vector_ip_ops)
+                WITH (m = \(unescaped: String(parameters.m)), ef_construction = \(unescaped: String(parameters.efConstruction)))
+                """)
+        } catch {
+            _ = try? session.query("DROP INDEX CONCURRENTLY IF EXISTS \(unescaped: building)")
+            throw error
+        }
+        try session.query("DROP INDEX CONCURRENTLY IF EXISTS akin.\(unescaped: quoted(name))")
+        try session.query("ALTER INDEX \(unescaped: building) RENAME TO \(unescaped: quoted(name))")
+    }
+
+    /// A quoted SQL identifier of Akin's own making.
+    static func quoted(_ name: String) -> String { "\"" + name + "\"" }
+
+    /// pgvector builds its graph in memory while it fits `maintenance_work_mem`, many times faster
+    /// than on disk, so a server whose setting is under 1 GB gets 1 GB for this connection's build;
+    /// a larger setting (an administrator's, sized for big galleries) is kept. True when raised.
+    @discardableResult
+    static func raiseMaintenanceMemory(_ session: PostgresSession) throws -> Bool {
+        let kilobytes = try session.query("SELECT setting::bigint FROM pg_settings WHERE name = 'maintenance_work_mem'").decodeFirst(Int64.self) ?? 0
+        guard kilobytes < 1 << 20 else { return false }
+        try session.query("SET maintenance_work_mem = '1GB'")
+        return true
     }
 
     /// What pgvector refuses in these HNSW settings (checked before the old index is dropped), or nil.
@@ -63,13 +96,11 @@ extension PostgresGalleryStore {
         let parameters = settings.hnswParameters
         try PostgresShards.each(shards) { k, shard in
             let table = PostgresShards.shardTable(address.collection, k)
-            try shard.query("DROP INDEX IF EXISTS akin.\(unescaped: "\"\(table)_hnsw\"")")
-            guard settings.kind == .hnsw else { return }
-            try shard.query("SET maintenance_work_mem = '1GB'")
-            try shard.query("""
-                CREATE INDEX \(unescaped: "\"\(table)_hnsw\"") ON akin.\(unescaped: "\"\(table)\"") USING hnsw (embedding vector_ip_ops)
-                WITH (m = \(unescaped: String(parameters.m)), ef_construction = \(unescaped: String(parameters.efConstruction)))
-                """)
+            guard settings.kind == .hnsw else {
+                try shard.query("DROP INDEX CONCURRENTLY IF EXISTS akin.\(unescaped: Self.quoted(table + "_hnsw"))")
+                return
+            }
+            try Self.buildHNSW(shard, table: "akin.\(Self.quoted(table))", name: table + "_hnsw", parameters: parameters)
             let database = "\"\(shard.address.database.replacingOccurrences(of: "\"", with: "\"\""))\""
             try shard.query("ALTER DATABASE \(unescaped: database) SET hnsw.ef_search = \(unescaped: String(parameters.efSearch))")
             try shard.query("ALTER DATABASE \(unescaped: database) SET hnsw.iterative_scan = strict_order")
@@ -97,7 +128,8 @@ extension PostgresGalleryStore {
     /// `exact` scores every vector (the index is not used); `efSearch` sets pgvector's candidate
     /// list for an index search; `labels`, when given, keeps only items with one of those labels
     /// (`excludingLabels` leaves those out), filtered inside the index scan by pgvector 0.8's
-    /// iterative scan, so a filter that admits few items still returns `k` of them.
+    /// iterative scan, so a filter that admits few items still returns `k` of them (and when that
+    /// scan stops short, at pgvector's `hnsw.max_scan_tuples`, an exact scan of the matches does).
     public func search(_ queries: Tensor, k: Int, exact: Bool, efSearch: Int?,
                        labels: Set<String>? = nil, excludingLabels: Set<String> = []) throws -> [[SearchHit]] {
         let d = info.dimension
@@ -119,23 +151,32 @@ extension PostgresGalleryStore {
                 bindings.append(query)
                 let vector = "$1::real[]::vector"
                 // The items' columns come with the hits: the caller reads them next (`items(ids:)`).
-                var sql = "SELECT \(Self.itemColumns), -(embedding <#> \(vector)) FROM \(table) WHERE true"
+                var filter = ""
                 if let labels {
                     bindings.append(labels.sorted())
-                    sql += " AND label = ANY($\(bindings.count)::text[])"
+                    filter += " AND label = ANY($\(bindings.count)::text[])"
                 }
                 if !excludingLabels.isEmpty {
                     bindings.append(excludingLabels.sorted())
-                    sql += " AND label <> ALL($\(bindings.count)::text[])"
+                    filter += " AND label <> ALL($\(bindings.count)::text[])"
                 }
-                // `+ 0` makes the order an expression the HNSW index does not serve: exact search by a
-                // sequential scan, with ties in id order as Akin's own exact search gives them.
-                sql += exact ? " ORDER BY (embedding <#> \(vector)) + 0, id LIMIT \(k)" : " ORDER BY embedding <#> \(vector) LIMIT \(k)"
-                let hits = try session.query(PostgresQuery(unsafeSQL: sql, binds: bindings)).map { row in
-                    let (id, path, label, added, metadata, similarity) = try decoding { try row.decode((Int, String, String, Double, String?, Double).self) }
-                    remembered[id] = StoredItem(id: id, path: path, label: label, added: Date(timeIntervalSince1970: added), metadata: metadata)
-                    return SearchHit(index: id, similarity: Float(similarity))
+                func hits(exact: Bool) throws -> [SearchHit] {
+                    var sql = "SELECT \(Self.itemColumns), -(embedding <#> \(vector)) FROM \(table) WHERE true" + filter
+                    // `+ 0` makes the order an expression the HNSW index does not serve: exact search by a
+                    // sequential scan, with ties in id order as Akin's own exact search gives them.
+                    sql += exact ? " ORDER BY (embedding <#> \(vector)) + 0, id LIMIT \(k)" : " ORDER BY embedding <#> \(vector) LIMIT \(k)"
+                    return try session.query(PostgresQuery(unsafeSQL: sql, binds: bindings)).map { row in
+                        let (id, path, label, added, metadata, similarity) = try decoding { try row.decode((Int, String, String, Double, String?, Double).self) }
+                        remembered[id] = StoredItem(id: id, path: path, label: label, added: Date(timeIntervalSince1970: added), metadata: metadata)
+                        return SearchHit(index: id, similarity: Float(similarity))
+                    }
                 }
+                var found = try hits(exact: exact)
+                // pgvector's filtered index scan gives up after hnsw.max_scan_tuples (20,000) rows, so a
+                // rare label in a large gallery can come back short of k; the exact scan finds every
+                // match (and costs what a scan of the filter's matches costs).
+                if !exact, !filter.isEmpty, found.count < k { found = try hits(exact: true) }
+                let hits = found
                 results.append(hits)
             }
             // Kept only when every query was answered: a failed search leaves nothing behind.

@@ -14,7 +14,6 @@ enum PostgresSchema {
     static let maximumIndexedDimension = 2_000
 
     static func itemsTable(_ collection: String) -> String { "akin.\"items_\(collection)\"" }
-    static func indexName(_ collection: String) -> String { "\"items_\(collection)_hnsw\"" }
 
     /// Creates the extension, the schema and the shared tables if they are missing, and checks the
     /// version of those that exist. Run inside a transaction: an advisory lock keeps two processes

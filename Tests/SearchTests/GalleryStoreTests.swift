@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Search
 import Tensors
 import TestSupport
@@ -144,4 +145,101 @@ struct PostgresGalleryStoreTests {
         #expect { try store.buildIndex(IndexSettings(kind: .hnsw, efSearch: 2000)) } throws: { "\($0)".contains("ef_search from 1 to 1000") }
         try store.close()
     }
+
+    /// An index build lets writers go on: it waits for a write in progress (another session's open
+    /// transaction) without holding up the adds that come meanwhile, then swaps the new index in.
+    @Test func anIndexBuildLetsWritersGoOnAndSwapsItsIndexIn() throws {
+        guard let server = try PostgresTestServers.servers(group: "store", count: 1)?.first else { return }
+        let collection = "cic" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "").prefix(10)
+        let address = server + "?collection=\(collection)"
+        let store = try #require(try GalleryAddress(address).create(dimension: 2, modelFingerprint: nil) as? PostgresGalleryStore)
+        defer { _ = try? PostgresGalleryStore.drop(PostgresAddress(address)) }
+        try store.add([NewItem(path: "a", label: "x"), NewItem(path: "b", label: "x")], vectors: [1, 0, 0, 1])
+        let other = try GalleryAddress(address).open()
+
+        let psql = PostgresTestServers.psql(group: "store")
+        let writer = Process()
+        writer.executableURL = URL(fileURLWithPath: psql)
+        writer.arguments = [server, "-v", "ON_ERROR_STOP=1", "-c", "BEGIN",
+                            "-c", "INSERT INTO akin.\"items_\(collection)\" (id, path, label, added, embedding) VALUES (100, 'w', 'x', 0, '[0.6,0.8]')",
+                            "-c", "SELECT pg_sleep(3)", "-c", "COMMIT"]
+        writer.standardOutput = FileHandle.nullDevice
+        try writer.run()
+        func activity(_ like: String, waiting: Bool = false) throws -> Bool {
+            let found = try ReferencePython.run(psql, [server, "-tAc", """
+                SELECT count(*) FROM pg_stat_activity WHERE query LIKE '\(like)%'\(waiting ? " AND wait_event_type = 'Lock'" : "")
+                """]).output
+            return found.trimmingCharacters(in: .whitespacesAndNewlines) != "0"
+        }
+        // Polled until seen, for up to about 10 s.
+        func waitFor(_ like: String, waiting: Bool = false) throws {
+            var tries = 0
+            while try !activity(like, waiting: waiting), tries < 100 { tries += 1; Thread.sleep(forTimeInterval: 0.05) }
+        }
+        try waitFor("SELECT pg_sleep")
+
+        let built = BuildOutcome()
+        let building = Thread {
+            do { try store.buildIndex(IndexSettings(kind: .hnsw)); built.text.withLock { $0 = "" } }
+            catch { built.text.withLock { $0 = "\(error)" } }
+        }
+        building.start()
+        // Once the build waits for the open write, an add goes through at once.
+        try waitFor("CREATE INDEX CONCURRENTLY", waiting: true)
+        #expect(try other.add([NewItem(path: "c", label: "x")], vectors: [-1, 0]) == [2])
+        #expect(writer.isRunning, "the add went through while the other write was still open")
+        writer.waitUntilExit()
+        #expect(writer.terminationStatus == 0)
+        var tries = 0
+        while built.text.withLock({ $0 }) == nil, tries < 200 { tries += 1; Thread.sleep(forTimeInterval: 0.05) }
+        let outcome = built.text.withLock { $0 }
+        #expect(outcome == "", "\(outcome ?? "the build never ended")")
+        #expect(try store.hasDatabaseIndex)
+        let indexes = try ReferencePython.run(psql, [server, "-tAc", """
+            SELECT c.relname, i.indisvalid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+            WHERE c.relname LIKE 'items_\(collection)_hnsw%'
+            """]).output.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(indexes == "items_\(collection)_hnsw|t", "one valid index, under its own name: \(indexes)")
+        let found = try store.search(Tensor(shape: [1, 2], values: [1, 0.1]), k: 4, exact: false, efSearch: 40)
+        #expect(Set(found[0].map(\.index)) == [0, 1, 2, 100])
+        try other.close()
+        try store.close()
+    }
+
+    /// pgvector's filtered index scan stops after hnsw.max_scan_tuples rows; a label rarer than that
+    /// reaches is still found, by the exact scan the search falls back to.
+    @Test func aFilteredSearchThatTheIndexCutsShortFallsBackToExact() throws {
+        guard let server = try PostgresTestServers.servers(group: "store", count: 1)?.first else { return }
+        let name = "scan_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "").prefix(10)
+        let psql = PostgresTestServers.psql(group: "store")
+        #expect(try ReferencePython.run(psql, [server, "-c", "CREATE DATABASE \(name)"]).status == 0)
+        // A scan stopped after 10 rows, and the index used even on a table this small.
+        #expect(try ReferencePython.run(psql, [server, "-c", "ALTER DATABASE \(name) SET hnsw.max_scan_tuples = 10"]).status == 0)
+        #expect(try ReferencePython.run(psql, [server, "-c", "ALTER DATABASE \(name) SET enable_seqscan = off"]).status == 0)
+        let database = String(server.dropLast("postgres".count)) + name
+        let store = try #require(try GalleryAddress(database + "?collection=g").create(dimension: 2, modelFingerprint: nil) as? PostgresGalleryStore)
+        // 297 common items around (1, 0), 3 rare ones around (-1, 0).
+        let items = (0..<300).map { NewItem(path: "p\($0)", label: $0 < 297 ? "common" : "rare") }
+        let vectors = (0..<300).flatMap { i -> [Float] in [i < 297 ? 1 : -1, Float(i % 17) * 0.01] }
+        try store.add(items, vectors: vectors)
+        try store.buildIndex(IndexSettings(kind: .hnsw))
+        // Without the label index the planner takes the HNSW index for a filtered search, as it does
+        // on a large gallery for a label too common for the label index to pay.
+        #expect(try ReferencePython.run(psql, [database, "-c", "DROP INDEX akin.items_g_label_idx"]).status == 0)
+
+        // The index alone stops short of the rare items (what the fallback is for)...
+        let cut = try ReferencePython.run(psql, [database, "-tA", "-c", "SET hnsw.iterative_scan = strict_order", "-c", """
+            SELECT count(*) FROM (SELECT id FROM akin.items_g WHERE label = 'rare' ORDER BY embedding <#> '[1,0.01]' LIMIT 3) AS t
+            """])
+        #expect(cut.status == 0 && Int(cut.output.split(separator: "\n").last ?? "") ?? 3 < 3, "\(cut.output) \(cut.errors)")
+        // ...and the search finds all three.
+        let found = try store.search(Tensor(shape: [1, 2], values: [1, 0.01]), k: 3, exact: false, efSearch: nil, labels: ["rare"])
+        #expect(Set(found[0].map(\.index)) == [297, 298, 299])
+        try store.close()
+    }
+}
+
+/// What a build on another thread ended with: "" when it succeeded, the error otherwise.
+private final class BuildOutcome: Sendable {
+    let text = Mutex<String?>(nil)
 }
