@@ -22,3 +22,12 @@ extension Gallery {
         return copied
     }
 }
+
+extension Gallery {
+    /// Removes the gallery at `path` (a file, or a `postgres://` collection) with its items and
+    /// index; a sharded collection's tables go from every shard. A file that is not a gallery is
+    /// refused and left alone; no gallery there is `GalleryStoreError.missing`.
+    public static func drop(at path: String) throws {
+        try GalleryAddress(path).drop()
+    }
+}

@@ -6,7 +6,7 @@ struct GalleryCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "gallery",
         abstract: "Make, change and inspect a gallery of items (id, path, label, vector, time added, metadata): an SQLite file, or a collection in PostgreSQL with pgvector.",
-        subcommands: [Create.self, Add.self, Remove.self, List.self, Stats.self, Convert.self, Copy.self])
+        subcommands: [Create.self, Add.self, Remove.self, List.self, Stats.self, Convert.self, Copy.self, Drop.self])
 
     struct Create: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Make an empty gallery, for a model's vectors or for D-dimensional vectors from elsewhere.")
@@ -188,6 +188,19 @@ extension GalleryCommand {
         func run() throws {
             let copied = try Akin.Gallery.copy(from: source, to: destination, overwrite: overwrite, reporter: ConsoleReporter())
             Console.note("copied \(copied) items to \(try GalleryAddress(destination)); build its index with `akin index build` if it should have one")
+        }
+    }
+}
+
+extension GalleryCommand {
+    struct Drop: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Remove a whole gallery: the file with its index, or the PostgreSQL collection with its tables (a sharded one's on every shard).")
+        @Option(help: "The gallery: a file, or postgres://USER@HOST:PORT/DATABASE?collection=NAME.") var gallery: String
+
+        func run() throws {
+            try Akin.Gallery.drop(at: gallery)
+            Console.note("dropped \(try GalleryAddress(gallery))")
         }
     }
 }

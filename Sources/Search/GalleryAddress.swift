@@ -56,6 +56,24 @@ public enum GalleryAddress: Sendable, Equatable, CustomStringConvertible {
         }
     }
 
+    /// Removes the gallery here, with its items and index (a sharded PostgreSQL collection's shard
+    /// tables too); `missing` when there is none. A file is removed only when it opens as a gallery,
+    /// so a mistyped path never deletes some other file.
+    public func drop() throws {
+        switch self {
+        case let .file(path):
+            guard FileManager.default.fileExists(atPath: path) else { throw GalleryStoreError.missing(path) }
+            try SQLiteGalleryStore.open(path, readOnly: true).close()
+            for suffix in ["", "-wal", "-shm", ".index"] where FileManager.default.fileExists(atPath: path + suffix) {
+                do { try FileManager.default.removeItem(atPath: path + suffix) } catch {
+                    throw GalleryStoreError.cannotOpen(path: path + suffix, reason: "cannot remove it: \(error.localizedDescription)")
+                }
+            }
+        case let .postgres(address):
+            guard try PostgresGalleryStore.drop(address) else { throw GalleryStoreError.missing(address.description) }
+        }
+    }
+
     /// Whether a gallery is there.
     public func exists() throws -> Bool {
         switch self {

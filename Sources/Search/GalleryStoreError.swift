@@ -23,7 +23,7 @@ public enum GalleryStoreError: Error, CustomStringConvertible {
     public var description: String {
         switch self {
         case let .missing(path): return "\(path) does not exist. Make a gallery with `akin embed` or `akin gallery create`."
-        case let .exists(path): return "\(path) already exists; remove it first, or add to it with `akin gallery add`."
+        case let .exists(path): return "\(path) already exists; drop it first (`akin gallery drop`), or add to it with `akin gallery add`."
         case let .cannotOpen(path, reason): return "cannot open the gallery \(path): \(reason). Check the path and its permissions."
         case let .notAGallery(path, reason): return "\(path) is not an akin gallery: \(reason)."
         case let .badDimension(path, dimension): return "\(path): a gallery's dimension must be 1 to \(GalleryInfo.maximumDimension), not \(dimension)."

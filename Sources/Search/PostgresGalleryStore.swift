@@ -148,6 +148,7 @@ public final class PostgresGalleryStore: GalleryStore, @unchecked Sendable {
     public static func createWhole(_ address: PostgresAddress, overwrite: Bool, dimension: Int, modelFingerprint: String?,
                                    similarity: GallerySimilarity = .cosine, fill: (any GalleryStore) throws -> Void) throws {
         if !overwrite, try exists(address) { throw GalleryStoreError.exists(address.description) }
+        if overwrite { try refuseSharded(address) }
         // A random name: processes on other machines (or containers sharing a pid) may build at once.
         let temporary = try address.with(collection: "\(address.collection.prefix(16))_building_"
                                           + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "").prefix(12))
@@ -156,9 +157,11 @@ public final class PostgresGalleryStore: GalleryStore, @unchecked Sendable {
             try fill(store)
             try store.session.transaction {
                 let session = store.session
-                let existing = try session.query("SELECT 1 FROM akin.galleries WHERE name = \(address.collection) FOR UPDATE").decodeFirst(Int.self)
-                if existing != nil {
+                let existing = try session.query("SELECT shards FROM akin.galleries WHERE name = \(address.collection) FOR UPDATE").first
+                if let existing {
                     guard overwrite else { throw GalleryStoreError.exists(address.description) }
+                    // Made sharded while this one was filled: the check above, again under the row's lock.
+                    if let shards = try existing.decode(String?.self) { throw Self.shardedOverwrite(address, shards) }
                     try session.query("DROP TABLE IF EXISTS \(unescaped: PostgresSchema.itemsTable(address.collection)) CASCADE")
                     try session.query("DELETE FROM akin.galleries WHERE name = \(address.collection)")
                 }
@@ -173,20 +176,39 @@ public final class PostgresGalleryStore: GalleryStore, @unchecked Sendable {
         }
     }
 
-    /// Drops the collection, its items and its index; true when there was one.
+    /// A whole-gallery build (`embed --overwrite`) replaces a collection with one on this server:
+    /// done to a sharded one, it would quietly unshard it (and orphan its shards' tables), so it is refused.
+    private static func refuseSharded(_ address: PostgresAddress) throws {
+        let session = try PostgresSession(address)
+        defer { session.close() }
+        guard try session.query("SELECT to_regclass('akin.galleries') IS NOT NULL").decodeFirst(Bool.self) == true,
+              let shards = try session.query("SELECT shards FROM akin.galleries WHERE name = \(address.collection)").first?.decode(String?.self)
+        else { return }
+        throw shardedOverwrite(address, shards)
+    }
+
+    private static func shardedOverwrite(_ address: PostgresAddress, _ shards: String) -> GalleryStoreError {
+        let count = (try? JSONDecoder().decode([String].self, from: Data(shards.utf8)).count) ?? 0
+        return .notSupported(path: address.description, reason: "it is sharded over \(count) servers, and replacing it would put it on one; add to it (`akin embed --shard`, `akin gallery add`), or drop it (`akin gallery drop`) and make it again with `akin gallery create --shards`")
+    }
+
+    /// Drops the collection, its items and its index; true when there was one. A sharded
+    /// collection's shard tables are dropped once the coordinator has committed: a failed drop
+    /// leaves the collection whole, and a shard that cannot be reached then keeps an unused table.
     @discardableResult
     public static func drop(_ address: PostgresAddress) throws -> Bool {
         let session = try PostgresSession(address)
         defer { session.close() }
-        return try session.transaction {
-            do { try PostgresSchema.check(session) } catch GalleryStoreError.missing { return false }
-            let shards = try session.query("DELETE FROM akin.galleries WHERE name = \(address.collection) RETURNING shards").first
+        let (existed, shards) = try session.transaction { () throws -> (Bool, [PostgresAddress]?) in
+            do { try PostgresSchema.check(session) } catch GalleryStoreError.missing { return (false, nil) }
+            let row = try session.query("DELETE FROM akin.galleries WHERE name = \(address.collection) RETURNING shards").first
             try session.query("DROP TABLE IF EXISTS \(unescaped: PostgresSchema.itemsTable(address.collection)) CASCADE")
-            if let shards = try PostgresShards.decode(try shards?.decode(String?.self), collection: address.collection, coordinator: address) {
-                try PostgresShards.drop(address.collection, shards: shards, coordinator: session)
-            }
-            return shards != nil
+            let shards = try PostgresShards.decode(try row?.decode(String?.self), collection: address.collection, coordinator: address)
+            if let shards { try PostgresShards.dropServers(address.collection, count: shards.count, coordinator: session) }
+            return (row != nil, shards)
         }
+        if let shards { PostgresShards.dropTables(address.collection, shards: shards) }
+        return existed
     }
 
     public func close() throws { session.close() }
@@ -211,8 +233,17 @@ public final class PostgresGalleryStore: GalleryStore, @unchecked Sendable {
         try validate(items, vectors: vectors)
         memory.withLock { $0.hitItems = [:] }
         let now = Date().timeIntervalSince1970
+        // A sharded add's rows commit on each shard as the coordinator commits (postgres_fdw has no
+        // two-phase commit): a shard failing then can leave the batch's rows on the others while the
+        // coordinator rolls back. Its ids are taken first, in a transaction of their own, so they
+        // are never given out again (rows left that way are visible, though not counted).
+        let reserved: Int? = shards == nil ? nil : try session.transaction {
+            let next = try lockRow()
+            try session.query("UPDATE akin.galleries SET next_id = next_id + \(items.count) WHERE name = \(address.collection)")
+            return next
+        }
         return try session.transaction {
-            let first = try lockRow()
+            let first = try reserved ?? lockRow()
             var start = 0
             while start < items.count {
                 let end = min(start + Self.rowsPerStatement, items.count)
@@ -238,7 +269,7 @@ public final class PostgresGalleryStore: GalleryStore, @unchecked Sendable {
                 start = end
             }
             try session.query("""
-                UPDATE akin.galleries SET next_id = next_id + \(items.count), item_count = item_count + \(items.count),
+                UPDATE akin.galleries SET next_id = next_id + \(reserved == nil ? items.count : 0), item_count = item_count + \(items.count),
                        generation = generation + 1 WHERE name = \(address.collection)
                 """)
             return Array(first..<first + items.count)

@@ -108,12 +108,18 @@ enum PostgresShards {
         }
     }
 
-    /// Drops the shard tables and the coordinator's foreign servers of `collection` (its
-    /// partitioned table is dropped by the caller). A shard that cannot be reached is left as it is.
-    static func drop(_ collection: String, shards: [PostgresAddress], coordinator session: PostgresSession) throws {
-        for k in shards.indices {
+    /// Drops the coordinator's foreign servers of `collection` (and with them its foreign tables),
+    /// inside the caller's transaction that drops its partitioned table.
+    static func dropServers(_ collection: String, count: Int, coordinator session: PostgresSession) throws {
+        for k in 0..<count {
             try session.query("DROP SERVER IF EXISTS \(unescaped: "\"\(serverName(collection, k))\"") CASCADE")
         }
+    }
+
+    /// Drops the shard tables of `collection`, after the coordinator committed its drop. A shard that
+    /// cannot be reached keeps its table, which nothing refers to any more; `create` drops it
+    /// before it makes a table of the same name again.
+    static func dropTables(_ collection: String, shards: [PostgresAddress]) {
         for (k, shard) in shards.enumerated() {
             guard let remote = try? PostgresSession(shard) else { continue }
             _ = try? remote.query("DROP TABLE IF EXISTS akin.\(unescaped: "\"\(shardTable(collection, k))\"")")

@@ -85,6 +85,17 @@ struct GalleryCLITests {
         #expect(try json(list.output).map { $0["id"] as! Int } == expectedFirst)
         let stats = try CLI.run(["gallery", "stats", "--gallery", g])
         #expect(stats.output.contains("items: \(400 - removed.count)") && stats.output.contains("dimension: 8") && stats.output.contains("index: hnsw"), "\(stats.output)")
+
+        // Dropped: the gallery and its index go; a file that is not a gallery is refused and stays.
+        try "notes".write(toFile: root + "/notes.txt", atomically: true, encoding: .utf8)
+        let notGallery = try CLI.run(["gallery", "drop", "--gallery", root + "/notes.txt"])
+        #expect(notGallery.status != 0 && notGallery.errors.contains("notes.txt"), "\(notGallery.errors)")
+        #expect(FileManager.default.fileExists(atPath: root + "/notes.txt"))
+        let drop = try CLI.run(["gallery", "drop", "--gallery", g])
+        #expect(drop.status == 0 && drop.errors.contains("dropped"), "\(drop.errors)")
+        #expect(!FileManager.default.fileExists(atPath: g) && !FileManager.default.fileExists(atPath: g + ".index"))
+        let again = try CLI.run(["gallery", "drop", "--gallery", g])
+        #expect(again.status != 0 && again.errors.contains("does not exist"), "\(again.errors)")
     }
 
     @Test func badInputIsRefusedClearly() throws {

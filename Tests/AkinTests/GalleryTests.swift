@@ -198,7 +198,8 @@ final class OtherWriter {
             try? process.run()
             session = process
             // Until the lock is held: the session shows in pg_locks as a row lock of akin.galleries.
-            for _ in 0..<100 where !held() { Thread.sleep(forTimeInterval: 0.05) }
+            var tries = 0
+            while !held(), tries < 100 { tries += 1; Thread.sleep(forTimeInterval: 0.05) }
         }
     }
 

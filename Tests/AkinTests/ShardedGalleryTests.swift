@@ -62,13 +62,23 @@ struct ShardedGalleryTests {
         try check("after removes and an add")
         #expect(try gallery.search([.vector(queries[2])], options: SearchOptions(k: 1))[0].hits.first?.path == "new")
 
-        // A copy to SQLite holds every item, and the drop takes the shards' tables with it.
+        // A copy to SQLite holds every item. Copied back over the sharded collection, it would put it on
+        // one server: refused, and the collection is left as it was.
         #expect(try Gallery.copy(from: address, to: folder + "/copy.akin") == 398)
+        #expect { try Gallery.copy(from: folder + "/copy.akin", to: address, overwrite: true) } throws: { "\($0)".contains("sharded over 2 servers") }
+        #expect(try gallery.count == 398)
         try gallery.close()
-        #expect(try PostgresGalleryStore.drop(PostgresAddress(address)))
-        let left = try ReferencePython.run(psql, [servers[1], "-tAc", "SELECT count(*) FROM pg_tables WHERE tablename = 'items_\(collection)_s0'"]).output
-        #expect(left.trimmingCharacters(in: .whitespacesAndNewlines) == "0")
+
+        // The drop takes the shards' tables and the coordinator's foreign servers with it.
+        try Gallery.drop(at: address)
+        for (k, server) in servers[1...].enumerated() {
+            let left = try ReferencePython.run(psql, [server, "-tAc", "SELECT count(*) FROM pg_tables WHERE tablename = 'items_\(collection)_s\(k)'"]).output
+            #expect(left.trimmingCharacters(in: .whitespacesAndNewlines) == "0")
+        }
+        let foreign = try ReferencePython.run(psql, [servers[0], "-tAc", "SELECT count(*) FROM pg_foreign_server WHERE srvname LIKE 'akin_\(collection)_s%'"]).output
+        #expect(foreign.trimmingCharacters(in: .whitespacesAndNewlines) == "0")
         #expect(throws: GalleryStoreError.self) { try Gallery.open(address) }
+        #expect { try Gallery.drop(at: address) } throws: { "\($0)".contains("does not exist") }
     }
 
     @Test func shardsAreCheckedBeforeAnythingIsMade() throws {
