@@ -151,13 +151,9 @@ actor CollectionShelf {
         let collection = try collection(text)
         collections[collection.name] = nil
         await collection.close()
-        let manager = FileManager.default
-        if options.database != nil {
-            try PostgresGalleryStore.drop(PostgresAddress(Self.address(of: collection.name, options: options)))
-        } else {
-            for suffix in ["", "-wal", "-shm", ".index"] { try? manager.removeItem(atPath: collection.path + suffix) }
-        }
-        try? manager.removeItem(atPath: collection.imagesFolder)
+        let address = Self.address(of: collection.name, options: options)
+        do { try Gallery.drop(at: address) } catch GalleryStoreError.missing {}  // gone already: what a drop wants
+        try? FileManager.default.removeItem(atPath: collection.imagesFolder)
     }
 
     /// Closes every gallery (after the work queued on each) and stops the embedding threads.
