@@ -21,7 +21,7 @@ extension PostgresGalleryStore {
             try setIndexSettings(settings)
             return
         }
-        let name = "items_\(address.collection)_hnsw"
+        let name = PostgresSchema.hnswIndexName(ofTable: "items_\(address.collection)")
         switch settings.kind {
         case .flat:
             try session.query("DROP INDEX CONCURRENTLY IF EXISTS akin.\(unescaped: Self.quoted(name))")
@@ -46,13 +46,13 @@ extension PostgresGalleryStore {
     /// the old one dropped concurrently and the new one renamed in its place, so a search always has
     /// an index. A failed build leaves an invalid index, dropped here (or by the next build).
     static func buildHNSW(_ session: PostgresSession, table: String, name: String, parameters: HNSWParameters) throws {
-        let building = "akin." + quoted(name + "-new")
+        let newName = quoted(name + "-new"), building = "akin." + newName
         try session.query("DROP INDEX CONCURRENTLY IF EXISTS \(unescaped: building)")
         let raised = try raiseMaintenanceMemory(session)
         defer { if raised { _ = try? session.query("RESET maintenance_work_mem") } }
         do {
             try session.query("""
-                CREATE INDEX CONCURRENTLY \(unescaped: quoted(name + "-new")) ON \(unescaped: table) USING hnsw (embedding vector_ip_ops)
+                CREATE INDEX CONCURRENTLY \(unescaped: newName) ON \(unescaped: table) USING hnsw (embedding vector_ip_ops)
                 WITH (m = \(unescaped: String(parameters.m)), ef_construction = \(unescaped: String(parameters.efConstruction)))
                 """)
         } catch {
@@ -97,10 +97,10 @@ extension PostgresGalleryStore {
         try PostgresShards.each(shards) { k, shard in
             let table = PostgresShards.shardTable(address.collection, k)
             guard settings.kind == .hnsw else {
-                try shard.query("DROP INDEX CONCURRENTLY IF EXISTS akin.\(unescaped: Self.quoted(table + "_hnsw"))")
+                try shard.query("DROP INDEX CONCURRENTLY IF EXISTS akin.\(unescaped: Self.quoted(PostgresSchema.hnswIndexName(ofTable: table)))")
                 return
             }
-            try Self.buildHNSW(shard, table: "akin.\(Self.quoted(table))", name: table + "_hnsw", parameters: parameters)
+            try Self.buildHNSW(shard, table: "akin.\(Self.quoted(table))", name: PostgresSchema.hnswIndexName(ofTable: table), parameters: parameters)
             let database = "\"\(shard.address.database.replacingOccurrences(of: "\"", with: "\"\""))\""
             try shard.query("ALTER DATABASE \(unescaped: database) SET hnsw.ef_search = \(unescaped: String(parameters.efSearch))")
             try shard.query("ALTER DATABASE \(unescaped: database) SET hnsw.iterative_scan = strict_order")
@@ -112,12 +112,12 @@ extension PostgresGalleryStore {
         get throws {
             guard let shards else {
                 return try session.query("""
-                    SELECT 1 FROM pg_indexes WHERE schemaname = 'akin' AND indexname = \("items_\(address.collection)_hnsw")
+                    SELECT 1 FROM pg_indexes WHERE schemaname = 'akin' AND indexname = \(PostgresSchema.hnswIndexName(ofTable: "items_\(address.collection)"))
                     """).decodeFirst(Int.self) != nil
             }
             var all = true
             try PostgresShards.each(shards) { k, shard in
-                let name = PostgresShards.shardTable(address.collection, k) + "_hnsw"
+                let name = PostgresSchema.hnswIndexName(ofTable: PostgresShards.shardTable(address.collection, k))
                 all = try all && shard.query("SELECT 1 FROM pg_indexes WHERE schemaname = 'akin' AND indexname = \(name)").decodeFirst(Int.self) != nil
             }
             return all

@@ -14,6 +14,9 @@ enum PostgresSchema {
     static let maximumIndexedDimension = 2_000
 
     static func itemsTable(_ collection: String) -> String { "akin.\"items_\(collection)\"" }
+    /// The name (unqualified, unquoted) of pgvector's HNSW index of the items table `table` (a
+    /// collection's `items_NAME`, or a shard's `items_NAME_sK`).
+    static func hnswIndexName(ofTable table: String) -> String { table + "_hnsw" }
 
     /// Creates the extension, the schema and the shared tables if they are missing, and checks the
     /// version of those that exist. Run inside a transaction: an advisory lock keeps two processes
